@@ -1,0 +1,142 @@
+"""A scikit-learn style estimator for CMCSL, modelled on ``sklearn.semi_supervised``.
+
+>>> import numpy as np
+>>> from cmcsl_core.estimator import CrossModalSelfLabeling
+>>> rng = np.random.default_rng(0)
+>>> X_img, X_txt = rng.normal(size=(6, 4)), rng.normal(size=(6, 3))
+>>> y = np.array([0, -1, -1, 1, -1, -1])          # -1 marks unlabeled items
+>>> model = CrossModalSelfLabeling(preprocessing="raw").fit([X_img, X_txt], y)
+>>> model.transduction_.shape
+(6,)
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from .errors import CMCSLError
+from .labeling import LabelingResult, cross_modal_labels
+from .preprocessing import PREPROCESSINGS, Preprocessor, check_preprocessing, fit_preprocessor
+
+__all__ = ["CrossModalSelfLabeling"]
+
+
+def _check_X_list(X_list: Sequence[np.ndarray], n_modalities: int | None = None) -> list[np.ndarray]:
+    if isinstance(X_list, np.ndarray) or not isinstance(X_list, (list, tuple)):
+        raise CMCSLError("X must be a list of arrays, one (n_samples, n_features) array per modality")
+    arrays = [np.asarray(X, dtype=np.float64) for X in X_list]
+    if len(arrays) < 2:
+        raise CMCSLError(f"CMCSL needs at least 2 modalities, got {len(arrays)}")
+    if n_modalities is not None and len(arrays) != n_modalities:
+        raise CMCSLError(f"expected {n_modalities} modalities as in fit, got {len(arrays)}")
+    n = arrays[0].shape[0] if arrays[0].ndim == 2 else -1
+    for m, X in enumerate(arrays):
+        if X.ndim != 2:
+            raise CMCSLError(f"modality {m} must be 2-D, got shape {X.shape}")
+        if X.shape[0] != n:
+            raise CMCSLError(f"modality {m} has {X.shape[0]} rows, modality 0 has {n}")
+        if not np.all(np.isfinite(X)):
+            raise CMCSLError(f"modality {m} contains NaN or inf")
+    return arrays
+
+
+class CrossModalSelfLabeling(ClassifierMixin, BaseEstimator):
+    """Cross-Modality Clustering-based Self-Labeling.
+
+    Every unlabeled item takes the label of its nearest labeled item (seed) in each
+    modality; where modalities disagree, the modality in which the item is nearer
+    to its seed decides. Like :class:`sklearn.semi_supervised.LabelPropagation`,
+    ``fit`` takes all items with ``-1`` marking the unlabeled ones and stores the
+    inferred labels in ``transduction_``.
+
+    Parameters
+    ----------
+    preprocessing : {"raw", "l2", "std", "minmax", "l2std"}, default="l2std"
+        Applied to each modality, fitted on the items passed to ``fit``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Labels seen among the labeled items.
+    transduction_ : ndarray of shape (n_samples,)
+        CMCSL label of every item passed to ``fit``.
+    labels_per_modality_ : ndarray of shape (n_modalities, n_samples)
+        Each modality's own (UNI) labels.
+    distances_ : ndarray of shape (n_modalities, n_samples)
+        Distance of every item to its nearest seed, per modality.
+    decided_by_ : ndarray of shape (n_samples,)
+        Modality whose label was kept, or -1 where all agree.
+    disagreement_ : ndarray of shape (n_samples,), bool
+        Where the modalities' labels differ.
+    seed_indices_ : ndarray
+        Indices of the labeled items.
+    labeling_ : LabelingResult
+        The full result (labels encoded as positions in ``classes_``).
+    preprocessors_ : list of Preprocessor
+        Fitted preprocessing per modality.
+    n_modalities_in_ : int
+        Number of modalities seen in ``fit``.
+    """
+
+    def __init__(self, preprocessing: str = "l2std") -> None:
+        self.preprocessing = preprocessing
+
+    def fit(self, X: Sequence[np.ndarray], y: np.ndarray) -> "CrossModalSelfLabeling":
+        """Label all items of ``X`` from the labeled ones in ``y`` (-1 = unlabeled).
+
+        Parameters
+        ----------
+        X : list of arrays of shape (n_samples, n_features_m)
+            One array per modality (at least 2).
+        y : array-like of shape (n_samples,)
+            Integer labels, -1 for unlabeled items.
+
+        Returns
+        -------
+        self
+        """
+        name = check_preprocessing(self.preprocessing)
+        if name not in PREPROCESSINGS:  # pragma: no cover - check_preprocessing raises first
+            raise CMCSLError(name)
+        arrays = _check_X_list(X)
+        y = np.asarray(y)
+        if y.ndim != 1 or y.shape[0] != arrays[0].shape[0]:
+            raise CMCSLError(f"y must have one label per item ({arrays[0].shape[0]}), got shape {y.shape}")
+        labeled = np.flatnonzero(y != -1)
+        if labeled.size == 0:
+            raise CMCSLError("no labeled item: mark at least one item with its class (unlabeled = -1)")
+        self.classes_, encoded = np.unique(y[labeled], return_inverse=True)
+        self.preprocessors_: list[Preprocessor] = [fit_preprocessor(A, name) for A in arrays]
+        Xp = [p.transform(A) for p, A in zip(self.preprocessors_, arrays)]
+        result = cross_modal_labels(Xp, labeled, encoded.astype(np.int64))
+        self._seed_X = [A[labeled] for A in Xp]
+        self.seed_indices_ = labeled
+        self.labeling_: LabelingResult = result
+        self.n_modalities_in_ = len(arrays)
+        self.transduction_ = self.classes_[result.final_labels]
+        self.labels_per_modality_ = self.classes_[result.labels]
+        self.distances_ = result.distances
+        self.decided_by_ = result.decided_by
+        self.disagreement_ = result.disagree
+        return self
+
+    def _label_new(self, X: Sequence[np.ndarray]) -> LabelingResult:
+        if not hasattr(self, "labeling_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("call fit before predict")
+        arrays = _check_X_list(X, self.n_modalities_in_)
+        Xp = [p.transform(A) for p, A in zip(self.preprocessors_, arrays)]
+        seeds = self.labeling_
+        return cross_modal_labels(Xp, seeds.seed_idx, seeds.seed_labels, seed_X=self._seed_X)
+
+    def predict(self, X: Sequence[np.ndarray]) -> np.ndarray:
+        """CMCSL labels of new items from the seeds seen in ``fit``."""
+        return self.classes_[self._label_new(X).final_labels]
+
+    def predict_per_modality(self, X: Sequence[np.ndarray]) -> np.ndarray:
+        """Each modality's nearest-seed (UNI) labels of new items, shape (n_modalities, n_samples)."""
+        return self.classes_[self._label_new(X).labels]

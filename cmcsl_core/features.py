@@ -1,0 +1,384 @@
+"""The feature file: the one interchange format of cmcsl-studio.
+
+A feature file is an ``.npz`` archive holding
+
+``modality_names``
+    1-D array of M >= 2 strings.
+``<name>`` for every modality name
+    float array of shape (N, d_m).
+``y``
+    N integers in ``0 .. K-1``.
+``class_names``
+    K strings.
+``ids``, ``titles``, ``texts``, ``image_paths`` (optional)
+    N strings each.
+``source``, ``description`` (optional)
+    0-d string arrays.
+
+Files come from strangers, so they are always read with ``allow_pickle=False``;
+object arrays are refused. Writing is atomic (temporary file + rename), so an
+interrupted save never destroys an existing file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Callable, Sequence, Union
+
+import numpy as np
+
+from .errors import FeatureFileError
+
+__all__ = [
+    "FeatureSet",
+    "load_features",
+    "save_features",
+    "make_feature_set",
+    "write_atomically",
+    "OPTIONAL_TEXT_KEYS",
+    "RESERVED_KEYS",
+]
+
+OPTIONAL_TEXT_KEYS = ("ids", "titles", "texts", "image_paths")
+"""Per-item string arrays a feature file may carry."""
+
+RESERVED_KEYS = frozenset({"modality_names", "y", "class_names", "source", "description", *OPTIONAL_TEXT_KEYS})
+"""Keys that cannot be used as modality names."""
+
+PathLike = Union[str, os.PathLike]
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """A multimodal dataset: one feature matrix per modality plus labels.
+
+    Parameters
+    ----------
+    modality_names : tuple of str
+        Names of the M >= 2 modalities, e.g. ``("visual", "text")``.
+    X : tuple of ndarray
+        One float64 array of shape (N, d_m) per modality, in ``modality_names`` order.
+    y : ndarray of shape (N,)
+        Integer class labels in ``0 .. K-1``.
+    class_names : tuple of str
+        Names of the K classes.
+    ids, titles, texts, image_paths : tuple of str or None
+        Optional per-item strings (shown on hover, written to label files).
+    source, description : str
+        Where the data comes from, shown in the app and in ``label`` output.
+    """
+
+    modality_names: tuple[str, ...]
+    X: tuple[np.ndarray, ...]
+    y: np.ndarray
+    class_names: tuple[str, ...]
+    ids: tuple[str, ...] | None = None
+    titles: tuple[str, ...] | None = None
+    texts: tuple[str, ...] | None = None
+    image_paths: tuple[str, ...] | None = None
+    source: str = ""
+    description: str = ""
+    _validated: bool = field(default=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    @property
+    def n_items(self) -> int:
+        """Number of items N."""
+        return int(self.y.shape[0])
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes K."""
+        return len(self.class_names)
+
+    @property
+    def n_modalities(self) -> int:
+        """Number of modalities M."""
+        return len(self.modality_names)
+
+    def modality(self, name: str) -> np.ndarray:
+        """Return the feature matrix of modality ``name``."""
+        try:
+            return self.X[self.modality_names.index(name)]
+        except ValueError:
+            raise FeatureFileError(
+                f"unknown modality {name!r}; this file has {', '.join(self.modality_names)}"
+            ) from None
+
+    def class_counts(self) -> np.ndarray:
+        """Number of items per class, shape (K,)."""
+        return np.bincount(self.y, minlength=self.n_classes)
+
+    def subset(self, rows: np.ndarray) -> "FeatureSet":
+        """Return a new FeatureSet restricted to ``rows`` (indices or boolean mask)."""
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+
+        def pick(values: tuple[str, ...] | None) -> tuple[str, ...] | None:
+            return None if values is None else tuple(values[i] for i in rows)
+
+        return FeatureSet(
+            modality_names=self.modality_names,
+            X=tuple(x[rows] for x in self.X),
+            y=self.y[rows],
+            class_names=self.class_names,
+            ids=pick(self.ids),
+            titles=pick(self.titles),
+            texts=pick(self.texts),
+            image_paths=pick(self.image_paths),
+            source=self.source,
+            description=self.description,
+        )
+
+    def item_name(self, i: int) -> str:
+        """A short human-readable name for item ``i`` (title, id or index)."""
+        if self.titles is not None and self.titles[i]:
+            return self.titles[i]
+        if self.ids is not None and self.ids[i]:
+            return self.ids[i]
+        return f"item {i}"
+
+
+def validate(fs: FeatureSet) -> None:
+    """Check a FeatureSet's invariants, normalising arrays in place.
+
+    Raises
+    ------
+    FeatureFileError
+        With a message naming the problem (fewer than 2 modalities, differing row
+        counts, NaN/inf, labels outside ``class_names``, ...).
+    """
+    names = tuple(str(n) for n in fs.modality_names)
+    if len(names) < 2:
+        raise FeatureFileError(f"a feature file needs at least 2 modalities, found {len(names)}")
+    if len(set(names)) != len(names):
+        raise FeatureFileError(f"modality names must be distinct, got {list(names)}")
+    bad = [n for n in names if n in RESERVED_KEYS or not n]
+    if bad:
+        raise FeatureFileError(f"modality name {bad[0]!r} is reserved or empty")
+    if len(fs.X) != len(names):
+        raise FeatureFileError(f"{len(names)} modality names but {len(fs.X)} feature arrays")
+
+    y = np.asarray(fs.y)
+    if y.ndim != 1:
+        raise FeatureFileError(f"'y' must be 1-D, got shape {y.shape}")
+    if y.size and not np.issubdtype(y.dtype, np.integer):
+        if not np.issubdtype(y.dtype, np.floating) or not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
+            raise FeatureFileError("'y' must hold integer class labels")
+    y = y.astype(np.int64)
+    n = y.shape[0]
+    if n == 0:
+        raise FeatureFileError("the feature file holds no items")
+    class_names = tuple(str(c) for c in fs.class_names)
+    k = len(class_names)
+    if k < 2:
+        raise FeatureFileError(f"need at least 2 classes, 'class_names' has {k}")
+    if y.min() < 0 or y.max() >= k:
+        raise FeatureFileError(
+            f"labels in 'y' must lie in 0..{k - 1} (one per class name); found {int(y.min())}..{int(y.max())}"
+        )
+
+    X = []
+    for name, x in zip(names, fs.X):
+        x = np.asarray(x)
+        if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+            raise FeatureFileError(f"modality {name!r} must be a numeric array, got dtype {x.dtype}")
+        if x.ndim != 2:
+            raise FeatureFileError(f"modality {name!r} must be a 2-D array (N x d), got shape {x.shape}")
+        if x.shape[0] != n:
+            raise FeatureFileError(f"modality {name!r} has {x.shape[0]} rows but 'y' has {n}")
+        if x.shape[1] == 0:
+            raise FeatureFileError(f"modality {name!r} has no feature columns")
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        if not np.all(np.isfinite(x)):
+            bad_rows = np.flatnonzero(~np.all(np.isfinite(x), axis=1))
+            raise FeatureFileError(
+                f"modality {name!r} contains NaN or inf in {bad_rows.size} row(s), first at row {int(bad_rows[0])}"
+            )
+        X.append(x)
+
+    texts = {}
+    for key in OPTIONAL_TEXT_KEYS:
+        values = getattr(fs, key)
+        if values is None:
+            texts[key] = None
+            continue
+        values = tuple(str(v) for v in values)
+        if len(values) != n:
+            raise FeatureFileError(f"'{key}' has {len(values)} entries but there are {n} items")
+        texts[key] = values
+
+    set_ = object.__setattr__
+    set_(fs, "modality_names", names)
+    set_(fs, "X", tuple(X))
+    set_(fs, "y", y)
+    set_(fs, "class_names", class_names)
+    for key, values in texts.items():
+        set_(fs, key, values)
+    set_(fs, "source", str(fs.source))
+    set_(fs, "description", str(fs.description))
+    set_(fs, "_validated", True)
+
+
+def _read_strings(archive: "np.lib.npyio.NpzFile", key: str, scalar: bool = False) -> object:
+    arr = archive[key]
+    if arr.dtype.kind not in "US":
+        raise FeatureFileError(f"'{key}' must hold strings, got dtype {arr.dtype}")
+    if scalar:
+        return str(arr.reshape(-1)[0]) if arr.size else ""
+    return tuple(str(v) for v in arr.reshape(-1))
+
+
+def _check_magic(path_or_file: PathLike | IO[bytes], label: str) -> None:
+    """Refuse anything that does not start like a zip archive (an .npz) before NumPy sees it."""
+    if isinstance(path_or_file, (str, os.PathLike)):
+        with open(path_or_file, "rb") as fh:
+            head = fh.read(6)
+    else:
+        pos = path_or_file.tell()
+        head = path_or_file.read(6)
+        path_or_file.seek(pos)
+    if head.startswith(b"\x93NUMPY"):
+        raise FeatureFileError(f"{label} is a single .npy array, not an .npz feature file")
+    if not head.startswith(b"PK"):
+        raise FeatureFileError(f"{label} is not an .npz feature file (it does not start like a zip archive)")
+
+
+def load_features(path_or_file: PathLike | IO[bytes]) -> FeatureSet:
+    """Load and validate a feature file.
+
+    Parameters
+    ----------
+    path_or_file : path or binary file object
+        The ``.npz`` file (a path, or an uploaded file's bytes stream).
+
+    Returns
+    -------
+    FeatureSet
+
+    Raises
+    ------
+    FeatureFileError
+        If the file is missing, not an ``.npz`` archive, holds object arrays
+        (pickles are never loaded) or breaks any rule of the format.
+    """
+    label = str(path_or_file) if isinstance(path_or_file, (str, os.PathLike)) else "the uploaded file"
+    if isinstance(path_or_file, (str, os.PathLike)):
+        p = Path(path_or_file)
+        if not p.exists():
+            raise FeatureFileError(f"feature file {label} does not exist")
+        if p.is_dir():
+            raise FeatureFileError(f"{label} is a folder, not a feature file (.npz)")
+    _check_magic(path_or_file, label)
+    try:
+        archive = np.load(path_or_file, allow_pickle=False)
+    except ValueError as exc:
+        raise FeatureFileError(f"{label} cannot be read safely: {exc}") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise FeatureFileError(f"{label} is not a readable .npz feature file ({exc})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise FeatureFileError(f"{label} is a single .npy array, not an .npz feature file")
+    with archive:
+        keys = set(archive.files)
+        missing = [k for k in ("modality_names", "y", "class_names") if k not in keys]
+        if missing:
+            raise FeatureFileError(f"{label} lacks the key(s) {', '.join(missing)}")
+        try:
+            names = _read_strings(archive, "modality_names")
+            absent = [n for n in names if n not in keys]
+            if absent:
+                raise FeatureFileError(f"{label} names modality {absent[0]!r} but has no array for it")
+            X = tuple(archive[n] for n in names)
+            y = archive["y"]
+            class_names = _read_strings(archive, "class_names")
+            extras = {k: _read_strings(archive, k) if k in keys else None for k in OPTIONAL_TEXT_KEYS}
+            source = _read_strings(archive, "source", scalar=True) if "source" in keys else ""
+            description = _read_strings(archive, "description", scalar=True) if "description" in keys else ""
+        except ValueError as exc:
+            if isinstance(exc, FeatureFileError):
+                raise
+            raise FeatureFileError(
+                f"{label} holds object arrays, which are never loaded (pickles are unsafe): {exc}"
+            ) from None
+    return FeatureSet(
+        modality_names=names,  # type: ignore[arg-type]
+        X=X,
+        y=y,
+        class_names=class_names,  # type: ignore[arg-type]
+        source=source,  # type: ignore[arg-type]
+        description=description,  # type: ignore[arg-type]
+        **extras,  # type: ignore[arg-type]
+    )
+
+
+def save_features(fs: FeatureSet, path: PathLike) -> Path:
+    """Write ``fs`` to ``path`` as a compressed ``.npz``, atomically.
+
+    The archive is written to a temporary file in the same folder and renamed over
+    ``path`` only when complete. Returns the final path.
+    """
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise FeatureFileError(f"feature files end in .npz, got {path.name}")
+    arrays: dict[str, np.ndarray] = {
+        "modality_names": np.array(fs.modality_names, dtype=str),
+        "y": fs.y.astype(np.int64),
+        "class_names": np.array(fs.class_names, dtype=str),
+        "source": np.array(fs.source, dtype=str),
+        "description": np.array(fs.description, dtype=str),
+    }
+    for name, x in zip(fs.modality_names, fs.X):
+        arrays[name] = x
+    for key in OPTIONAL_TEXT_KEYS:
+        values = getattr(fs, key)
+        if values is not None:
+            arrays[key] = np.array(values, dtype=str)
+    write_atomically(path, lambda fh: np.savez_compressed(fh, **arrays))
+    return path
+
+
+def write_atomically(path: PathLike, write: Callable[[IO[bytes]], None]) -> None:
+    """Call ``write(fh)`` on a temporary file next to ``path``, then rename it to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def make_feature_set(
+    X: Sequence[np.ndarray],
+    y: Sequence[int] | np.ndarray,
+    modality_names: Sequence[str] = ("visual", "text"),
+    class_names: Sequence[str] | None = None,
+    **extra: object,
+) -> FeatureSet:
+    """Convenience constructor: infer ``class_names`` as ``class 0..K-1`` if not given."""
+    y = np.asarray(y)
+    if class_names is None:
+        k = int(y.max()) + 1 if y.size else 0
+        class_names = [f"class {i}" for i in range(k)]
+    return FeatureSet(
+        modality_names=tuple(modality_names),
+        X=tuple(X),
+        y=y,
+        class_names=tuple(class_names),
+        **extra,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,303 @@
+"""Cross-modality clustering-based self-labeling (the core of CMCSL).
+
+For every modality, each item is assigned to its nearest seed (one k-means
+assignment step with the ``c = K * b_class`` seeds as fixed centroids) and takes
+that seed's label: these are the *UNI* labels. Where the modalities disagree, the
+label of the modality in which the item lies nearer (Euclidean) to its seed wins:
+the *CMCSL* label.
+
+Rules, fixed and documented:
+
+* **Seeds keep their own label** in every modality (distance 0, own cluster), even
+  if another seed has identical features.
+* **Ties between seeds** (two seeds at exactly the same distance) go to the seed
+  listed first in ``seed_idx``.
+* **Ties between modalities** (equal distances, different labels) go to the
+  modality listed first.
+* ``decided_by`` is ``-1`` where all modalities agree, else the index of the
+  modality whose label was kept.
+
+Distances come from one matrix product per modality (``|x|^2 - 2 x.s + |s|^2``);
+rows where the best two candidates are within rounding error are re-checked
+exactly, so the assignment equals a brute-force search. Reported distances are
+recomputed exactly for the chosen seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .errors import CMCSLError
+from .features import FeatureSet
+from .preprocessing import preprocess_features
+from .seeds import check_seeds
+
+__all__ = [
+    "LabelingResult",
+    "squared_norms",
+    "squared_distances",
+    "nearest_seed",
+    "cross_modal_labels",
+    "propagate",
+]
+
+
+@dataclass(frozen=True)
+class LabelingResult:
+    """The outcome of self-labeling one set of items from one set of seeds.
+
+    Attributes
+    ----------
+    modality_names : tuple of str
+        The M modalities, in the order of the arrays below.
+    seed_idx : ndarray of shape (S,)
+        Item indices of the seeds.
+    seed_labels : ndarray of shape (S,)
+        Labels of the seeds.
+    labels : ndarray of shape (M, N)
+        Per-modality (UNI) labels: the label of the nearest seed in that modality.
+    distances : ndarray of shape (M, N)
+        Euclidean distance to that nearest seed.
+    nearest_seed : ndarray of shape (M, N)
+        Position in ``seed_idx`` of the nearest seed (the item's cluster).
+    final_labels : ndarray of shape (N,)
+        Cross-modal (CMCSL) labels.
+    decided_by : ndarray of shape (N,)
+        Index of the modality whose label was kept, or -1 where all agree.
+    disagree : ndarray of shape (N,), bool
+        Whether the modalities' labels differ.
+    """
+
+    modality_names: tuple[str, ...]
+    seed_idx: np.ndarray
+    seed_labels: np.ndarray
+    labels: np.ndarray
+    distances: np.ndarray
+    nearest_seed: np.ndarray
+    final_labels: np.ndarray
+    decided_by: np.ndarray
+    disagree: np.ndarray
+
+    @property
+    def n_items(self) -> int:
+        """Number of labeled items N."""
+        return int(self.final_labels.shape[0])
+
+    @property
+    def is_seed(self) -> np.ndarray:
+        """Boolean mask of the seed items, shape (N,)."""
+        mask = np.zeros(self.n_items, dtype=bool)
+        mask[self.seed_idx[self.seed_idx < self.n_items]] = True
+        return mask
+
+    def uni_labels(self, modality: int | str) -> np.ndarray:
+        """UNI labels of one modality (by index or name)."""
+        m = self.modality_names.index(modality) if isinstance(modality, str) else int(modality)
+        return self.labels[m]
+
+
+def squared_norms(X: np.ndarray) -> np.ndarray:
+    """Row-wise squared Euclidean norms."""
+    return np.einsum("ij,ij->i", X, X)
+
+
+def squared_distances(X: np.ndarray, S: np.ndarray, xx: np.ndarray | None = None) -> np.ndarray:
+    """(N, S) squared distances by one matrix product, ``|x|^2 - 2 x.s + |s|^2`` (may be off by rounding)."""
+    xx = squared_norms(X) if xx is None else xx
+    d2 = X @ S.T
+    d2 *= -2.0
+    d2 += squared_norms(S)[None, :]
+    d2 += xx[:, None]
+    return d2
+
+
+def _rounding_bound(xx: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """Per-row bound on the rounding error of :func:`squared_distances`."""
+    return 1e-12 * (xx + squared_norms(S).max()) + 1e-300
+
+
+def _exact_sq(X: np.ndarray, S: np.ndarray) -> np.ndarray:
+    return ((X[:, None, :] - S[None, :, :]) ** 2).sum(axis=2)
+
+
+def nearest_seed(
+    X: np.ndarray,
+    S: np.ndarray,
+    d2: np.ndarray | None = None,
+    xx: np.ndarray | None = None,
+    exact_distances: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Index of and Euclidean distance to the nearest row of ``S`` for every row of ``X``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (N, d)
+        Items.
+    S : ndarray of shape (S, d)
+        Seeds (centroids).
+    d2 : ndarray of shape (N, S), optional
+        Precomputed :func:`squared_distances` (e.g. columns of a larger matrix).
+    xx : ndarray of shape (N,), optional
+        Precomputed squared norms of ``X``.
+    exact_distances : bool
+        Recompute the returned distances exactly (default). Otherwise they come from
+        the expansion (relative error ~1e-8; the *assignment* is exact either way).
+
+    Returns
+    -------
+    index : ndarray of shape (N,)
+        Position of the nearest seed; exact ties go to the lowest position.
+    distance : ndarray of shape (N,)
+        Euclidean distance to it.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    S = np.asarray(S, dtype=np.float64)
+    if S.shape[0] == 0:
+        raise CMCSLError("at least one seed is needed")
+    xx = squared_norms(X) if xx is None else xx
+    if d2 is None:
+        d2 = squared_distances(X, S, xx)
+    idx = np.argmin(d2, axis=1)
+    rows_all = np.arange(X.shape[0])
+    best = d2[rows_all, idx]
+    if S.shape[0] > 1:
+        tol = _rounding_bound(xx, S)
+        near = np.count_nonzero(d2 <= (best + tol)[:, None], axis=1) > 1
+        if np.any(near):
+            rows = np.flatnonzero(near)
+            exact = _exact_sq(X[rows], S)
+            idx[rows] = np.argmin(exact, axis=1)
+            best = best.copy()
+            best[rows] = exact[np.arange(rows.size), idx[rows]]
+    if exact_distances:
+        diff = X - S[idx]
+        return idx, np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    return idx, np.sqrt(np.maximum(best, 0.0))
+
+
+def cross_modal_labels(
+    X_list: Sequence[np.ndarray],
+    seed_idx: np.ndarray,
+    seed_labels: np.ndarray,
+    modality_names: Sequence[str] | None = None,
+    seed_X: Sequence[np.ndarray] | None = None,
+    sq_distances: Sequence[np.ndarray] | None = None,
+    sq_norms: Sequence[np.ndarray] | None = None,
+    exact_distances: bool = True,
+) -> LabelingResult:
+    """Label every item from the seeds, per modality and across modalities.
+
+    Parameters
+    ----------
+    X_list : sequence of M >= 1 arrays of shape (N, d_m)
+        Preprocessed features of the items, one array per modality.
+    seed_idx : ndarray of shape (S,)
+        Distinct indices of the seeds among the rows of ``X_list`` (or, with
+        ``seed_X``, identifiers carried into the result only).
+    seed_labels : ndarray of shape (S,)
+        The seeds' labels.
+    modality_names : sequence of str, optional
+        Names for the result (default ``m0, m1, ...``).
+    seed_X : sequence of arrays of shape (S, d_m), optional
+        The seeds' features when the seeds are not rows of ``X_list`` (labeling
+        new items from an earlier fit). Then seeds do not get the own-label rule.
+    sq_distances, sq_norms : sequences of arrays, optional
+        Precomputed :func:`squared_distances` (N, S) and :func:`squared_norms` per
+        modality, for callers that label from many seed sets (the BAC curves).
+    exact_distances : bool
+        See :func:`nearest_seed`. With ``False``, items whose modalities are within
+        rounding error of each other are still decided on exact distances.
+
+    Returns
+    -------
+    LabelingResult
+    """
+    if len(X_list) == 0:
+        raise CMCSLError("at least one modality is needed")
+    seed_idx = np.asarray(seed_idx, dtype=np.int64)
+    seed_labels = np.asarray(seed_labels, dtype=np.int64)
+    if seed_idx.shape != seed_labels.shape or seed_idx.ndim != 1:
+        raise CMCSLError("seed_idx and seed_labels must be 1-D and of equal length")
+    n = X_list[0].shape[0]
+    if any(X.shape[0] != n for X in X_list):
+        raise CMCSLError("all modalities must have the same number of rows")
+    names = tuple(modality_names) if modality_names is not None else tuple(f"m{i}" for i in range(len(X_list)))
+    own = seed_X is None
+    if own:
+        if np.unique(seed_idx).size != seed_idx.size or (seed_idx.size and (seed_idx.min() < 0 or seed_idx.max() >= n)):
+            raise CMCSLError("seed indices must be distinct and refer to existing items")
+        seeds = [X[seed_idx] for X in X_list]
+    else:
+        seeds = [np.asarray(S, dtype=np.float64) for S in seed_X]
+
+    m_count = len(X_list)
+    labels = np.empty((m_count, n), dtype=np.int64)
+    distances = np.empty((m_count, n), dtype=np.float64)
+    nearest = np.empty((m_count, n), dtype=np.int64)
+    for m, (X, S) in enumerate(zip(X_list, seeds)):
+        idx, dist = nearest_seed(
+            X,
+            S,
+            d2=None if sq_distances is None else sq_distances[m],
+            xx=None if sq_norms is None else sq_norms[m],
+            exact_distances=exact_distances,
+        )
+        if own:
+            idx[seed_idx] = np.arange(seed_idx.size)
+            dist[seed_idx] = 0.0
+        nearest[m] = idx
+        distances[m] = dist
+        labels[m] = seed_labels[idx]
+
+    disagree = np.any(labels != labels[:1], axis=0)
+    if not exact_distances and m_count > 1:
+        _refine_close_calls(X_list, seeds, nearest, distances, disagree, sq_norms)
+    winner = np.argmin(distances, axis=0)  # the first modality wins exact ties
+    final = labels[winner, np.arange(n)]
+    decided_by = np.where(disagree, winner, -1)
+    return LabelingResult(
+        modality_names=names,
+        seed_idx=seed_idx,
+        seed_labels=seed_labels,
+        labels=labels,
+        distances=distances,
+        nearest_seed=nearest,
+        final_labels=final,
+        decided_by=decided_by,
+        disagree=disagree,
+    )
+
+
+def _refine_close_calls(
+    X_list: Sequence[np.ndarray],
+    seeds: Sequence[np.ndarray],
+    nearest: np.ndarray,
+    distances: np.ndarray,
+    disagree: np.ndarray,
+    sq_norms: Sequence[np.ndarray] | None = None,
+) -> None:
+    """Recompute exact distances (in place) where the cross-modal decision is within rounding."""
+    d_sorted = np.sort(distances, axis=0)
+    norms = sq_norms if sq_norms is not None else [squared_norms(X) for X in X_list]
+    scale = max(float(np.sqrt(xx.max())) for xx in norms) + max(float(np.sqrt(squared_norms(S).max())) for S in seeds)
+    close = disagree & (d_sorted[1] - d_sorted[0] <= 1e-6 * scale)
+    rows = np.flatnonzero(close)
+    if rows.size == 0:
+        return
+    for m, (X, S) in enumerate(zip(X_list, seeds)):
+        diff = X[rows] - S[nearest[m, rows]]
+        distances[m, rows] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+
+
+def propagate(fs: FeatureSet, seed_idx: Sequence[int] | np.ndarray, preprocessing: str = "l2std") -> LabelingResult:
+    """Preprocess a whole FeatureSet (fitted on all its rows) and label it from ``seed_idx``.
+
+    This is what ``python -m cmcsl_core label`` and the app's Clusters page compute.
+    The seeds' labels are read from ``fs.y``; no other true label is used.
+    """
+    seed_idx = check_seeds(seed_idx, fs.n_items)
+    X_list = preprocess_features(fs.X, preprocessing)
+    return cross_modal_labels(X_list, seed_idx, fs.y[seed_idx], fs.modality_names)
