@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--subset", default="HR", help="paper subset (e.g. HR) or genres, e.g. Horror,Romance")
     e.add_argument("--weights", default="imagenet", help="raw only: imagenet, none, or a local .pth file")
     e.add_argument("--device", default="cpu", help="raw only: cpu or cuda")
+    e.add_argument("--batch-size", type=_positive_int, default=64, help="raw only: images per batch (default 64)")
+    e.add_argument("--limit", type=_positive_int, help="raw only: encode at most this many movies (a quick look)")
     e.add_argument("--out", required=True, help="feature file to write (.npz)")
 
     sub.add_parser("subsets", help="list the 20 paper subsets with genres and counts")
@@ -216,7 +218,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     out = _check_out(args.out, args.path, suffix=".npz")
     options: dict[str, object] = {}
     if args.source == "raw":
-        options = {"weights": args.weights, "device": args.device}
+        options = {"weights": args.weights, "device": args.device, "batch_size": args.batch_size, "limit": args.limit}
     progress, close = _tqdm_progress(f"{args.source}")
     try:
         path = export_features(args.source, args.subset, out, path=args.path, progress=progress, **options)
@@ -254,8 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            parser.print_help()
-            return EXIT_USAGE
+            raise CMCSLError(f"no command given; choose one of {', '.join(COMMANDS)} (see python -m cmcsl_core --help)")
         return COMMANDS[args.command](args)
     except CMCSLError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -135,8 +135,10 @@ class CrossModalSelfLabeling(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Sequence[np.ndarray]) -> np.ndarray:
         """CMCSL labels of new items from the seeds seen in ``fit``."""
-        return self.classes_[self._label_new(X).final_labels]
+        result = self._label_new(X)  # raises NotFittedError before classes_ is looked up
+        return self.classes_[result.final_labels]
 
     def predict_per_modality(self, X: Sequence[np.ndarray]) -> np.ndarray:
         """Each modality's nearest-seed (UNI) labels of new items, shape (n_modalities, n_samples)."""
-        return self.classes_[self._label_new(X).labels]
+        result = self._label_new(X)
+        return self.classes_[result.labels]

@@ -154,10 +154,10 @@ def cv_splits(y: np.ndarray, repeats: int = 5, random_state: int = 1410) -> list
 
 def _check_b_feasible(fs: FeatureSet, splits: Sequence[tuple[np.ndarray, np.ndarray]], b_max: int) -> None:
     """Raise a clear error if some training fold has a class smaller than ``b_max``."""
-    smallest = min(int(np.bincount(fs.y[tr], minlength=fs.n_classes).min()) for tr, _ in splits)
+    counts = np.array([np.bincount(fs.y[tr], minlength=fs.n_classes) for tr, _ in splits])
+    fold, c = np.unravel_index(int(np.argmin(counts)), counts.shape)
+    smallest = int(counts[fold, c])
     if b_max > smallest:
-        counts = np.bincount(fs.y[splits[0][0]], minlength=fs.n_classes)
-        c = int(np.argmin(counts))
         raise CMCSLError(
             f"b_class={b_max} is impossible: class {fs.class_names[c]!r} has only {smallest} item(s) in a "
             f"training fold (half of its {int(fs.class_counts()[c])}); use b_class <= {smallest}"

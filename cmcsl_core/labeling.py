@@ -69,6 +69,9 @@ class LabelingResult:
         Index of the modality whose label was kept, or -1 where all agree.
     disagree : ndarray of shape (N,), bool
         Whether the modalities' labels differ.
+    seeds_are_rows : bool
+        Whether ``seed_idx`` indexes the labeled items (False when new items were
+        labeled from an earlier fit's seeds).
     """
 
     modality_names: tuple[str, ...]
@@ -80,6 +83,7 @@ class LabelingResult:
     final_labels: np.ndarray
     decided_by: np.ndarray
     disagree: np.ndarray
+    seeds_are_rows: bool = True
 
     @property
     def n_items(self) -> int:
@@ -90,7 +94,8 @@ class LabelingResult:
     def is_seed(self) -> np.ndarray:
         """Boolean mask of the seed items, shape (N,)."""
         mask = np.zeros(self.n_items, dtype=bool)
-        mask[self.seed_idx[self.seed_idx < self.n_items]] = True
+        if self.seeds_are_rows:
+            mask[self.seed_idx] = True
         return mask
 
     def uni_labels(self, modality: int | str) -> np.ndarray:
@@ -268,6 +273,7 @@ def cross_modal_labels(
         final_labels=final,
         decided_by=decided_by,
         disagree=disagree,
+        seeds_are_rows=own,
     )
 
 

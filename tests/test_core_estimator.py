@@ -1,0 +1,121 @@
+"""cmcsl_core.estimator.CrossModalSelfLabeling: scikit-learn semantics and agreement with labeling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from cmcsl_core.errors import CMCSLError
+from cmcsl_core.estimator import CrossModalSelfLabeling
+from cmcsl_core.labeling import cross_modal_labels
+from cmcsl_core.preprocessing import preprocess_features
+from helpers_core import reference_labels, synthetic_features
+
+
+@pytest.fixture(scope="module")
+def data():
+    fs = synthetic_features(class_sizes=(40, 30, 30), dims=(5, 3), seed=12)
+    rng = np.random.default_rng(0)
+    classes = np.array([3, 7, 11])  # non-contiguous labels
+    y_true = classes[fs.y]
+    labeled = np.sort(np.concatenate([rng.choice(np.flatnonzero(fs.y == c), 4, replace=False) for c in range(3)]))
+    y = np.full(fs.n_items, -1)
+    y[labeled] = y_true[labeled]
+    return list(fs.X), y, y_true, labeled
+
+
+@pytest.mark.parametrize("preprocessing", ["l2std", "raw", "minmax"])
+def test_transduction_equals_cross_modal_labels(data, preprocessing):
+    X, y, y_true, labeled = data
+    model = CrossModalSelfLabeling(preprocessing=preprocessing).fit(X, y)
+    np.testing.assert_array_equal(model.classes_, [3, 7, 11])
+    Xp = preprocess_features(X, preprocessing)
+    encoded = np.searchsorted([3, 7, 11], y[labeled])
+    res = cross_modal_labels(Xp, labeled, encoded)
+    np.testing.assert_array_equal(model.transduction_, model.classes_[res.final_labels])
+    np.testing.assert_array_equal(model.labels_per_modality_, model.classes_[res.labels])
+    np.testing.assert_allclose(model.distances_, res.distances)
+    np.testing.assert_array_equal(model.decided_by_, res.decided_by)
+    np.testing.assert_array_equal(model.disagreement_, res.disagree)
+    np.testing.assert_array_equal(model.seed_indices_, labeled)
+    np.testing.assert_array_equal(model.transduction_[labeled], y[labeled])
+    assert set(np.unique(model.transduction_)) <= {3, 7, 11}
+    assert model.n_modalities_in_ == 2
+    # and better than chance on this easy data
+    assert np.mean(model.transduction_ == y_true) > 0.5
+
+
+def test_predict_new_items(data):
+    X, y, y_true, labeled = data
+    model = CrossModalSelfLabeling().fit(X, y)
+    rng = np.random.default_rng(1)
+    new = [x[:25] + rng.normal(scale=0.1, size=x[:25].shape) for x in X]
+    pred = model.predict(new)
+    # brute force: nearest seed in the fitted preprocessing's space, seeds appended as extra rows
+    Xp = [p.transform(a) for p, a in zip(model.preprocessors_, new)]
+    seeds = [p.transform(a[labeled]) for p, a in zip(model.preprocessors_, X)]
+    joined = [np.vstack([n, s]) for n, s in zip(Xp, seeds)]
+    encoded = np.searchsorted(model.classes_, y[labeled])
+    ref = reference_labels(joined, np.arange(25, 25 + labeled.size), encoded)
+    np.testing.assert_array_equal(pred, model.classes_[ref["final_labels"][:25]])
+    np.testing.assert_array_equal(model.predict_per_modality(new), model.classes_[ref["labels"][:, :25]])
+    # predicting the training items reproduces the transduction (continuous data: no ties)
+    np.testing.assert_array_equal(model.predict(X), model.transduction_)
+
+
+def test_score_get_params_clone(data):
+    X, y, y_true, _ = data
+    model = CrossModalSelfLabeling(preprocessing="std")
+    assert model.get_params() == {"preprocessing": "std"}
+    model.set_params(preprocessing="l2")
+    assert model.preprocessing == "l2"
+    twin = clone(model)
+    assert twin is not model and twin.get_params() == {"preprocessing": "l2"}
+    assert not hasattr(twin, "classes_")
+    model.fit(X, y)
+    score = model.score(X, y_true)
+    assert score == pytest.approx(np.mean(model.predict(X) == y_true))
+    assert 0.5 < score <= 1.0
+    assert "CrossModalSelfLabeling" in repr(model)
+
+
+def test_one_labeled_class_and_three_modalities():
+    rng = np.random.default_rng(2)
+    X = [rng.normal(size=(12, d)) for d in (2, 3, 4)]
+    y = np.full(12, -1)
+    y[[1, 5]] = 4
+    model = CrossModalSelfLabeling(preprocessing="raw").fit(X, y)
+    assert model.classes_.tolist() == [4]
+    assert np.all(model.transduction_ == 4)
+    assert model.labels_per_modality_.shape == (3, 12)
+
+
+def test_errors(data):
+    X, y, _, _ = data
+    with pytest.raises(CMCSLError, match="no labeled item"):
+        CrossModalSelfLabeling().fit(X, np.full(len(y), -1))
+    with pytest.raises(CMCSLError, match="at least 2 modalities"):
+        CrossModalSelfLabeling().fit([X[0]], y)
+    with pytest.raises(CMCSLError, match="modality 1 has 99 rows"):
+        CrossModalSelfLabeling().fit([X[0], X[1][:99]], y)
+    with pytest.raises(CMCSLError, match="one label per item"):
+        CrossModalSelfLabeling().fit(X, y[:-1])
+    with pytest.raises(CMCSLError, match="list of arrays"):
+        CrossModalSelfLabeling().fit(np.stack([X[0][:, :3], X[1]]), y)
+    with pytest.raises(CMCSLError, match="2-D"):
+        CrossModalSelfLabeling().fit([X[0][:, 0], X[1]], y)
+    bad = X[0].copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(CMCSLError, match="NaN"):
+        CrossModalSelfLabeling().fit([bad, X[1]], y)
+    with pytest.raises(CMCSLError, match="unknown preprocessing"):
+        CrossModalSelfLabeling(preprocessing="pca").fit(X, y)
+    with pytest.raises(NotFittedError):
+        CrossModalSelfLabeling().predict(X)
+    with pytest.raises(NotFittedError):
+        CrossModalSelfLabeling().predict_per_modality(X)
+    model = CrossModalSelfLabeling().fit(X, y)
+    with pytest.raises(CMCSLError, match="expected 2 modalities"):
+        model.predict([X[0], X[1], X[1]])

@@ -1,0 +1,314 @@
+"""cmcsl_core.features (feature files) and cmcsl_core.cache."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cmcsl_core import cache
+from cmcsl_core.errors import CMCSLError, FeatureFileError
+from cmcsl_core.features import FeatureSet, load_features, make_feature_set, save_features, write_atomically
+from helpers_core import synthetic_features
+
+
+def _assert_same(a: FeatureSet, b: FeatureSet) -> None:
+    assert a.modality_names == b.modality_names
+    assert a.class_names == b.class_names
+    for xa, xb in zip(a.X, b.X):
+        np.testing.assert_array_equal(xa, xb)
+        assert xb.dtype == np.float64
+    np.testing.assert_array_equal(a.y, b.y)
+    for key in ("ids", "titles", "texts", "image_paths", "source", "description"):
+        assert getattr(a, key) == getattr(b, key), key
+
+
+def _arrays(n=6, **override):
+    rng = np.random.default_rng(0)
+    arrays = {
+        "modality_names": np.array(["visual", "text"]),
+        "visual": rng.normal(size=(n, 3)),
+        "text": rng.normal(size=(n, 2)),
+        "y": np.array([0, 1] * (n // 2)),
+        "class_names": np.array(["Horror", "Romance"]),
+    }
+    arrays.update(override)
+    return {k: v for k, v in arrays.items() if v is not None}
+
+
+def _write(tmp_path, name="f.npz", **override) -> Path:
+    path = tmp_path / name
+    np.savez(path, **_arrays(**override))
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# round trip
+# ---------------------------------------------------------------------------------------------
+
+
+def test_round_trip_minimal(tmp_path):
+    fs = synthetic_features(seed=1)
+    path = save_features(fs, tmp_path / "a.npz")
+    assert path == tmp_path / "a.npz"
+    back = load_features(path)
+    _assert_same(fs, back)
+    assert back.ids is None and back.texts is None and back.source == "synthetic"
+    assert back.n_items == 150 and back.n_classes == 3 and back.n_modalities == 2
+    np.testing.assert_array_equal(back.class_counts(), [60, 40, 50])
+    assert back.item_name(3) == "item 3"
+
+
+def test_round_trip_with_all_strings_and_three_modalities(tmp_path):
+    n = 5
+    fs = make_feature_set(
+        [np.arange(n * 2, dtype=float).reshape(n, 2), np.ones((n, 1)), np.eye(n)],
+        [0, 1, 2, 1, 0],
+        modality_names=("visual", "text", "audio"),
+        class_names=("Horror", "Romance", "Comédie"),
+        ids=tuple(f"tt{i}" for i in range(n)),
+        titles=("A", "", "Ç'est la vie", "日本", "E"),
+        texts=("plot one", "plot, with comma", "", "multi\nline", "x"),
+        image_paths=tuple(f"posters/{i}.jpg" for i in range(n)),
+        source="demo",
+        description="a tiny test set",
+    )
+    path = save_features(fs, tmp_path / "b.npz")
+    back = load_features(path)
+    _assert_same(fs, back)
+    assert back.item_name(1) == "tt1" and back.item_name(2) == "Ç'est la vie"
+    assert back.modality("audio").shape == (5, 5)
+    with pytest.raises(FeatureFileError, match="unknown modality 'depth'"):
+        back.modality("depth")
+    sub = back.subset(np.array([4, 0]))
+    assert sub.y.tolist() == [0, 0] and sub.titles == ("E", "A")
+    sub2 = back.subset(back.y == 1)
+    assert sub2.n_items == 2 and sub2.ids == ("tt1", "tt3")
+    # from a file object (the app's upload)
+    with open(path, "rb") as fh:
+        _assert_same(fs, load_features(io.BytesIO(fh.read())))
+
+
+def test_save_refuses_other_suffix(tmp_path):
+    with pytest.raises(FeatureFileError, match=r"end in \.npz"):
+        save_features(synthetic_features(), tmp_path / "a.npy")
+
+
+def test_atomic_write_keeps_old_file_when_writing_fails(tmp_path, monkeypatch):
+    old = synthetic_features(seed=1)
+    path = save_features(old, tmp_path / "f.npz")
+    before = path.read_bytes()
+    real = np.savez_compressed
+
+    def failing(fh, **arrays):
+        fh.write(b"PK\x03\x04 half an archive")  # some bytes are written ...
+        raise OSError("disk full")  # ... then the write fails
+
+    monkeypatch.setattr(np, "savez_compressed", failing)
+    with pytest.raises(OSError, match="disk full"):
+        save_features(synthetic_features(seed=2), path)
+    monkeypatch.setattr(np, "savez_compressed", real)
+    assert path.read_bytes() == before
+    _assert_same(old, load_features(path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.npz"]  # no temporary file left
+
+
+def test_write_atomically_interrupted(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("old")
+
+    def boom(fh):
+        fh.write(b"new partial")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically(target, boom)
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+    write_atomically(tmp_path / "sub" / "x.bin", lambda fh: fh.write(b"ok"))
+    assert (tmp_path / "sub" / "x.bin").read_bytes() == b"ok"
+
+
+# ---------------------------------------------------------------------------------------------
+# load errors: one clear message each
+# ---------------------------------------------------------------------------------------------
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FeatureFileError, match=r"feature file .*nope\.npz does not exist"):
+        load_features(tmp_path / "nope.npz")
+
+
+def test_folder(tmp_path):
+    with pytest.raises(FeatureFileError, match="is a folder, not a feature file"):
+        load_features(tmp_path)
+
+
+def test_npy_instead_of_npz(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((3, 2)))
+    with pytest.raises(FeatureFileError, match=r"single \.npy array, not an \.npz feature file"):
+        load_features(tmp_path / "x.npy")
+
+
+@pytest.mark.parametrize("content", [b"a,b,c\n1,2,3\n", b"", b"hello world"])
+def test_csv_or_text_file(tmp_path, content):
+    path = tmp_path / "x.npz"
+    path.write_bytes(content)
+    with pytest.raises(FeatureFileError, match=r"not an \.npz feature file"):
+        load_features(path)
+
+
+def test_broken_zip(tmp_path):
+    path = tmp_path / "x.npz"
+    path.write_bytes(b"PK\x03\x04" + b"\x00" * 40)
+    with pytest.raises(FeatureFileError, match="not a readable .npz feature file"):
+        load_features(path)
+
+
+def test_missing_keys(tmp_path):
+    path = _write(tmp_path, y=None, class_names=None)
+    with pytest.raises(FeatureFileError, match="lacks the key.s. y, class_names"):
+        load_features(path)
+
+
+def test_modality_array_missing(tmp_path):
+    path = _write(tmp_path, text=None)
+    with pytest.raises(FeatureFileError, match="names modality 'text' but has no array for it"):
+        load_features(path)
+
+
+def test_differing_row_counts(tmp_path):
+    path = _write(tmp_path, text=np.zeros((5, 2)))
+    with pytest.raises(FeatureFileError, match="modality 'text' has 5 rows but 'y' has 6"):
+        load_features(path)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_inf(tmp_path, bad):
+    X = np.ones((6, 3))
+    X[4, 2] = bad
+    path = _write(tmp_path, visual=X)
+    with pytest.raises(FeatureFileError, match="modality 'visual' contains NaN or inf in 1 row.s., first at row 4"):
+        load_features(path)
+
+
+def test_labels_outside_class_names(tmp_path):
+    path = _write(tmp_path, y=np.array([0, 1, 2, 0, 1, 0]))
+    with pytest.raises(FeatureFileError, match=r"labels in 'y' must lie in 0..1.*found 0..2"):
+        load_features(path)
+    path = _write(tmp_path, y=np.array([0, 1, -1, 0, 1, 0]))
+    with pytest.raises(FeatureFileError, match=r"must lie in 0..1"):
+        load_features(path)
+
+
+def test_fewer_than_two_modalities(tmp_path):
+    path = _write(tmp_path, modality_names=np.array(["visual"]), text=None)
+    with pytest.raises(FeatureFileError, match="at least 2 modalities, found 1"):
+        load_features(path)
+
+
+def test_object_arrays_are_refused_never_unpickled(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    for key in ("visual", "y", "modality_names"):
+        arrays = _arrays()
+        arrays[key] = np.array([Evil()] * 6, dtype=object)
+        path = tmp_path / f"obj_{key}.npz"
+        np.savez(path, **arrays)
+        with pytest.raises(FeatureFileError, match="holds object arrays, which are never loaded"):
+            load_features(path)
+    assert not marker.exists()
+    # the premise: unpickling these files really would run code
+    with np.load(tmp_path / "obj_y.npz", allow_pickle=True) as z:
+        z["y"]
+    assert marker.exists()
+
+
+def test_one_dimensional_modality(tmp_path):
+    path = _write(tmp_path, visual=np.zeros(6))
+    with pytest.raises(FeatureFileError, match=r"modality 'visual' must be a 2-D array \(N x d\), got shape \(6,\)"):
+        load_features(path)
+
+
+@pytest.mark.parametrize("y", [np.array([0, 1, 0.5, 0, 1, 0]), np.array(["a", "b", "a", "b", "a", "b"])])
+def test_y_not_integer(tmp_path, y):
+    path = _write(tmp_path, y=y)
+    with pytest.raises(FeatureFileError, match="'y' must hold integer class labels"):
+        load_features(path)
+
+
+def test_integer_valued_float_y_is_accepted(tmp_path):
+    fs = load_features(_write(tmp_path, y=np.array([0.0, 1.0] * 3)))
+    assert fs.y.dtype == np.int64
+
+
+def test_more_validation_messages(tmp_path):
+    cases = [
+        (dict(modality_names=np.array(["visual", "visual"])), "must be distinct"),
+        (dict(modality_names=np.array(["visual", "y"]), y=np.array([0, 1] * 3)), "reserved"),
+        (dict(class_names=np.array(["only"]), y=np.zeros(6, int)), "at least 2 classes"),
+        (dict(visual=np.array(["a"] * 6).reshape(6, 1)), "must be a numeric array"),
+        (dict(visual=np.zeros((6, 0))), "no feature columns"),
+        (dict(ids=np.array(["a", "b"])), "'ids' has 2 entries but there are 6 items"),
+        (dict(titles=np.arange(6)), "'titles' must hold strings"),
+        (dict(y=np.zeros((6, 1), int)), "'y' must be 1-D"),
+        (dict(y=np.zeros(0, int), visual=np.zeros((0, 3)), text=np.zeros((0, 2))), "holds no items"),
+    ]
+    for override, message in cases:
+        path = _write(tmp_path, **override)
+        with pytest.raises(FeatureFileError, match=message):
+            load_features(path)
+    assert issubclass(FeatureFileError, CMCSLError)
+
+
+# ---------------------------------------------------------------------------------------------
+# cache
+# ---------------------------------------------------------------------------------------------
+
+
+def test_cache_round_trip_and_recompute(tmp_path, monkeypatch):
+    monkeypatch.setenv("CMCSL_CACHE_DIR", str(tmp_path / "cache"))
+    assert cache.cache_dir() == tmp_path / "cache" and (tmp_path / "cache").is_dir()
+    key = cache.cache_key("umap", subset="HR", n=3)
+    assert key == cache.cache_key("umap", n=3, subset="HR")  # order of parts does not matter
+    assert key != cache.cache_key("umap", subset="HR", n=4) and key.startswith("umap-")
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"a": np.arange(3), "b": np.ones((2, 2))}
+
+    first = cache.cached_arrays(key, compute)
+    second = cache.cached_arrays(key, compute)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(second["a"], first["a"])
+    np.testing.assert_array_equal(second["b"], np.ones((2, 2)))
+    (tmp_path / "cache" / f"{key}.npz").write_bytes(b"garbage")  # a corrupt entry is recomputed
+    cache.cached_arrays(key, compute)
+    assert len(calls) == 2
+    cache.cached_arrays(key, compute, enabled=False)
+    assert len(calls) == 3
+    leftovers = [p.name for p in (tmp_path / "cache").iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []
+
+
+def test_array_digest():
+    a = np.arange(6)
+    assert cache.array_digest(a) == cache.array_digest(np.arange(6))
+    assert cache.array_digest(a) != cache.array_digest(a.reshape(2, 3))
+    assert cache.array_digest(a) != cache.array_digest(a.astype(np.int32))
+    assert cache.array_digest(a) != cache.array_digest(a + 1)
+
+
+def test_cache_dir_default(monkeypatch, tmp_path):
+    monkeypatch.delenv("CMCSL_CACHE_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert cache.cache_dir() == tmp_path / ".cache" / "cmcsl-studio"
+    assert os.path.isdir(tmp_path / ".cache" / "cmcsl-studio")
