@@ -106,7 +106,9 @@ def _next_nuisance(s: float, gap_err: float, bracket: dict[str, tuple[float, flo
     return s / 2.0
 
 
-def calibrate_subset(name: str, targets: dict[str, dict[str, float]], log=print) -> dict[str, dict[str, float]]:
+def calibrate_subset(
+    name: str, targets: dict[str, dict[str, float]], start: dict | None = None, log=print
+) -> dict[str, dict[str, float]]:
     """Fit (wrong, nuisance) for both modalities of ``name``; returns the calibration entry.
 
     ``wrong`` follows FULL (FULL is close to ``1 - wrong``); ``nuisance`` is found by
@@ -115,6 +117,9 @@ def calibrate_subset(name: str, targets: dict[str, dict[str, float]], log=print)
     t0 = time.time()
     goal = {m: np.array([targets[m]["FULL"], targets[m]["UNI"]]) for m in MODALITY_NAMES}
     x = {m: np.array([float(np.clip(1.0 - goal[m][0], 0.0, 0.9)), INITIAL[m]]) for m in MODALITY_NAMES}
+    for m in MODALITY_NAMES:  # warm start from an earlier calibration
+        if start and m in start:
+            x[m] = np.array([float(start[m]["wrong"]), float(start[m]["nuisance"])])
     brackets: dict[str, dict[str, tuple[float, float]]] = {m: {} for m in MODALITY_NAMES}
     best: dict[str, tuple[float, np.ndarray, np.ndarray]] = {}
     done: set[str] = set()
@@ -152,9 +157,9 @@ def calibrate_subset(name: str, targets: dict[str, dict[str, float]], log=print)
     return entry
 
 
-def _worker(args: tuple[str, dict]) -> tuple[str, dict]:
-    name, targets = args
-    return name, calibrate_subset(name, targets, log=lambda s: print(s, flush=True))
+def _worker(args: tuple[str, dict, dict | None]) -> tuple[str, dict]:
+    name, targets, start = args
+    return name, calibrate_subset(name, targets, start, log=lambda s: print(s, flush=True))
 
 
 def gaps_markdown(calibration: dict) -> str:
@@ -204,8 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     targets = paper_levels(args.paper)
     names = [s.strip().upper() for s in args.subsets.split(",") if s.strip()] or list(targets)
     existing = json.loads(args.out.read_text()) if args.out.exists() else {}
-    subsets = dict(existing.get("subsets", {})) if existing.get("generator_version") == demo.GENERATOR_VERSION else {}
-    work = [(n, targets[n]) for n in names]
+    previous = dict(existing.get("subsets", {}))
+    subsets = previous if existing.get("generator_version") == demo.GENERATOR_VERSION else {}
+    work = [(n, targets[n], previous.get(n)) for n in names]
     if args.jobs > 1:
         from multiprocessing import Pool
 
