@@ -1,0 +1,99 @@
+"""How CMCSL works: the algorithm's steps on the current data, one at a time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from cmcsl_core.metrics import labeling_summary
+from cmcsl_studio_ui.data import current_seeds, hover_base, labeling, user_errors, views
+from cmcsl_studio_ui.figures import scatter_view
+from cmcsl_studio_ui.page import start_page
+
+settings, data = start_page("How CMCSL works", ":material/school:")
+fs = data.fs
+names = fs.modality_names
+st.title("How CMCSL works")
+
+with user_errors():
+    seeds, manual = current_seeds(data, settings)
+    result = labeling(data, settings.preprocessing, seeds)
+summary = labeling_summary(result, fs.y, fs.n_classes)
+n_dis = int(result.disagree.sum())
+
+STEPS = ("1 · Seeds", "2 · Nearest-seed clusters", "3 · Disagreements", "4 · Resolution")
+
+
+def _move(delta: int) -> None:
+    i = STEPS.index(st.session_state.get("how_step") or STEPS[0])
+    st.session_state["how_step"] = STEPS[min(max(i + delta, 0), len(STEPS) - 1)]
+
+
+c1, c2, c3 = st.columns([1, 6, 1], vertical_alignment="bottom")
+c1.button("Back", on_click=_move, args=(-1,), icon=":material/arrow_back:", width="stretch")
+step = c2.segmented_control("Step", STEPS, key="how_step", default=STEPS[0], label_visibility="collapsed") or STEPS[0]
+c3.button("Next", on_click=_move, args=(1,), icon=":material/arrow_forward:", width="stretch")
+k = STEPS.index(step)
+
+per_class = np.bincount(result.seed_labels, minlength=fs.n_classes)
+seed_text = (
+    f"{len(seeds)} hand-picked seeds"
+    if manual
+    else f"**{settings.b_class} seeds per class** ({len(seeds)} in all, random seed {settings.seed})"
+)
+texts = [
+    f"We know the true label of only a few items, the *seeds*: here {seed_text}. Every other one of the "
+    f"{fs.n_items:,} items is unlabeled. The same seed item is shown in each modality's view (diamonds). "
+    "Use *Randomize seeds* in the sidebar to draw others.",
+    "**In each modality separately**, every item takes the label of its **nearest seed** (Euclidean distance "
+    f"on the {settings.preprocessing}-preprocessed features): this partitions the items into one cluster per "
+    "seed. These are the UNI pseudo-labels. Accuracy: "
+    + ", ".join(f"{n} {summary.uni_accuracy[n]:.1%}" for n in names)
+    + ".",
+    f"The modalities label **{n_dis:,} items ({summary.disagreement_rate:.1%})** differently (red). Elsewhere "
+    "they agree and that label is kept. A poster may look like a horror film while the plot reads like a "
+    "romance: which one to trust?",
+    "CMCSL keeps, for each disagreement, the label of the modality in which the item lies **closer to its "
+    "nearest seed**: the more confident clustering wins. Colors now show the CMCSL label. "
+    f"Accuracy: CMCSL {summary.cmcsl_accuracy:.1%} vs UNI "
+    + ", ".join(f"{n} {summary.uni_accuracy[n]:.1%}" for n in names)
+    + ". Disagreements won: "
+    + ", ".join(f"{n} {summary.wins[n]:,}" for n in names)
+    + ".",
+]
+st.info(texts[k], icon=":material/lightbulb:")
+
+modes = ("none", "uni", "disagree", "cmcsl")
+view_list = views(data, settings.preprocessing)
+base = hover_base(data.key, fs)
+for col, (m, name), view in zip(st.columns(len(names)), enumerate(names), view_list):
+    with col:
+        fig = scatter_view(
+            view.xy,
+            fs,
+            result,
+            m,
+            modes[k],
+            base,
+            f"{name} · {view.method}",
+            highlight_disagreements=k == 3,
+            dragmode="zoom",
+        )
+        st.plotly_chart(fig, key=f"how_view_{m}", config={"displaylogo": False})
+
+if k == 0:
+    st.markdown("**Seeds per class:** " + " · ".join(f"{c} {n}" for c, n in zip(fs.class_names, per_class)))
+elif k >= 2 and n_dis:
+    st.markdown("**Some disagreements, resolved**" if k == 3 else "**Some disagreements**")
+    rows = np.flatnonzero(result.disagree)[:8]
+    cls = np.asarray(fs.class_names, dtype=object)
+    table: dict[str, object] = {"item": [fs.item_name(i) for i in rows], "true": cls[fs.y[rows]]}
+    for m, n in enumerate(names):
+        table[f"{n} label"] = cls[result.labels[m, rows]]
+        table[f"{n} distance"] = np.round(result.distances[m, rows], 3)
+    if k == 3:
+        table["kept"] = [names[d] for d in result.decided_by[rows]]
+        table["CMCSL"] = cls[result.final_labels[rows]]
+        table["right?"] = np.where(result.final_labels[rows] == fs.y[rows], "yes", "no")
+    st.dataframe(pd.DataFrame(table), hide_index=True, key="how_examples")

@@ -1,0 +1,149 @@
+"""The running app in headless Chromium (Debian's chromium driven by playwright; no browser download).
+
+Starts ``streamlit run app.py`` on a free port, opens every page by its URL, presses
+"Randomize seeds", lasso-selects points to add seeds, checks that two sessions do
+not share seeds, and saves screenshots (to ``$CMCSL_SCREENSHOT_DIR`` if set, else the
+test's temporary folder).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.browser_helpers import CHROMIUM_ARGS, chromium_path, running_app, wait_for_charts, wait_idle
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = chromium_path()
+SEED_LIST = "Seed items (indices, comma separated)"
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory, _cmcsl_cache_dir) -> str:
+    if CHROMIUM is None:
+        pytest.fail("Debian's chromium is not installed: apt-get install -y chromium (the CI script does this)")
+    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    with running_app(log) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1500, "height": 1700})
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    yield pg
+    context.close()
+
+
+def shot_dir(tmp_path: Path) -> Path:
+    out = Path(os.environ.get("CMCSL_SCREENSHOT_DIR") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def open_page(pg, url: str, charts: int) -> float:
+    t0 = time.monotonic()
+    pg.goto(url)
+    wait_for_charts(pg, charts)
+    first_paint = time.monotonic() - t0
+    wait_idle(pg)
+    assert pg.locator('[data-testid="stException"]').count() == 0
+    return first_paint
+
+
+def seed_list(pg) -> list[str]:
+    return pg.get_by_role("textbox", name=SEED_LIST).input_value().split(",")
+
+
+def test_randomize_seeds_redraws_the_clusters(app_url: str, page, tmp_path: Path) -> None:
+    first_paint = open_page(page, f"{app_url}/Clusters", charts=3)
+    assert first_paint < 20, f"first paint took {first_paint:.1f} s"
+    assert page.locator('[data-testid="stPlotlyChart"] canvas').count() >= 2  # WebGL scatter drawn
+    assert "UMAP" in page.locator('[data-testid="stPlotlyChart"]').first.inner_text()
+    before = seed_list(page)
+    seed_box = page.get_by_role("spinbutton", name="Random seed")
+    old_seed = seed_box.input_value()
+    page.get_by_role("button", name="Randomize seeds").click()
+    page.wait_for_function(
+        f"() => document.querySelector('input[aria-label=\"Random seed\"]').value !== '{old_seed}'"
+    )
+    wait_idle(page)
+    new_seed = seed_box.input_value()
+    assert seed_list(page) != before
+    assert f"seed={new_seed}" in page.url
+    wait_for_charts(page, 3)
+    out = shot_dir(tmp_path) / "clusters.png"
+    page.screenshot(path=str(out))
+    assert out.stat().st_size > 20_000
+
+
+def test_lasso_selection_adds_seeds(app_url: str, page) -> None:
+    open_page(page, f"{app_url}/Clusters", charts=3)
+    before = seed_list(page)
+    area = page.locator('[data-testid="stPlotlyChart"]').first.locator(".nsewdrag").first.bounding_box()
+    cx, cy, r = area["x"] + area["width"] * 0.5, area["y"] + area["height"] * 0.5, area["width"] * 0.3
+    page.mouse.move(cx - r, cy - r)
+    page.mouse.down()
+    for dx, dy in [(r, -r), (r, r), (-r, r), (-r, -r)]:
+        page.mouse.move(cx + dx, cy + dy, steps=6)
+    page.mouse.up()
+    page.wait_for_function(
+        f"() => document.querySelector('input[aria-label=\"{SEED_LIST}\"]').value.split(',').length > {len(before)}"
+    )
+    wait_idle(page)
+    after = seed_list(page)
+    assert set(before) < set(after)
+    assert "seeds=" in page.url  # hand-picked seeds go into the link
+
+
+@pytest.mark.parametrize(
+    "path, charts, name",
+    [
+        ("/", 1, "home"),
+        ("/Clusters?seed=7&b=3&pre=l2", 3, "clusters_url"),
+        ("/BAC_curves", 1, "curves"),
+        ("/How_CMCSL_works", 2, "how"),
+    ],
+)
+def test_every_page_opens_by_its_url(app_url: str, page, tmp_path: Path, path: str, charts: int, name: str) -> None:
+    open_page(page, app_url + path, charts)
+    if "seed=7" in path:
+        assert page.get_by_role("spinbutton", name="Random seed").input_value() == "7"
+        assert page.get_by_role("spinbutton", name="Seeds per class (b_class)").input_value() == "3"
+    page.screenshot(path=str(shot_dir(tmp_path) / f"{name}.png"))
+
+
+def test_two_sessions_do_not_share_seeds(app_url: str, browser) -> None:
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 1200}) for _ in range(2)]
+    try:
+        a, b = (c.new_page() for c in contexts)
+        for pg in (a, b):
+            pg.set_default_timeout(60_000)
+            open_page(pg, f"{app_url}/Clusters", charts=3)
+        seeds_b = seed_list(b)
+        a.get_by_role("button", name="Randomize seeds").click()
+        a.wait_for_function("() => document.querySelector('input[aria-label=\"Random seed\"]').value !== '0'")
+        wait_idle(a)
+        assert seed_list(a) != seeds_b
+        b.get_by_text("True label", exact=True).click()  # any rerun of session B
+        wait_idle(b)
+        assert seed_list(b) == seeds_b
+        assert b.get_by_role("spinbutton", name="Random seed").input_value() == "0"
+    finally:
+        for c in contexts:
+            c.close()
