@@ -79,7 +79,7 @@ def _freeze(fs: FeatureSet) -> FeatureSet:
 
 
 @st.cache_resource(show_spinner=False, max_entries=6)
-def _load_source(source: str, subset: str, path: str, stamp: str) -> FeatureSet:
+def _load_source(source: str, subset: str, path: str, stamp: str, weights: str = "imagenet") -> FeatureSet:
     from cmcsl_core.sources import load_source
 
     # the progress bar is created inside the cached function, so that Streamlit can replay it (as empty)
@@ -89,7 +89,8 @@ def _load_source(source: str, subset: str, path: str, stamp: str) -> FeatureSet:
         if total:
             bar.progress(min(done / total, 1.0), text=f"Reading {source} data: {done:,}/{total:,}")
 
-    fs = load_source(source, subset, path=path or None, progress=progress)
+    options = {"weights": weights} if source == "raw" else {}
+    fs = load_source(source, subset, path=path or None, progress=progress, **options)
     bar.empty()
     return _freeze(fs)
 
@@ -142,14 +143,16 @@ def load_data(settings: Settings) -> Dataset:
 
     sub = resolve_subset(settings.subset)
     stamp = _stamp(settings.path) if settings.path else ""
-    fs = _load_source(settings.source, sub.name, settings.path, stamp)
+    raw = settings.source == "raw"
+    fs = _load_source(settings.source, sub.name, settings.path, stamp, settings.weights if raw else "imagenet")
     spec = sub.name if sub.is_paper else ",".join(sub.genres)
     path_arg = f" --path {settings.path}" if settings.path else ""
+    if raw:
+        path_arg += f" --weights {settings.weights}"
     out = f"{settings.source}_{sub.name.replace('custom:', '').replace('+', '_')}.npz"
     export = f'python -m cmcsl_core export --source {settings.source}{path_arg} --subset "{spec}" --out {out}'
-    return Dataset(
-        f"{settings.source}:{sub.name}:{settings.path}:{stamp}", fs, out, export, sub.name if sub.is_paper else None
-    )
+    key = f"{settings.source}:{sub.name}:{settings.path}:{stamp}" + (f":{settings.weights}" if raw else "")
+    return Dataset(key, fs, out, export, sub.name if sub.is_paper else None)
 
 
 @st.cache_resource(show_spinner=False, max_entries=12)

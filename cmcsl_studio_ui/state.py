@@ -46,8 +46,8 @@ SOURCE_LABELS: dict[str, str] = {
 SOURCE_PATH_HELP: dict[str, str] = {
     "hdf5": "Path of multimodal_imdb.hdf5 on the server.",
     "w4k2": "Folder holding the authors' mmIMDb_<SUBSET>_*.npy files.",
-    "raw": "The raw MM-IMDb archive (mmimdb.tar.gz) or its extracted folder. "
-    "Encoding all posters and plots takes a long time on a CPU; it is done once and cached.",
+    "raw": "The extracted MM-IMDb folder (mmimdb/, holding dataset/<id>.jpeg and <id>.json; extract "
+    "mmimdb.tar.gz first). Encoding all posters and plots takes a long time on a CPU; it is done once and cached.",
     "file": "A feature file written by `python -m cmcsl_core export` (or upload one below).",
 }
 
@@ -72,6 +72,8 @@ class Settings:
     classifier: str = "gnb"
     b_class: int = 5
     seed: int = 0
+    weights: str = "imagenet"
+    """ResNet-18 weights for the raw archive: imagenet (torch's cache only), none, or a .pth path."""
 
 
 DEFAULTS = Settings()
@@ -83,6 +85,7 @@ _PARAM_NAMES = {
     "classifier": "clf",
     "b_class": "b",
     "seed": "seed",
+    "weights": "weights",
 }
 
 
@@ -106,6 +109,7 @@ def settings_from_params(params: Mapping[str, str]) -> tuple[Settings, list[int]
         classifier=clf if clf in CLASSIFIERS else DEFAULTS.classifier,
         b_class=_as_int(params.get("b", DEFAULTS.b_class), DEFAULTS.b_class, 1, MAX_B_CLASS),
         seed=_as_int(params.get("seed", DEFAULTS.seed), DEFAULTS.seed, 0, 2**31 - 1),
+        weights=str(params.get("weights", DEFAULTS.weights)).strip() or DEFAULTS.weights,
     )
     seeds = None
     text = str(params.get("seeds", "")).strip()
@@ -225,6 +229,14 @@ def sidebar() -> Settings:
                 help=SOURCE_PATH_HELP[source],
                 placeholder="/data/mmimdb/multimodal_imdb.hdf5" if source == "hdf5" else "",
             ).strip()
+        weights = cfg.get("weights", DEFAULTS.weights)
+        if source == "raw":
+            weights = st.text_input(
+                "ResNet-18 weights",
+                key=_widget("weights", weights),
+                help="imagenet (read from torch's cache, never downloaded), none (random weights, to try the "
+                "pipeline), or the path of a local .pth state dict.",
+            ).strip() or DEFAULTS.weights
         if source == "file":
             st.file_uploader("…or upload a feature file", type=["npz"], key="upload")
         subset = cfg["subset"]
@@ -294,6 +306,7 @@ def sidebar() -> Settings:
         classifier=classifier,
         b_class=int(b_class),
         seed=int(seed),
+        weights=weights,
     )
     st.session_state["cfg"] = asdict(settings)
     _write_url()

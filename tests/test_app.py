@@ -229,3 +229,23 @@ def test_label_csv_download_matches_labeling() -> None:
     b = cross_modal_labels(preprocess_features(fs.X, "l2std"), seeds, fs.y[seeds], fs.modality_names)
     assert np.array_equal(a.final_labels, b.final_labels)
     assert np.array_equal(a.distances, b.distances)
+
+
+def test_raw_archive_source_takes_the_resnet_weights_from_the_sidebar(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_extract import make_archive
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # no ImageNet weights there
+    folder = make_archive(tmp_path / "data")
+    # default weights: the clear offline message, no traceback
+    at = run_page("app.py", source="raw", path=str(folder))
+    assert not at.exception
+    assert at.error and "not available offline" in at.error[0].value
+    # weights "none" (random init) load the archive; the export line carries the weights
+    at = run_page("app.py", source="raw", path=str(folder), weights="none")
+    assert_clean(at)
+    assert at.sidebar.text_input(key="w_weights").value == "none"
+    assert any(m.value == "7" for m in at.metric)
+    assert "--weights none" in at.code[0].value
+    assert at.query_params["weights"] == "none"
