@@ -62,5 +62,5 @@ def cached_arrays(
         except (OSError, ValueError, EOFError):
             pass
     arrays = dict(compute())
-    write_atomically(path, lambda fh: np.savez(fh, **arrays))
+    write_atomically(path, lambda fh: np.savez(fh, **arrays))  # type: ignore[arg-type]
     return arrays

@@ -13,7 +13,7 @@ authors' settings (``random_state=1410``, ``max_iter=5000`` for LR).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -181,7 +181,7 @@ def fit_gnb(
     return GNBModel(theta=theta, var=var, log_prior=log_prior)
 
 
-def make_sklearn_classifier(name: str) -> Callable[[], object]:
+def make_sklearn_classifier(name: str) -> Callable[[], Any]:
     """A factory of fresh scikit-learn estimators for ``lr`` or ``cart`` (authors' settings)."""
     name = check_classifier(name)
     if name == "lr":

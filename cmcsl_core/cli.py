@@ -11,11 +11,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Callable, NoReturn, Sequence
+from typing import TYPE_CHECKING, Callable, NoReturn, Sequence
 
 import numpy as np
 
 from .errors import CMCSLError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .features import FeatureSet
+    from .labeling import LabelingResult
 
 __all__ = ["main", "build_parser", "label_table"]
 
@@ -132,7 +138,7 @@ def _check_out(out: str, *inputs: str | None, suffix: str | None = None) -> Path
     return path
 
 
-def label_table(fs, result) -> "pandas.DataFrame":  # noqa: F821
+def label_table(fs: "FeatureSet", result: "LabelingResult") -> "pd.DataFrame":
     """The per-item table ``label`` writes (and the app offers as a download)."""
     import pandas as pd
 

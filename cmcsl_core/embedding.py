@@ -125,7 +125,7 @@ def umap_2d(X: np.ndarray, random_state: int = 42, cache: bool = True, **params:
 
             reducer = umap.UMAP(
                 n_components=2,
-                n_neighbors=int(min(int(merged["n_neighbors"]), n - 1)),
+                n_neighbors=min(int(merged["n_neighbors"]), n - 1),  # type: ignore[call-overload]
                 min_dist=float(merged["min_dist"]),  # type: ignore[arg-type]
                 metric=str(merged["metric"]),
                 random_state=int(random_state),

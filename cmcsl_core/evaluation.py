@@ -59,6 +59,8 @@ FUSED = "fused"
 """The ``modality`` value of EF and LF rows."""
 
 ProgressFn = Callable[[int, int], None]
+Task = tuple[np.ndarray, "np.ndarray | None"]
+"""Training labels and the rows they belong to (None: every training row)."""
 
 
 def check_methods(methods: Iterable[str] | str) -> tuple[str, ...]:
@@ -245,7 +247,7 @@ class _Fold:
 
 def _fold_label_sets(
     fold: _Fold, fold_id: int, config: CurveConfig, names: tuple[str, ...], class_names: tuple[str, ...]
-) -> list[tuple[str, int, list[tuple[np.ndarray, np.ndarray | None]]]]:
+) -> list[tuple[str, int, list[Task]]]:
     """For every (method, b): the training labels and rows each modality's classifier gets.
 
     Seeds for all b come from one random order per fold (nested draws), so the
@@ -261,7 +263,7 @@ def _fold_label_sets(
         candidates = order.ravel()  # class-major: column c * b_max + j
         norms = [squared_norms(X) for X in fold.Xtr]
         d2_all = [squared_distances(X, X[candidates], xx) for X, xx in zip(fold.Xtr, norms)]
-    out = []
+    out: list[tuple[str, int, list[Task]]] = []
     n_mod = len(names)
     for b in config.b_values:
         cols = np.sort((np.arange(fold.k)[:, None] * b_max + np.arange(b)[None, :]).ravel())
@@ -270,7 +272,8 @@ def _fold_label_sets(
         seeds, cols = seeds_unsorted[rank], cols[rank]
         seed_labels = fold.y_tr[seeds]
         if "PRE" in seeded:
-            out.append(("PRE", b, [(seed_labels, seeds)] * n_mod))
+            pre: list[Task] = [(seed_labels, seeds)] * n_mod
+            out.append(("PRE", b, pre))
         if need_labels:
             result = cross_modal_labels(
                 fold.Xtr,
@@ -282,9 +285,11 @@ def _fold_label_sets(
                 exact_distances=False,
             )
             if "UNI" in seeded:
-                out.append(("UNI", b, [(result.labels[m], None) for m in range(n_mod)]))
+                uni: list[Task] = [(result.labels[m], None) for m in range(n_mod)]
+                out.append(("UNI", b, uni))
             if "CMCSL" in seeded:
-                out.append(("CMCSL", b, [(result.final_labels, None)] * n_mod))
+                cmcsl: list[Task] = [(result.final_labels, None)] * n_mod
+                out.append(("CMCSL", b, cmcsl))
     return out
 
 

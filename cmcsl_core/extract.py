@@ -238,14 +238,14 @@ def _load_image(path: str) -> "np.ndarray | None":
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
-            im = im.convert("RGB")
+        with Image.open(path) as opened:
+            im = opened.convert("RGB")
             w, h = im.size
             if w < 1 or h < 1:
                 return None
             # as torchvision's Resize(256) + CenterCrop(224) on a PIL image
             nw, nh = (256, int(256 * h / w)) if w <= h else (int(256 * w / h), 256)
-            im = im.resize((nw, nh), Image.BILINEAR)
+            im = im.resize((nw, nh), Image.Resampling.BILINEAR)
             left, top = int(round((nw - 224) / 2.0)), int(round((nh - 224) / 2.0))
             im = im.crop((left, top, left + 224, top + 224))
             return np.asarray(im, dtype=np.uint8)
@@ -298,7 +298,7 @@ def encode_images(
             chunk = list(pool.map(_load_image, paths[start : start + batch_size]))
             good = [i for i, im in enumerate(chunk) if im is not None]
             if good:
-                batch = torch.from_numpy(np.stack([chunk[i] for i in good])).to(device)
+                batch = torch.from_numpy(np.stack([c for c in chunk if c is not None])).to(device)
                 batch = batch.permute(0, 3, 1, 2).float().div_(255.0)
                 feats = model((batch - mean) / std)
                 rows = np.asarray(good) + start

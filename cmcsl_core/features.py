@@ -204,7 +204,7 @@ def validate(fs: FeatureSet) -> None:
             )
         X.append(x)
 
-    texts = {}
+    texts: dict[str, tuple[str, ...] | None] = {}
     for key in OPTIONAL_TEXT_KEYS:
         values = getattr(fs, key)
         if values is None:
@@ -227,13 +227,18 @@ def validate(fs: FeatureSet) -> None:
     set_(fs, "_validated", True)
 
 
-def _read_strings(archive: "np.lib.npyio.NpzFile", key: str, scalar: bool = False) -> object:
+def _read_strings(archive: "np.lib.npyio.NpzFile", key: str) -> tuple[str, ...]:
+    """A 1-D string array of the archive as a tuple of str (refusing other dtypes)."""
     arr = archive[key]
     if arr.dtype.kind not in "US":
         raise FeatureFileError(f"'{key}' must hold strings, got dtype {arr.dtype}")
-    if scalar:
-        return str(arr.reshape(-1)[0]) if arr.size else ""
     return tuple(str(v) for v in arr.reshape(-1))
+
+
+def _read_string(archive: "np.lib.npyio.NpzFile", key: str) -> str:
+    """A scalar string of the archive ('' when empty)."""
+    values = _read_strings(archive, key)
+    return values[0] if values else ""
 
 
 def _check_magic(path_or_file: PathLike | IO[bytes], label: str) -> None:
@@ -299,8 +304,8 @@ def load_features(path_or_file: PathLike | IO[bytes]) -> FeatureSet:
             y = archive["y"]
             class_names = _read_strings(archive, "class_names")
             extras = {k: _read_strings(archive, k) if k in keys else None for k in OPTIONAL_TEXT_KEYS}
-            source = _read_strings(archive, "source", scalar=True) if "source" in keys else ""
-            description = _read_strings(archive, "description", scalar=True) if "description" in keys else ""
+            source = _read_string(archive, "source") if "source" in keys else ""
+            description = _read_string(archive, "description") if "description" in keys else ""
         except ValueError as exc:
             if isinstance(exc, FeatureFileError):
                 raise
@@ -308,13 +313,16 @@ def load_features(path_or_file: PathLike | IO[bytes]) -> FeatureSet:
                 f"{label} holds object arrays, which are never loaded (pickles are unsafe): {exc}"
             ) from None
     return FeatureSet(
-        modality_names=names,  # type: ignore[arg-type]
+        modality_names=names,
         X=X,
         y=y,
-        class_names=class_names,  # type: ignore[arg-type]
-        source=source,  # type: ignore[arg-type]
-        description=description,  # type: ignore[arg-type]
-        **extras,  # type: ignore[arg-type]
+        class_names=class_names,
+        ids=extras["ids"],
+        titles=extras["titles"],
+        texts=extras["texts"],
+        image_paths=extras["image_paths"],
+        source=source,
+        description=description,
     )
 
 
@@ -340,11 +348,11 @@ def save_features(fs: FeatureSet, path: PathLike) -> Path:
         values = getattr(fs, key)
         if values is not None:
             arrays[key] = np.array(values, dtype=str)
-    write_atomically(path, lambda fh: np.savez_compressed(fh, **arrays))
+    write_atomically(path, lambda fh: np.savez_compressed(fh, **arrays))  # type: ignore[arg-type]
     return path
 
 
-def write_atomically(path: PathLike, write: Callable[[IO[bytes]], None]) -> None:
+def write_atomically(path: PathLike, write: Callable[[IO[bytes]], object]) -> None:
     """Call ``write(fh)`` on a temporary file next to ``path``, then rename it to ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

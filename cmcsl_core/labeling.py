@@ -231,7 +231,7 @@ def cross_modal_labels(
         raise CMCSLError("all modalities must have the same number of rows")
     names = tuple(modality_names) if modality_names is not None else tuple(f"m{i}" for i in range(len(X_list)))
     own = seed_X is None
-    if own:
+    if seed_X is None:
         if np.unique(seed_idx).size != seed_idx.size or (seed_idx.size and (seed_idx.min() < 0 or seed_idx.max() >= n)):
             raise CMCSLError("seed indices must be distinct and refer to existing items")
         seeds = [X[seed_idx] for X in X_list]

@@ -95,7 +95,7 @@ def load_source(
         return load_w4k2(path, sub)
     from .raw import load_raw
 
-    return load_raw(path, sub, progress=progress, **options)
+    return load_raw(path, sub, progress=progress, **options)  # type: ignore[arg-type]
 
 
 def export_features(
