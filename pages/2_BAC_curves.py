@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cmcsl_core.classifiers import CLASS_WEIGHTS
-from cmcsl_core.evaluation import METHODS
+from cmcsl_core.evaluation import METHODS, CurveResult
 from cmcsl_core.stats import average_ranks_over_b, curve_statistics, wilcoxon_over_b
 from cmcsl_studio_ui.curves import (
     CurveArgs,
@@ -58,7 +58,8 @@ args = CurveArgs(
 )
 with user_errors():
     frame = compute_curve(data, args)
-summary = frame.groupby(["method", "modality", "b_class"], sort=False)["bac"].agg(["mean", "std"]).reset_index()
+result = CurveResult(frame=frame)
+summary = result.summary()
 
 overlay = {}
 if data.paper_subset is not None:
@@ -78,8 +79,7 @@ if data.paper_subset is not None:
 
 st.plotly_chart(curve_figure(summary, fs.modality_names, args.methods, overlay), key="curves")
 
-mean_table = frame.groupby(["modality", "method"], sort=False)["bac"].mean().unstack("method")
-mean_table = mean_table[[m for m in METHODS if m in mean_table.columns]]
+mean_table = result.overall()
 st.markdown(f"**Mean BAC over b_class {args.b_min}..{args.b_max} and all folds**")
 st.dataframe(mean_table.style.format("{:.4f}", na_rep="–"), key="curve_means")
 
