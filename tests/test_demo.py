@@ -61,22 +61,38 @@ def test_calibration_targets_are_the_papers_published_levels():
             target = CALIBRATION["subsets"][name][m]["target"]
             for method in ("FULL", "UNI"):
                 assert target[method] == pytest.approx(published[(name, m, method)], abs=6e-4), (name, m, method)
+            paper = CALIBRATION["subsets"][name][m]["paper"]
+            for method in ("FULL", "PRE", "UNI"):
+                assert paper[method] == pytest.approx(published[(name, m, method)], abs=6e-4), (name, m, method)
+
+
+# Visual subsets where the demo's PRE is not below its UNI although the paper's is (by 0.026-0.039):
+# many classes, most items ambiguous; the simulation's nearest-seed labelling suffers more there.
+PRE_ABOVE_UNI_KNOWN = {("FMNSSW", "visual"), ("CDFS", "visual"), ("ABHMW", "visual")}
 
 
 @pytest.mark.parametrize("name", SUBSETS)
-def test_demo_reproduces_published_full_and_uni_levels(name):
+def test_demo_reproduces_published_full_pre_and_uni_levels(name):
+    """FULL and UNI are calibrated; PRE (GNB on the seeds only) is not, but lands near the paper too."""
     fs = make_demo(name)
-    result = run_curve(fs, methods=("FULL", "UNI"), preprocessing="l2std", b_values=range(1, 21), class_weights="oracle")
+    result = run_curve(
+        fs, methods=("FULL", "PRE", "UNI"), preprocessing="l2std", b_values=range(1, 21), class_weights="oracle"
+    )
     table = result.overall()
     for m in MODALITY_NAMES:
         target = CALIBRATION["subsets"][name][m]["target"]
-        full, uni = float(table.loc[m, "FULL"]), float(table.loc[m, "UNI"])
+        paper = CALIBRATION["subsets"][name][m]["paper"]
+        full, pre, uni = (float(table.loc[m, k]) for k in ("FULL", "PRE", "UNI"))
         assert abs(full - target["FULL"]) <= 0.03, f"{name} {m}: FULL {full:.3f} vs paper {target['FULL']:.3f}"
         assert abs(uni - target["UNI"]) <= 0.05, f"{name} {m}: UNI {uni:.3f} vs paper {target['UNI']:.3f}"
+        assert abs(pre - paper["PRE"]) <= 0.05, f"{name} {m}: PRE {pre:.3f} vs paper {paper['PRE']:.3f}"
+        if paper["UNI"] - paper["PRE"] > 0.02 and (name, m) not in PRE_ABOVE_UNI_KNOWN:
+            assert pre < uni, f"{name} {m}: PRE {pre:.3f} not below UNI {uni:.3f} (paper {paper['PRE']:.3f} < {paper['UNI']:.3f})"
         # the stored levels were measured on exactly this data: a drift means the generator changed
         stored = CALIBRATION["subsets"][name][m]["demo"]
         assert full == pytest.approx(stored["FULL"], abs=2e-3)
         assert uni == pytest.approx(stored["UNI"], abs=2e-3)
+        assert pre == pytest.approx(stored["PRE"], abs=2e-3)
 
 
 def test_feature_set_shape_scales_and_metadata():
