@@ -112,6 +112,14 @@ def _hover(base: np.ndarray, fs: FeatureSet, result: LabelingResult) -> np.ndarr
     return out + np.where(result.is_seed, " · SEED", "").astype(object)
 
 
+def _overlay(
+    x: np.ndarray, y: np.ndarray, rows: np.ndarray, name: str, marker: dict, text: np.ndarray | None = None
+) -> go.Scattergl:
+    """A marker layer over some items (seeds, disagreements, selection); hover only where ``text`` is given."""
+    hover = {"text": text, "hovertemplate": f"%{{text}}<extra>{name}</extra>"} if text is not None else {"hoverinfo": "skip"}
+    return go.Scattergl(x=x[rows], y=y[rows], mode="markers", name=name, marker=marker, customdata=rows, **hover)
+
+
 def scatter_view(
     xy: np.ndarray,
     fs: FeatureSet,
@@ -152,51 +160,22 @@ def scatter_view(
             )
         )
     if highlight_disagreements and np.any(result.disagree):
-        rows = idx[result.disagree]
-        traces.append(
-            go.Scattergl(
-                x=x[rows],
-                y=y[rows],
-                mode="markers",
-                name="modalities disagree",
-                marker={"size": 7, "symbol": "circle-open", "color": "rgba(0,0,0,0.45)", "line": {"width": 0.8}},
-                customdata=rows,
-                hoverinfo="skip",
-            )
-        )
+        marker = {"size": 7, "symbol": "circle-open", "color": "rgba(0,0,0,0.45)", "line": {"width": 0.8}}
+        traces.append(_overlay(x, y, idx[result.disagree], "modalities disagree", marker))
     seeds = np.asarray(result.seed_idx)
     if seeds.size:
         palette = np.asarray(class_colors(fs.n_classes), dtype=object)
-        traces.append(
-            go.Scattergl(
-                x=x[seeds],
-                y=y[seeds],
-                mode="markers",
-                name="seeds",
-                marker={
-                    "size": 13,
-                    "color": palette[np.asarray(result.seed_labels)],
-                    "line": {"width": 2, "color": "#000000"},
-                    "symbol": "diamond",
-                },
-                customdata=seeds,
-                text=text[seeds],
-                hovertemplate="%{text}<extra>seed</extra>",
-            )
-        )
+        marker = {
+            "size": 13,
+            "color": palette[np.asarray(result.seed_labels)],
+            "line": {"width": 2, "color": "#000000"},
+            "symbol": "diamond",
+        }
+        traces.append(_overlay(x, y, seeds, "seeds", marker, text=text[seeds]))
     sel = np.asarray(selected, dtype=np.int64)
     if sel.size:
-        traces.append(
-            go.Scattergl(
-                x=x[sel],
-                y=y[sel],
-                mode="markers",
-                name="selected",
-                marker={"size": 11, "symbol": "circle-open", "color": "#ffbf00", "line": {"width": 2}},
-                customdata=sel,
-                hoverinfo="skip",
-            )
-        )
+        marker = {"size": 11, "symbol": "circle-open", "color": "#ffbf00", "line": {"width": 2}}
+        traces.append(_overlay(x, y, sel, "selected", marker))
     fig = go.Figure(traces)
     fig.update_layout(
         title={"text": title, "x": 0.01, "font": {"size": 15}},

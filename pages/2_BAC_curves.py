@@ -122,20 +122,13 @@ d1, d2, d3 = st.columns(3)
 d1.download_button(
     "Long-format CSV", curve_csv(frame), "curve.csv", "text/csv", on_click="ignore", icon=":material/download:"
 )
-d2.download_button(
-    "Figure (PNG)",
-    curve_image_cached(summary, fs.modality_names, args.methods, "png", title, overlay),
-    "curve.png",
-    "image/png",
-    on_click="ignore",
-    icon=":material/image:",
-)
-d3.download_button(
-    "Figure (SVG)",
-    curve_image_cached(summary, fs.modality_names, args.methods, "svg", title, overlay),
-    "curve.svg",
-    "image/svg+xml",
-    on_click="ignore",
-    icon=":material/draw:",
-)
+for col, fmt, mime, icon in ((d2, "png", "image/png", ":material/image:"), (d3, "svg", "image/svg+xml", ":material/draw:")):
+    col.download_button(
+        f"Figure ({fmt.upper()})",
+        curve_image_cached(summary, fs.modality_names, args.methods, fmt, title, overlay),
+        f"curve.{fmt}",
+        mime,
+        on_click="ignore",
+        icon=icon,
+    )
 cli_block(data, cli_command(data, args))
