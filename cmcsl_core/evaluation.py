@@ -293,6 +293,14 @@ def _fold_label_sets(
     return out
 
 
+def _evaluate_fold_single_thread(*args: object) -> list[tuple[str, str, int, int, float]]:
+    """:func:`_evaluate_fold` with one BLAS thread (for parallel workers, so they do not oversubscribe)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _evaluate_fold(*args)  # type: ignore[arg-type]
+
+
 def _evaluate_fold(
     fs: FeatureSet,
     fold_id: int,
@@ -400,7 +408,8 @@ def run_curve(
         from joblib import Parallel, delayed
 
         jobs = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_evaluate_fold)(fs, i, tr, te, config, X_rows, column_step) for i, (tr, te) in enumerate(splits)
+            delayed(_evaluate_fold_single_thread)(fs, i, tr, te, config, X_rows, column_step)
+            for i, (tr, te) in enumerate(splits)
         )
     parts = []
     for part in jobs:
