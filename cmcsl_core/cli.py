@@ -11,19 +11,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, NoReturn, Sequence
-
-import numpy as np
+from typing import Callable, NoReturn, Sequence
 
 from .errors import CMCSLError
 
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
 
-    from .features import FeatureSet
-    from .labeling import LabelingResult
-
-__all__ = ["main", "build_parser", "label_table"]
+__all__ = ["main", "build_parser"]
 
 EXIT_USAGE = 2
 
@@ -138,32 +131,13 @@ def _check_out(out: str, *inputs: str | None, suffix: str | None = None) -> Path
     return path
 
 
-def label_table(fs: "FeatureSet", result: "LabelingResult") -> "pd.DataFrame":
-    """The per-item table ``label`` writes (and the app offers as a download)."""
-    import pandas as pd
-
-    names = np.asarray(fs.class_names, dtype=object)
-    cols: dict[str, object] = {"index": np.arange(fs.n_items)}
-    if fs.ids is not None:
-        cols["id"] = list(fs.ids)
-    cols["true_label"] = names[fs.y]
-    cols["is_seed"] = result.is_seed
-    for m, name in enumerate(fs.modality_names):
-        cols[f"label_{name}"] = names[result.labels[m]]
-        cols[f"distance_{name}"] = result.distances[m]
-    cols["final_label"] = names[result.final_labels]
-    decided = np.asarray([*fs.modality_names, "all"], dtype=object)
-    cols["decided_by"] = decided[result.decided_by]
-    cols["disagree"] = result.disagree
-    return pd.DataFrame(cols)
-
-
 def _cmd_label(args: argparse.Namespace) -> int:
     from .features import load_features, write_atomically
     from .labeling import propagate
     from .metrics import labeling_summary
     from .preprocessing import check_preprocessing
     from .seeds import draw_seeds, parse_seed_list
+    from .tables import label_csv
 
     out = _check_out(args.out, args.features, suffix=".csv")
     preprocessing = check_preprocessing(args.preprocessing)
@@ -173,8 +147,7 @@ def _cmd_label(args: argparse.Namespace) -> int:
     else:
         seeds = draw_seeds(fs.y, args.b_class, args.seed, class_names=fs.class_names)
     result = propagate(fs, seeds, preprocessing)
-    table = label_table(fs, result)
-    data = table.to_csv(index=False, float_format="%.6f").encode()
+    data = label_csv(fs, result)
     write_atomically(out, lambda fh: fh.write(data))
     s = labeling_summary(result, fs.y, fs.n_classes)
     uni = ", ".join(f"{k} {v:.4f}" for k, v in s.uni_accuracy.items())

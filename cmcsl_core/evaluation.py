@@ -135,10 +135,14 @@ class CurveResult:
         table = self.frame.groupby(["modality", "method"], sort=False)["bac"].mean().unstack("method")
         return table[[m for m in METHODS if m in table.columns]]
 
+    def csv_bytes(self) -> bytes:
+        """The long-format frame as CSV (what ``curve --out`` writes and the app offers)."""
+        return self.frame.to_csv(index=False, float_format="%.6f").encode()
+
     def to_csv(self, path: str | Path) -> Path:
         """Write the long-format frame to ``path`` atomically."""
         path = Path(path)
-        data = self.frame.to_csv(index=False, float_format="%.6f").encode()
+        data = self.csv_bytes()
         write_atomically(path, lambda fh: fh.write(data))
         return path
 

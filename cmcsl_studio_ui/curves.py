@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cmcsl_core.evaluation import run_curve
+from cmcsl_core.evaluation import CurveResult, run_curve
 from cmcsl_core.features import FeatureSet
 
 from .data import Dataset
@@ -60,7 +60,7 @@ def compute_curve(data: Dataset, args: CurveArgs) -> pd.DataFrame:
 
 def curve_csv(frame: pd.DataFrame) -> bytes:
     """The CSV bytes ``python -m cmcsl_core curve`` writes for the same frame."""
-    return frame.to_csv(index=False, float_format="%.6f").encode()
+    return CurveResult(frame=frame).csv_bytes()
 
 
 def max_b_class(fs: FeatureSet) -> int:

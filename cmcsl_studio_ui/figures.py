@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -225,6 +225,20 @@ def _band(summary: pd.DataFrame, method: str, modality: str) -> pd.DataFrame:
     return sel.sort_values("b_class")
 
 
+def _series(
+    summary: pd.DataFrame, modality: str, methods: Sequence[str]
+) -> Iterator[tuple[str, str, str, np.ndarray, np.ndarray, np.ndarray]]:
+    """Per method drawn in ``modality``'s panel: (method, its modality, color, b, mean, std)."""
+    for method in methods:
+        mod = "fused" if method in ("EF", "LF") else modality
+        band = _band(summary, method, mod)
+        if band.empty:
+            continue
+        b = band["b_class"].to_numpy()
+        std = np.nan_to_num(band["std"].to_numpy())
+        yield method, mod, METHOD_COLORS.get(method, "#333333"), b, band["mean"].to_numpy(), std
+
+
 def curve_figure(
     summary: pd.DataFrame,
     modalities: Sequence[str],
@@ -241,15 +255,7 @@ def curve_figure(
     fig = make_subplots(rows=1, cols=len(modalities), subplot_titles=list(modalities), shared_yaxes=True)
     published = published or {}
     for col, modality in enumerate(modalities, start=1):
-        for method in methods:
-            mod = "fused" if method in ("EF", "LF") else modality
-            band = _band(summary, method, mod)
-            if band.empty:
-                continue
-            color = METHOD_COLORS.get(method, "#333333")
-            b = band["b_class"].to_numpy()
-            mean = band["mean"].to_numpy()
-            std = np.nan_to_num(band["std"].to_numpy())
+        for method, mod, color, b, mean, std in _series(summary, modality, methods):
             fig.add_trace(
                 go.Scatter(
                     x=np.concatenate([b, b[::-1]]),
@@ -326,15 +332,7 @@ def curve_image(
     axes = fig.subplots(1, len(modalities), sharey=True, squeeze=False)[0]
     published = published or {}
     for ax, modality in zip(axes, modalities):
-        for method in methods:
-            mod = "fused" if method in ("EF", "LF") else modality
-            band = _band(summary, method, mod)
-            if band.empty:
-                continue
-            color = METHOD_COLORS.get(method, "#333333")
-            b = band["b_class"].to_numpy()
-            mean = band["mean"].to_numpy()
-            std = np.nan_to_num(band["std"].to_numpy())
+        for method, mod, color, b, mean, std in _series(summary, modality, methods):
             ax.fill_between(b, mean - std, mean + std, color=color, alpha=0.15, linewidth=0)
             ax.plot(b, mean, color=color, marker="o", ms=3, lw=1.6, ls=":" if mod == "fused" else "-", label=method)
             pub = published.get((mod, method))

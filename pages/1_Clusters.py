@@ -6,7 +6,7 @@ import time
 
 import streamlit as st
 
-from cmcsl_core.cli import label_table
+from cmcsl_core.tables import label_csv
 from cmcsl_core.metrics import labeling_summary
 from cmcsl_studio_ui import seeding
 from cmcsl_studio_ui.data import current_seeds, hover_base, labeling, umap_pending, user_errors, views
@@ -124,7 +124,7 @@ with st.expander("Download the labels and reproduce them on the command line", i
     )
     st.download_button(
         "Download labels.csv",
-        label_table(fs, result).to_csv(index=False, float_format="%.6f").encode(),
+        label_csv(fs, result),
         file_name="labels.csv",
         mime="text/csv",
         on_click="ignore",
