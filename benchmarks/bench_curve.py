@@ -29,10 +29,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cmcsl_core.features import FeatureSet, save_features  # noqa: E402
-from cmcsl_core.labeling import cross_modal_labels  # noqa: E402
-from cmcsl_core.preprocessing import preprocess_features  # noqa: E402
-from cmcsl_core.seeds import draw_seeds  # noqa: E402
+from cmcsl_core.datasets.features import FeatureSet, save_features  # noqa: E402
+from cmcsl_core.method.labeling import cross_modal_labels  # noqa: E402
+from cmcsl_core.method.preprocessing import preprocess_features  # noqa: E402
+from cmcsl_core.method.seeds import draw_seeds  # noqa: E402
 
 COUNTS = (371, 1885, 91, 1496, 3802, 583, 107, 127, 118)  # ACCDDHMRS, Table I
 

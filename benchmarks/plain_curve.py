@@ -23,8 +23,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import Normalizer, StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from cmcsl_core.features import load_features  # noqa: E402
-from cmcsl_core.seeds import seed_order  # noqa: E402
+from cmcsl_core.datasets.features import load_features  # noqa: E402
+from cmcsl_core.method.seeds import seed_order  # noqa: E402
 
 
 def weights(labels: np.ndarray, k: int) -> np.ndarray:

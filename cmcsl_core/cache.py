@@ -15,7 +15,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from .features import write_atomically
+from cmcsl_core.datasets.features import write_atomically
 
 __all__ = ["cache_dir", "cache_key", "cached_arrays", "array_digest"]
 

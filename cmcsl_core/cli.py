@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Callable, NoReturn, Sequence
 
-from .errors import CMCSLError
+from cmcsl_core.errors import CMCSLError
 
 
 __all__ = ["main", "build_parser"]
@@ -47,8 +47,8 @@ def _int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m cmcsl_core``."""
-    from .classifiers import CLASS_WEIGHTS, CLASSIFIERS
-    from .preprocessing import PREPROCESSINGS
+    from cmcsl_core.models.classifiers import CLASS_WEIGHTS, CLASSIFIERS
+    from cmcsl_core.method.preprocessing import PREPROCESSINGS
 
     parser = _Parser(
         prog="python -m cmcsl_core",
@@ -132,12 +132,12 @@ def _check_out(out: str, *inputs: str | None, suffix: str | None = None) -> Path
 
 
 def _cmd_label(args: argparse.Namespace) -> int:
-    from .features import load_features, write_atomically
-    from .labeling import propagate
-    from .metrics import labeling_summary
-    from .preprocessing import check_preprocessing
-    from .seeds import draw_seeds, parse_seed_list
-    from .tables import label_csv
+    from cmcsl_core.datasets.features import load_features, write_atomically
+    from cmcsl_core.method.labeling import propagate
+    from cmcsl_core.evaluation.metrics import labeling_summary
+    from cmcsl_core.method.preprocessing import check_preprocessing
+    from cmcsl_core.method.seeds import draw_seeds, parse_seed_list
+    from cmcsl_core.tables import label_csv
 
     out = _check_out(args.out, args.features, suffix=".csv")
     preprocessing = check_preprocessing(args.preprocessing)
@@ -160,8 +160,8 @@ def _cmd_label(args: argparse.Namespace) -> int:
 
 
 def _cmd_curve(args: argparse.Namespace) -> int:
-    from .evaluation import run_curve
-    from .features import load_features
+    from cmcsl_core.evaluation.curve import run_curve
+    from cmcsl_core.datasets.features import load_features
 
     out = _check_out(args.out, args.features, suffix=".csv")
     if args.b_min > args.b_max:
@@ -192,7 +192,7 @@ def _cmd_curve(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from .sources import export_features
+    from cmcsl_core.datasets.sources import export_features
 
     out = _check_out(args.out, args.path, suffix=".npz")
     options: dict[str, object] = {}
@@ -203,7 +203,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         path = export_features(args.source, args.subset, out, path=args.path, progress=progress, **options)
     finally:
         close()
-    from .features import load_features
+    from cmcsl_core.datasets.features import load_features
 
     fs = load_features(path)
     counts = ", ".join(f"{n} {c}" for n, c in zip(fs.class_names, fs.class_counts()))
@@ -214,7 +214,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_subsets(args: argparse.Namespace) -> int:
-    from .subsets import subsets_table
+    from cmcsl_core.datasets.subsets import subsets_table
 
     table = subsets_table()
     print(table.to_string(index=False))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .features import FeatureSet
-from .labeling import LabelingResult
+from cmcsl_core.datasets.features import FeatureSet
+from cmcsl_core.method.labeling import LabelingResult
 
 __all__ = ["label_table", "label_csv"]
 

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cmcsl_core.evaluation import CurveResult, run_curve
-from cmcsl_core.features import FeatureSet
+from cmcsl_core.evaluation.curve import CurveResult, run_curve
+from cmcsl_core.datasets.features import FeatureSet
 
 from .data import Dataset
 
@@ -74,7 +74,7 @@ def published_overlay(
     """The paper's curves for the settings it published (empty for custom data)."""
     if subset is None:
         return {}
-    from cmcsl_core.published import published_curve, published_setting_exists
+    from cmcsl_core.datasets.published import published_curve, published_setting_exists
 
     out = {}
     for method in methods:

@@ -19,13 +19,13 @@ from typing import Iterator
 import numpy as np
 import streamlit as st
 
-from cmcsl_core.embedding import cached_umap, pca_2d, shipped_embedding, umap_key
+from cmcsl_core.views.embedding import cached_umap, pca_2d, shipped_embedding, umap_key
 from cmcsl_core.errors import CMCSLError, SourceError
-from cmcsl_core.features import FeatureSet, load_features
-from cmcsl_core.labeling import LabelingResult, cross_modal_labels
-from cmcsl_core.preprocessing import preprocess_features
-from cmcsl_core.seeds import check_seeds, draw_seeds
-from cmcsl_core.subsets import DATA_DIR
+from cmcsl_core.datasets.features import FeatureSet, load_features
+from cmcsl_core.method.labeling import LabelingResult, cross_modal_labels
+from cmcsl_core.method.preprocessing import preprocess_features
+from cmcsl_core.method.seeds import check_seeds, draw_seeds
+from cmcsl_core.datasets.subsets import DATA_DIR
 
 from . import jobs
 from .state import Settings, manual_seeds
@@ -80,7 +80,7 @@ def _freeze(fs: FeatureSet) -> FeatureSet:
 
 @st.cache_resource(show_spinner=False, max_entries=6)
 def _load_source(source: str, subset: str, path: str, stamp: str, weights: str = "imagenet") -> FeatureSet:
-    from cmcsl_core.sources import load_source
+    from cmcsl_core.datasets.sources import load_source
 
     # the progress bar is created inside the cached function, so that Streamlit can replay it (as empty)
     bar = st.empty()
@@ -124,7 +124,7 @@ def load_data(settings: Settings) -> Dataset:
     CMCSLError
         Missing path, unreadable file, unknown subset... (shown by :func:`user_errors`).
     """
-    from cmcsl_core.subsets import resolve_subset
+    from cmcsl_core.datasets.subsets import resolve_subset
 
     if settings.source == "file":
         upload = st.session_state.get("upload")

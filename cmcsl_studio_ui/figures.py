@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from cmcsl_core.features import FeatureSet
-from cmcsl_core.labeling import LabelingResult
+from cmcsl_core.datasets.features import FeatureSet
+from cmcsl_core.method.labeling import LabelingResult
 
 __all__ = [
     "COLOR_MODES",

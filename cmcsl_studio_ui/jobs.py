@@ -1,7 +1,7 @@
 """UMAP in the background: one worker process at a time, shared by all sessions.
 
 The app never waits for UMAP. :func:`request` queues a view (its cache key and the
-preprocessed features); a spawned process runs :func:`cmcsl_core.embedding.umap_2d`,
+preprocessed features); a spawned process runs :func:`cmcsl_core.views.embedding.umap_2d`,
 which writes the result into the on-disk cache, where :func:`status` finds it.
 A separate process (not a thread) keeps the app responsive on small machines.
 No Streamlit import here: the worker process imports this module.
@@ -15,7 +15,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from cmcsl_core.embedding import cached_umap, umap_2d
+from cmcsl_core.views.embedding import cached_umap, umap_2d
 
 __all__ = ["request", "status", "stop_all"]
 

@@ -14,8 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from cmcsl_core.errors import CMCSLError
-from cmcsl_core.labeling import LabelingResult
-from cmcsl_core.seeds import parse_seed_list
+from cmcsl_core.method.labeling import LabelingResult
+from cmcsl_core.method.seeds import parse_seed_list
 
 from .data import Dataset, current_seeds, user_errors
 from .state import Settings, clear_manual_seeds, set_manual_seeds

@@ -16,9 +16,9 @@ from typing import Any, Mapping, Sequence
 
 import streamlit as st
 
-from cmcsl_core.classifiers import CLASSIFIERS
-from cmcsl_core.preprocessing import PREPROCESSING_LABELS, PREPROCESSINGS
-from cmcsl_core.subsets import load_subsets
+from cmcsl_core.models.classifiers import CLASSIFIERS
+from cmcsl_core.method.preprocessing import PREPROCESSING_LABELS, PREPROCESSINGS
+from cmcsl_core.datasets.subsets import load_subsets
 
 __all__ = [
     "Settings",

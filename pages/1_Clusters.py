@@ -7,7 +7,7 @@ import time
 import streamlit as st
 
 from cmcsl_core.tables import label_csv
-from cmcsl_core.metrics import labeling_summary
+from cmcsl_core.evaluation.metrics import labeling_summary
 from cmcsl_studio_ui import seeding
 from cmcsl_studio_ui.data import current_seeds, hover_base, labeling, umap_pending, user_errors, views
 from cmcsl_studio_ui.figures import COLOR_MODES, confusion_figure, scatter_view

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cmcsl_core.classifiers import CLASS_WEIGHTS
-from cmcsl_core.evaluation import METHODS, CurveResult
-from cmcsl_core.stats import average_ranks_over_b, curve_statistics, wilcoxon_over_b
+from cmcsl_core.models.classifiers import CLASS_WEIGHTS
+from cmcsl_core.evaluation.curve import METHODS, CurveResult
+from cmcsl_core.evaluation.stats import average_ranks_over_b, curve_statistics, wilcoxon_over_b
 from cmcsl_studio_ui.curves import (
     CurveArgs,
     cli_command,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cmcsl_core.metrics import labeling_summary
+from cmcsl_core.evaluation.metrics import labeling_summary
 from cmcsl_studio_ui.data import current_seeds, hover_base, labeling, user_errors, views
 from cmcsl_studio_ui.figures import scatter_view
 from cmcsl_studio_ui.page import start_page

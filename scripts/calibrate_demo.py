@@ -1,7 +1,7 @@
 """Calibrate the ``demo`` source to the paper's published GNB levels.
 
 For every paper subset and modality, fit the generator's two constants (``wrong``,
-``nuisance``; see :mod:`cmcsl_core.sources.demo`) so that, under the paper's protocol
+``nuisance``; see :mod:`cmcsl_core.datasets.sources.demo`) so that, under the paper's protocol
 (GNB, L2STD, 5 x 2 CV with random_state 1410, class weights "oracle"), the demo's
 
 * FULL BAC is within 0.03 of the paper's, and
@@ -37,11 +37,11 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cmcsl_core.evaluation import run_curve  # noqa: E402
-from cmcsl_core.features import FeatureSet  # noqa: E402
-from cmcsl_core.sources import demo  # noqa: E402
-from cmcsl_core.sources.demo import MODALITY_NAMES, ModalityConstants, simulate  # noqa: E402
-from cmcsl_core.subsets import load_subsets  # noqa: E402
+from cmcsl_core.evaluation.curve import run_curve  # noqa: E402
+from cmcsl_core.datasets.features import FeatureSet  # noqa: E402
+from cmcsl_core.datasets.sources import demo  # noqa: E402
+from cmcsl_core.datasets.sources.demo import MODALITY_NAMES, ModalityConstants, simulate  # noqa: E402
+from cmcsl_core.datasets.subsets import load_subsets  # noqa: E402
 
 PAPER_FILES = {"visual": "experiment_3_m1_52.npy", "text": "experiment_3_m2_52.npy"}
 PAPER_METHODS = ("FULL", "PRE", "UNI", "CMCSL")

@@ -20,10 +20,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cmcsl_core.embedding import fingerprint, umap_2d  # noqa: E402
-from cmcsl_core.features import write_atomically  # noqa: E402
-from cmcsl_core.preprocessing import PREPROCESSINGS, preprocess  # noqa: E402
-from cmcsl_core.sources import load_source  # noqa: E402
+from cmcsl_core.views.embedding import fingerprint, umap_2d  # noqa: E402
+from cmcsl_core.datasets.features import write_atomically  # noqa: E402
+from cmcsl_core.method.preprocessing import PREPROCESSINGS, preprocess  # noqa: E402
+from cmcsl_core.datasets.sources import load_source  # noqa: E402
 
 RANDOM_STATE = 42  # the app's UMAP seed (cmcsl_studio_ui.data.UMAP_SEED)
 

@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from cmcsl_core.features import FeatureSet, make_feature_set
+from cmcsl_core.datasets.features import FeatureSet, make_feature_set
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,8 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cmcsl_core.cli import main as cli_main
-from cmcsl_core.evaluation import run_curve
-from cmcsl_core.features import load_features
+from cmcsl_core.evaluation.curve import run_curve
+from cmcsl_core.datasets.features import load_features
 from cmcsl_studio_ui.curves import CurveArgs, cli_command, curve_csv
 from cmcsl_studio_ui.seeding import selected_items
 from cmcsl_studio_ui.state import Settings, settings_from_params, settings_to_params
@@ -218,10 +218,10 @@ def test_settings_round_trip_through_query_parameters() -> None:
 
 def test_label_csv_download_matches_labeling() -> None:
     # the Clusters page labels from the cached preprocessed arrays; that must equal `label` (propagate)
-    from cmcsl_core.labeling import cross_modal_labels, propagate
-    from cmcsl_core.preprocessing import preprocess_features
-    from cmcsl_core.seeds import draw_seeds
-    from cmcsl_core.sources import load_source
+    from cmcsl_core.method.labeling import cross_modal_labels, propagate
+    from cmcsl_core.method.preprocessing import preprocess_features
+    from cmcsl_core.method.seeds import draw_seeds
+    from cmcsl_core.datasets.sources import load_source
 
     fs = load_source("demo", "HR")
     seeds = draw_seeds(fs.y, 5, 0, class_names=fs.class_names)

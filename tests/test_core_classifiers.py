@@ -1,4 +1,4 @@
-"""cmcsl_core.classifiers (fast GNB, class weights) and cmcsl_core.metrics against scikit-learn."""
+"""cmcsl_core.models.classifiers (fast GNB, class weights) and cmcsl_core.evaluation.metrics against scikit-learn."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 from sklearn.naive_bayes import GaussianNB
 
-from cmcsl_core.classifiers import (
+from cmcsl_core.models.classifiers import (
     CLASS_WEIGHTS,
     CLASSIFIERS,
     GNBBatch,
@@ -23,8 +23,8 @@ from cmcsl_core.classifiers import (
     make_sklearn_classifier,
 )
 from cmcsl_core.errors import CMCSLError
-from cmcsl_core.metrics import balanced_accuracy, confusion_matrix, labeling_summary
-from cmcsl_core.labeling import cross_modal_labels
+from cmcsl_core.evaluation.metrics import balanced_accuracy, confusion_matrix, labeling_summary
+from cmcsl_core.method.labeling import cross_modal_labels
 
 
 def _problem(seed: int, n: int = 200, d: int = 6, k: int = 4):

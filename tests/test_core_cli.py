@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cmcsl_core.evaluation import run_curve
-from cmcsl_core.features import save_features
-from cmcsl_core.labeling import propagate
-from cmcsl_core.seeds import draw_seeds
+from cmcsl_core.evaluation.curve import run_curve
+from cmcsl_core.datasets.features import save_features
+from cmcsl_core.method.labeling import propagate
+from cmcsl_core.method.seeds import draw_seeds
 from helpers_core import REPO_ROOT, synthetic_features
 
 

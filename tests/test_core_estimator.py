@@ -1,4 +1,4 @@
-"""cmcsl_core.estimator.CrossModalSelfLabeling: scikit-learn semantics and agreement with labeling."""
+"""cmcsl_core.method.estimator.CrossModalSelfLabeling: scikit-learn semantics and agreement with labeling."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from cmcsl_core.errors import CMCSLError
-from cmcsl_core.estimator import CrossModalSelfLabeling
-from cmcsl_core.labeling import cross_modal_labels
-from cmcsl_core.preprocessing import preprocess_features
+from cmcsl_core.method.estimator import CrossModalSelfLabeling
+from cmcsl_core.method.labeling import cross_modal_labels
+from cmcsl_core.method.preprocessing import preprocess_features
 from helpers_core import reference_labels, synthetic_features
 
 

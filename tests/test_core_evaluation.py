@@ -1,4 +1,4 @@
-"""cmcsl_core.evaluation.run_curve: shape, reproducibility, a plain scikit-learn reference, leakage."""
+"""cmcsl_core.evaluation.curve.run_curve: shape, reproducibility, a plain scikit-learn reference, leakage."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, Normalizer, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
-import cmcsl_core.evaluation as evaluation
+import cmcsl_core.evaluation.curve as evaluation
 from cmcsl_core.errors import CMCSLError
-from cmcsl_core.evaluation import METHODS, CurveResult, check_methods, cv_splits, run_curve
-from cmcsl_core.preprocessing import l2_normalize
-from cmcsl_core.seeds import seed_order
+from cmcsl_core.evaluation.curve import METHODS, CurveResult, check_methods, cv_splits, run_curve
+from cmcsl_core.method.preprocessing import l2_normalize
+from cmcsl_core.method.seeds import seed_order
 from helpers_core import synthetic_features, weights_from
 
 FS = synthetic_features(class_sizes=(50, 30, 40), dims=(6, 4), seed=1)

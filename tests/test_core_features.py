@@ -1,4 +1,4 @@
-"""cmcsl_core.features (feature files) and cmcsl_core.cache."""
+"""cmcsl_core.datasets.features (feature files) and cmcsl_core.cache."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from cmcsl_core import cache
 from cmcsl_core.errors import CMCSLError, FeatureFileError
-from cmcsl_core.features import FeatureSet, load_features, make_feature_set, save_features, write_atomically
+from cmcsl_core.datasets.features import FeatureSet, load_features, make_feature_set, save_features, write_atomically
 from helpers_core import synthetic_features
 
 

@@ -1,4 +1,4 @@
-"""cmcsl_core.labeling: exactness against brute force, tie rules, and properties (hypothesis)."""
+"""cmcsl_core.method.labeling: exactness against brute force, tie rules, and properties (hypothesis)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cmcsl_core.errors import CMCSLError, SeedError
-from cmcsl_core.labeling import (
+from cmcsl_core.method.labeling import (
     cross_modal_labels,
     nearest_seed,
     propagate,
     squared_distances,
     squared_norms,
 )
-from cmcsl_core.preprocessing import preprocess_features
+from cmcsl_core.method.preprocessing import preprocess_features
 from helpers_core import assert_matches_reference, reference_labels, synthetic_features
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

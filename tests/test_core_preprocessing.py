@@ -1,4 +1,4 @@
-"""cmcsl_core.preprocessing: equality with scikit-learn, fitted on training rows only."""
+"""cmcsl_core.method.preprocessing: equality with scikit-learn, fitted on training rows only."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, Normalizer, StandardScaler
 
 from cmcsl_core.errors import CMCSLError
-from cmcsl_core.preprocessing import (
+from cmcsl_core.method.preprocessing import (
     PREPROCESSINGS,
     check_preprocessing,
     fit_preprocessor,

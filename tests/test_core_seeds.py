@@ -1,4 +1,4 @@
-"""cmcsl_core.seeds: b_class per class, without replacement, reproducible, nested; clear errors."""
+"""cmcsl_core.method.seeds: b_class per class, without replacement, reproducible, nested; clear errors."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cmcsl_core.errors import CMCSLError, SeedError
-from cmcsl_core.seeds import check_seeds, draw_seeds, parse_seed_list, seed_order
+from cmcsl_core.method.seeds import check_seeds, draw_seeds, parse_seed_list, seed_order
 
 Y = np.repeat([0, 1, 2], [30, 12, 20])[np.random.default_rng(0).permutation(62)]
 

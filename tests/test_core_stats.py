@@ -1,4 +1,4 @@
-"""cmcsl_core.stats: 5x2 CV F-test by hand, Wilcoxon vs SciPy, average ranks, curve statistics."""
+"""cmcsl_core.evaluation.stats: 5x2 CV F-test by hand, Wilcoxon vs SciPy, average ranks, curve statistics."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from scipy import stats as sps
 
 from cmcsl_core.errors import CMCSLError
-from cmcsl_core.stats import (
+from cmcsl_core.evaluation.stats import (
     average_ranks,
     average_ranks_over_b,
     curve_statistics,

@@ -15,9 +15,9 @@ import pytest
 
 from cmcsl_core.cache import cache_dir
 from cmcsl_core.errors import SourceError
-from cmcsl_core.evaluation import run_curve
-from cmcsl_core.sources import load_source
-from cmcsl_core.sources.demo import (
+from cmcsl_core.evaluation.curve import run_curve
+from cmcsl_core.datasets.sources import load_source
+from cmcsl_core.datasets.sources.demo import (
     DIMENSIONS,
     GENERATOR_VERSION,
     MODALITY_NAMES,
@@ -27,7 +27,7 @@ from cmcsl_core.sources.demo import (
     make_demo,
     simulate,
 )
-from cmcsl_core.subsets import DATA_DIR, demo_counts, load_subsets
+from cmcsl_core.datasets.subsets import DATA_DIR, demo_counts, load_subsets
 
 SUBSETS = list(load_subsets())
 CALIBRATION = load_calibration()

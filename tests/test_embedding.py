@@ -1,4 +1,4 @@
-"""cmcsl_core.embedding: PCA and cached UMAP views, and the shipped demo coordinates."""
+"""cmcsl_core.views.embedding: PCA and cached UMAP views, and the shipped demo coordinates."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from cmcsl_core.cache import cache_dir
-from cmcsl_core.embedding import cached_umap, fingerprint, pca_2d, shipped_embedding, umap_2d, umap_key
-from cmcsl_core.preprocessing import PREPROCESSINGS
-from cmcsl_core.subsets import DATA_DIR
+from cmcsl_core.views.embedding import cached_umap, fingerprint, pca_2d, shipped_embedding, umap_2d, umap_key
+from cmcsl_core.method.preprocessing import PREPROCESSINGS
+from cmcsl_core.datasets.subsets import DATA_DIR
 
 
 def blobs(n: int = 240, d: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -86,7 +86,7 @@ def test_fingerprint_ignores_last_bit_noise_but_not_real_changes() -> None:
 
 def test_shipped_demo_hr_views_match_the_current_demo() -> None:
     """data/umap_demo_HR.npz must be regenerated (scripts/make_umap_demo.py) when the demo changes."""
-    from cmcsl_core.sources import load_source
+    from cmcsl_core.datasets.sources import load_source
 
     fs = load_source("demo", "HR")
     path = DATA_DIR / "umap_demo_HR.npz"

@@ -1,4 +1,4 @@
-"""Tests of the raw MM-IMDb source (cmcsl_core.sources.raw) and its extractors (cmcsl_core.extract)."""
+"""Tests of the raw MM-IMDb source (cmcsl_core.datasets.sources.raw) and its extractors (cmcsl_core.encoders.extract)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cmcsl_core import extract
+from cmcsl_core.encoders import extract
 from cmcsl_core.errors import CMCSLError, SourceError
-from cmcsl_core.features import load_features, save_features
-from cmcsl_core.sources import load_source
-from cmcsl_core.sources.raw import find_dataset_dir, load_raw, scan_dataset
+from cmcsl_core.datasets.features import load_features, save_features
+from cmcsl_core.datasets.sources import load_source
+from cmcsl_core.datasets.sources.raw import find_dataset_dir, load_raw, scan_dataset
 
 # imdb id -> (genres, plot list, poster kind); poster kind: "ok", "broken" (not a JPEG), None (absent)
 MOVIES: dict[str, tuple[list[str], list[str], str | None]] = {
@@ -320,7 +320,7 @@ def test_import_stays_light() -> None:
     import subprocess
     import sys
 
-    code = "import sys, cmcsl_core, cmcsl_core.extract, cmcsl_core.sources.raw; print('torch' in sys.modules)"
+    code = "import sys, cmcsl_core, cmcsl_core.encoders.extract, cmcsl_core.datasets.sources.raw; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parent.parent)
     assert out.stdout.strip() == "False"

@@ -1,4 +1,4 @@
-"""Tests of cmcsl_core.published and data/published_results.csv (the paper's published BAC)."""
+"""Tests of cmcsl_core.datasets.published and data/published_results.csv (the paper's published BAC)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 
 from cmcsl_core.errors import CMCSLError
-from cmcsl_core.published import (
+from cmcsl_core.datasets.published import (
     PUBLISHED_CSV,
     load_published,
     published_curve,
     published_setting_exists,
     published_table,
 )
-from cmcsl_core.subsets import load_subsets
+from cmcsl_core.datasets.subsets import load_subsets
 
 REPO = Path(__file__).resolve().parent.parent
 PAPER = REPO.parent / "shared" / "paper"

@@ -11,11 +11,11 @@ import pytest
 
 from cmcsl_core.cli import main as cli_main
 from cmcsl_core.errors import CMCSLError, SourceError
-from cmcsl_core.features import load_features
-from cmcsl_core.sources import SOURCES, export_features, load_source
-from cmcsl_core.sources import hdf5 as hdf5_mod
-from cmcsl_core.sources.hdf5 import load_hdf5
-from cmcsl_core.subsets import assign_labels
+from cmcsl_core.datasets.features import load_features
+from cmcsl_core.datasets.sources import SOURCES, export_features, load_source
+from cmcsl_core.datasets.sources import hdf5 as hdf5_mod
+from cmcsl_core.datasets.sources.hdf5 import load_hdf5
+from cmcsl_core.datasets.subsets import assign_labels
 
 # the 23 genres of Arevalo's file, in its column order (no News, Adult, Reality-TV, Talk-Show)
 GENRES23 = [

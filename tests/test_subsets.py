@@ -1,4 +1,4 @@
-"""Tests of cmcsl_core.subsets: Table I, subset names, the exactly-one rule."""
+"""Tests of cmcsl_core.datasets.subsets: Table I, subset names, the exactly-one rule."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cmcsl_core.errors import CMCSLError
-from cmcsl_core.subsets import (
+from cmcsl_core.datasets.subsets import (
     SUBSETS_CSV,
     Subset,
     assign_labels,

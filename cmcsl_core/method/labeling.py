@@ -30,10 +30,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import CMCSLError
-from .features import FeatureSet
-from .preprocessing import preprocess_features
-from .seeds import check_seeds
+from cmcsl_core.errors import CMCSLError
+from cmcsl_core.datasets.features import FeatureSet
+from cmcsl_core.method.preprocessing import preprocess_features
+from cmcsl_core.method.seeds import check_seeds
 
 __all__ = [
     "LabelingResult",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .labeling import LabelingResult
+from cmcsl_core.method.labeling import LabelingResult
 
 __all__ = ["balanced_accuracy", "confusion_matrix", "LabelingSummary", "labeling_summary"]
 

@@ -55,10 +55,10 @@ from typing import Mapping
 
 import numpy as np
 
-from ..cache import cache_key, cached_arrays
-from ..errors import SourceError
-from ..features import FeatureSet
-from ..subsets import DATA_DIR, Subset, demo_counts, load_subsets, resolve_subset
+from cmcsl_core.cache import cache_key, cached_arrays
+from cmcsl_core.errors import SourceError
+from cmcsl_core.datasets.features import FeatureSet
+from cmcsl_core.datasets.subsets import DATA_DIR, Subset, demo_counts, load_subsets, resolve_subset
 
 __all__ = [
     "GENERATOR_VERSION",

@@ -33,7 +33,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .classifiers import (
+from cmcsl_core.models.classifiers import (
     GNBBatch,
     GNBData,
     GNBTask,
@@ -43,12 +43,12 @@ from .classifiers import (
     fit_gnb,
     make_sklearn_classifier,
 )
-from .errors import CMCSLError
-from .features import FeatureSet, write_atomically
-from .labeling import cross_modal_labels, squared_distances, squared_norms
-from .metrics import balanced_accuracy
-from .preprocessing import check_preprocessing, fit_preprocessor, l2_normalize
-from .seeds import seed_order
+from cmcsl_core.errors import CMCSLError
+from cmcsl_core.datasets.features import FeatureSet, write_atomically
+from cmcsl_core.method.labeling import cross_modal_labels, squared_distances, squared_norms
+from cmcsl_core.evaluation.metrics import balanced_accuracy
+from cmcsl_core.method.preprocessing import check_preprocessing, fit_preprocessor, l2_normalize
+from cmcsl_core.method.seeds import seed_order
 
 __all__ = ["METHODS", "CurveConfig", "CurveResult", "run_curve", "cv_splits", "check_methods"]
 
@@ -364,7 +364,7 @@ def run_curve(
     random_state : int
         Seeds the CV split and the seed draws.
     class_weights : {"pseudo", "oracle", "none"}
-        Sample-weight scheme (see :data:`cmcsl_core.classifiers.CLASS_WEIGHTS`).
+        Sample-weight scheme (see :data:`cmcsl_core.models.classifiers.CLASS_WEIGHTS`).
     n_jobs : int
         Folds computed in parallel (joblib processes); 1 computes in-process.
     progress : callable(done, total), optional

@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import CMCSLError
+from cmcsl_core.errors import CMCSLError
 
 __all__ = [
     "PREPROCESSINGS",

@@ -26,9 +26,9 @@ from typing import Callable, Optional, Union
 
 import numpy as np
 
-from ..errors import SourceError
-from ..features import FeatureSet
-from ..subsets import Subset, labels_from_indicator, resolve_subset
+from cmcsl_core.errors import SourceError
+from cmcsl_core.datasets.features import FeatureSet
+from cmcsl_core.datasets.subsets import Subset, labels_from_indicator, resolve_subset
 
 __all__ = ["load_hdf5", "read_target_names", "VISUAL_KEY", "TEXT_KEY", "GENRES_KEY", "IDS_KEY"]
 

@@ -9,9 +9,9 @@ w4k2      the paper authors' extracted features (``mmIMDb_<SUBSET>_*.npy``)
 raw       the raw MM-IMDb archive (posters + json), encoded with ResNet-18 / MiniLM
 ========  =====================================================================
 
-Every source returns a :class:`~cmcsl_core.features.FeatureSet` with the
+Every source returns a :class:`~cmcsl_core.datasets.features.FeatureSet` with the
 modalities ``("visual", "text")``, labelled by a subset (see
-:mod:`cmcsl_core.subsets`). Reader modules are imported lazily, so importing this
+:mod:`cmcsl_core.datasets.subsets`). Reader modules are imported lazily, so importing this
 package is cheap and needs neither h5py nor torch.
 """
 
@@ -21,9 +21,9 @@ import os
 from pathlib import Path
 from typing import Callable, Optional, Union
 
-from ..errors import CMCSLError, SourceError
-from ..features import FeatureSet, save_features
-from ..subsets import Subset, resolve_subset
+from cmcsl_core.errors import CMCSLError, SourceError
+from cmcsl_core.datasets.features import FeatureSet, save_features
+from cmcsl_core.datasets.subsets import Subset, resolve_subset
 
 __all__ = ["SOURCES", "SOURCE_HELP", "load_source", "export_features"]
 
@@ -80,20 +80,20 @@ def load_source(
         raise CMCSLError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
     sub = resolve_subset(subset)
     if name == "demo":
-        from .demo import make_demo
+        from cmcsl_core.datasets.sources.demo import make_demo
 
         return make_demo(sub)
     if path is None or str(path).strip() == "":
         raise SourceError(f"source {name} needs a path: {SOURCE_HELP[name]}")
     if name == "hdf5":
-        from .hdf5 import load_hdf5
+        from cmcsl_core.datasets.sources.hdf5 import load_hdf5
 
         return load_hdf5(path, sub, progress=progress)
     if name == "w4k2":
-        from .w4k2 import load_w4k2
+        from cmcsl_core.datasets.sources.w4k2 import load_w4k2
 
         return load_w4k2(path, sub)
-    from .raw import load_raw
+    from cmcsl_core.datasets.sources.raw import load_raw
 
     return load_raw(path, sub, progress=progress, **options)  # type: ignore[arg-type]
 

@@ -22,7 +22,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .cache import array_digest, cache_dir, cache_key, cached_arrays
+from cmcsl_core.cache import array_digest, cache_dir, cache_key, cached_arrays
 
 __all__ = [
     "UMAP_DEFAULTS",

@@ -22,9 +22,9 @@ from typing import Union
 
 import numpy as np
 
-from ..errors import SourceError
-from ..features import FeatureSet
-from ..subsets import Subset, load_subsets, resolve_subset
+from cmcsl_core.errors import SourceError
+from cmcsl_core.datasets.features import FeatureSet
+from cmcsl_core.datasets.subsets import Subset, load_subsets, resolve_subset
 
 __all__ = ["load_w4k2", "w4k2_file_names"]
 

@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import CMCSLError
+from cmcsl_core.errors import CMCSLError
 
 __all__ = [
     "TestResult",

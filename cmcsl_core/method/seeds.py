@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import SeedError
+from cmcsl_core.errors import SeedError
 
 __all__ = ["RandomState", "as_generator", "seed_order", "draw_seeds", "check_seeds", "parse_seed_list"]
 

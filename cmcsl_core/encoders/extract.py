@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
-from .errors import SourceError
+from cmcsl_core.errors import SourceError
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch

@@ -1,7 +1,7 @@
 """A scikit-learn style estimator for CMCSL, modelled on ``sklearn.semi_supervised``.
 
 >>> import numpy as np
->>> from cmcsl_core.estimator import CrossModalSelfLabeling
+>>> from cmcsl_core.method.estimator import CrossModalSelfLabeling
 >>> rng = np.random.default_rng(0)
 >>> X_img, X_txt = rng.normal(size=(6, 4)), rng.normal(size=(6, 3))
 >>> y = np.array([0, -1, -1, 1, -1, -1])          # -1 marks unlabeled items
@@ -17,9 +17,9 @@ from typing import Sequence
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from .errors import CMCSLError
-from .labeling import LabelingResult, cross_modal_labels
-from .preprocessing import PREPROCESSINGS, Preprocessor, check_preprocessing, fit_preprocessor
+from cmcsl_core.errors import CMCSLError
+from cmcsl_core.method.labeling import LabelingResult, cross_modal_labels
+from cmcsl_core.method.preprocessing import PREPROCESSINGS, Preprocessor, check_preprocessing, fit_preprocessor
 
 __all__ = ["CrossModalSelfLabeling"]
 

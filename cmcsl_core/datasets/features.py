@@ -31,7 +31,7 @@ from typing import IO, Callable, Sequence, Union
 
 import numpy as np
 
-from .errors import FeatureFileError
+from cmcsl_core.errors import FeatureFileError
 
 __all__ = [
     "FeatureSet",

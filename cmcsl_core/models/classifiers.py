@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .errors import CMCSLError
+from cmcsl_core.errors import CMCSLError
 
 __all__ = [
     "CLASSIFIERS",

@@ -4,7 +4,7 @@ The original archive (``mmimdb.tar.gz``, about 8 GB) extracts to ``mmimdb/`` wit
 ``split.json`` and a ``dataset/`` folder holding, for every movie, ``<id>.jpeg``
 (the poster) and ``<id>.json`` (IMDb metadata: ``genres``, ``plot``, ``title``, ...).
 :func:`load_raw` reads the movies of a subset (exactly-one rule, see
-:mod:`cmcsl_core.subsets`) and encodes them like the paper: visual = ResNet-18
+:mod:`cmcsl_core.datasets.subsets`) and encodes them like the paper: visual = ResNet-18
 penultimate layer (512), text = all-MiniLM-L6-v2 embedding of the first plot (384,
 unit norm). Features are cached on disk (see :mod:`cmcsl_core.cache`) by the files'
 names, sizes and modification times and the models' identity, so a second run is
@@ -23,10 +23,10 @@ from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 
-from ..cache import cache_key, cached_arrays
-from ..errors import SourceError
-from ..features import FeatureSet
-from ..subsets import Subset, assign_labels, resolve_subset
+from cmcsl_core.cache import cache_key, cached_arrays
+from cmcsl_core.errors import SourceError
+from cmcsl_core.datasets.features import FeatureSet
+from cmcsl_core.datasets.subsets import Subset, assign_labels, resolve_subset
 
 __all__ = ["MovieRecord", "RawScan", "find_dataset_dir", "scan_dataset", "load_raw"]
 
@@ -235,7 +235,7 @@ def load_raw(
         Bad path, weights unavailable or invalid, unknown device, a subset genre found in
         no movie, no movie of the subset, or a class left without movies.
     """
-    from .. import extract
+    from cmcsl_core.encoders import extract
 
     sub = resolve_subset(subset)
     weights = "imagenet" if weights is None else str(weights)  # never fall back to random weights silently

@@ -15,8 +15,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Optional
 
-from .errors import CMCSLError
-from .subsets import DATA_DIR
+from cmcsl_core.errors import CMCSLError
+from cmcsl_core.datasets.subsets import DATA_DIR
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from .errors import CMCSLError
+from cmcsl_core.errors import CMCSLError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -38,7 +38,7 @@ __all__ = [
     "subsets_table",
 ]
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 """The repository's ``data/`` folder (shipped small data files)."""
 
 SUBSETS_CSV = DATA_DIR / "subsets.csv"

@@ -1,0 +1,1 @@
+"""Encoders that turn images and texts into features (offline, cached on disk)."""
