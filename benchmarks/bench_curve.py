@@ -4,18 +4,21 @@ Measures, on data the size of the largest paper subset (ACCDDHMRS: 8,580 items,
 512 visual + 384 text features, 9 classes):
 
 1. the ``curve`` workload (PRE, UNI, CMCSL; GNB; L2+STD; 5x2 CV; b_class = 1..10),
-   ``python -m cmcsl_core curve`` against ``benchmarks/plain_curve.py``, both as
-   fresh processes (process start included), and checks both give the same BACs;
+   ``python -m cmcsl_core curve`` against ``benchmarks/plain_curve.py`` (a *competent*
+   plain loop: scalers fitted once per fold, ``pairwise_distances`` + argmin, GaussianNB
+   with sample weights), both as fresh processes (process start included), and checks
+   both give the same BACs;
 2. one relabel (one b_class, one seed pick) on preprocessed features, as the app does
    after every seed change.
 
 Usage: python benchmarks/bench_curve.py [--b-max 10] [--repeat 3]
-Prints the timings and the ratios; exits 1 if a target (>= 10x, relabel < 50 ms) is missed.
+Prints the timings, the ratios and the machine load; exits 1 if a target (>= 20x, relabel < 50 ms) is missed.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -68,10 +71,12 @@ def main() -> int:
         fast_cmd = [sys.executable, "-m", "cmcsl_core", "curve", "--features", str(feats), "--methods",
                     "PRE,UNI,CMCSL", "--classifier", "gnb", "--preprocessing", "l2std", "--b-max",
                     str(args.b_max), "--class-weights", "pseudo", "--no-progress", "--out", str(fast_csv)]
-        fast = statistics.median(timed(fast_cmd) for _ in range(args.repeat))
+        fast_times = [timed(fast_cmd) for _ in range(args.repeat)]
         fast_jobs = timed(fast_cmd[:-3] + ["--jobs", "2", "--no-progress", "--out", str(fast_csv)])
         plain = timed([sys.executable, str(ROOT / "benchmarks" / "plain_curve.py"), str(feats), str(args.b_max),
                        str(plain_csv)])
+        fast_times.append(timed(fast_cmd))  # once more after the plain loop, so both see the same load
+        fast = statistics.median(fast_times)
         a = pd.read_csv(fast_csv).sort_values(["method", "modality", "b_class", "fold"]).reset_index(drop=True)
         b = pd.read_csv(plain_csv).sort_values(["method", "modality", "b_class", "fold"]).reset_index(drop=True)
         max_diff = float(np.max(np.abs(a["bac"].to_numpy() - b["bac"].to_numpy())))
@@ -89,11 +94,12 @@ def main() -> int:
     print(f"data: {fs.n_items} items, {fs.X[0].shape[1]} + {fs.X[1].shape[1]} features, {fs.n_classes} classes")
     print(f"curve PRE,UNI,CMCSL gnb l2std 5x2 b=1..{args.b_max} (process start included)")
     print(f"  plain scikit-learn loop : {plain:7.2f} s")
-    print(f"  cmcsl_core curve        : {fast:7.2f} s   ratio {ratio:5.1f}x  (target >= 10x)")
+    print(f"  cmcsl_core curve        : {fast:7.2f} s   ratio {ratio:5.1f}x  (target >= 20x)")
     print(f"  cmcsl_core curve --jobs 2: {fast_jobs:6.2f} s   ratio {plain / fast_jobs:5.1f}x")
     print(f"  max |BAC difference| between the two: {max_diff:.2e}")
     print(f"one relabel (b_class=5, {fs.n_items} items, preprocessed): {relabel * 1000:.1f} ms  (target < 50 ms)")
-    ok = ratio >= 10 and relabel < 0.05
+    print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}, {os.cpu_count()} CPUs")
+    ok = ratio >= 20 and relabel < 0.05
     print("OK" if ok else "TARGET MISSED")
     return 0 if ok else 1
 

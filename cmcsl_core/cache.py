@@ -16,13 +16,17 @@ from typing import Callable, Mapping
 import numpy as np
 
 from cmcsl_core.datasets.features import write_atomically
+from cmcsl_core.errors import CMCSLError
 
-__all__ = ["cache_dir", "cache_key", "cached_arrays", "array_digest"]
+__all__ = ["cache_dir", "cache_key", "cached_arrays", "array_digest", "cache_usage", "clear_cache"]
+
+CACHE_ENV = "CMCSL_CACHE_DIR"
+"""The environment variable naming the cache folder."""
 
 
 def cache_dir() -> Path:
     """Return (and create) the cache folder."""
-    root = os.environ.get("CMCSL_CACHE_DIR") or os.path.join(Path.home(), ".cache", "cmcsl-studio")
+    root = os.environ.get(CACHE_ENV) or os.path.join(Path.home(), ".cache", "cmcsl-studio")
     path = Path(root)
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -64,3 +68,37 @@ def cached_arrays(
     arrays = dict(compute())
     write_atomically(path, lambda fh: np.savez(fh, **arrays))  # type: ignore[arg-type]
     return arrays
+
+
+def cache_usage() -> tuple[int, int]:
+    """Number of files and their total size in bytes under :func:`cache_dir`."""
+    files = [p for p in cache_dir().rglob("*") if p.is_file() and not p.is_symlink()]
+    return len(files), sum(p.stat().st_size for p in files)
+
+
+def clear_cache() -> tuple[int, int]:
+    """Delete everything under :func:`cache_dir` (the folder itself stays).
+
+    Returns
+    -------
+    (int, int)
+        Files deleted and bytes freed.
+
+    Raises
+    ------
+    CMCSLError
+        If the cache folder is the home folder or the file system root (a mistaken
+        ``$CMCSL_CACHE_DIR``): nothing is deleted then.
+    """
+    import shutil
+
+    root = cache_dir().resolve()
+    if root == Path.home().resolve() or root == Path(root.anchor):
+        raise CMCSLError(f"refusing to empty {root}: set ${CACHE_ENV} to a folder of its own")
+    files, size = cache_usage()
+    for entry in root.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    return files, size

@@ -17,7 +17,7 @@ import numpy as np
 
 from cmcsl_core.views.embedding import cached_umap, umap_2d
 
-__all__ = ["request", "status", "stop_all"]
+__all__ = ["request", "status"]
 
 _lock = threading.Lock()
 _pending: "OrderedDict[str, tuple[np.ndarray, int]]" = OrderedDict()
@@ -80,12 +80,3 @@ def status(key: str) -> str:
             return "failed"
     return "unknown"
 
-
-def stop_all() -> None:
-    """Cancel queued jobs and terminate running workers (tests, shutdown)."""
-    with _lock:
-        _pending.clear()
-        for proc in _running.values():
-            proc.terminate()
-            proc.join(timeout=5)
-        _running.clear()

@@ -1,47 +1,76 @@
-"""What every page does first: page config, the shared sidebar, the chosen data."""
+"""The frame every page draws first: page config, navigation, the shared sidebar, the chosen data.
+
+The app uses Streamlit's native multipage layout: ``app.py`` is the home page and every
+``pages/N_Name.py`` is a page whose address Streamlit derives from its file name
+(``/Clusters``, ``/BAC_curves``, ``/How_CMCSL_works``), so a copied link opens its page even as
+the first request to a fresh server. Each page script calls :func:`start_page` once. The
+sidebar's navigation is drawn here with ``st.page_link`` (Streamlit's own list is hidden in
+``.streamlit/config.toml``) so that the pages carry titles and icons.
+"""
 
 from __future__ import annotations
 
-import shlex
-from pathlib import Path
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
 
 import streamlit as st
 
-from .data import Dataset, load_data, user_errors
-from .state import Settings, sidebar
+from cmcsl_core.errors import CMCSLError
 
-__all__ = ["start_page", "cli_block"]
+from .loading import Dataset, load_data
+from .session import adopt_manual_seeds
+from .settings import Settings
+from .sidebar import sidebar
+
+__all__ = ["PageInfo", "PAGES", "HOME", "CLUSTERS", "CURVES", "HOW", "start_page", "user_errors", "cli_block"]
 
 
-def _leave_pages_directory_mode() -> None:
-    """Route a session's first run through app.py's ``st.navigation``.
+@dataclass(frozen=True)
+class PageInfo:
+    """One page of the app: its script (relative to app.py), title and icon."""
 
-    Streamlit starts in its old "pages/ directory" mode until some run of app.py calls
-    ``st.navigation``; a deep link opened first on a fresh server would run the page file
-    alone, with the old navigation. Switching the flag and rerunning once fixes that (the
-    page URLs are the names that mode infers, so the link stays valid).
-    """
+    script: str
+    title: str
+    icon: str
+    blurb: str
+
+
+HOME = PageInfo("app.py", "Home", ":material/home:", "What CMCSL is and the chosen data")
+CLUSTERS = PageInfo("pages/1_Clusters.py", "Clusters", ":material/scatter_plot:", "Clusters: pick seeds, see the labels")
+CURVES = PageInfo("pages/2_BAC_curves.py", "BAC curves", ":material/show_chart:", "BAC curves: PRE vs UNI vs CMCSL")
+HOW = PageInfo("pages/3_How_CMCSL_works.py", "How CMCSL works", ":material/school:", "How CMCSL works, step by step")
+PAGES: tuple[PageInfo, ...] = (HOME, CLUSTERS, CURVES, HOW)
+"""The navigation, in order (a new page: its script in pages/ and one entry here)."""
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Show a CMCSLError as ``st.error`` (what is wrong, what to do) and stop the page: no traceback."""
     try:
-        from streamlit.runtime.pages_manager import PagesManager
-        from streamlit.runtime.scriptrunner import get_script_run_ctx
-    except ImportError:  # pragma: no cover - a future Streamlit without them
-        return
-    ctx = get_script_run_ctx()
-    if ctx is None or not getattr(PagesManager, "uses_pages_directory", False):
-        return
-    if Path(str(ctx.pages_manager.main_script_path)).name == "app.py":
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+        yield
+    except CMCSLError as exc:
+        st.error(str(exc), icon=":material/error:")
+        st.stop()
 
 
-def start_page(title: str, icon: str = ":material/hub:") -> tuple[Settings, Dataset]:
-    """Configure the page, draw the sidebar, load the data (errors shown with st.error, no traceback)."""
-    _leave_pages_directory_mode()
-    st.set_page_config(page_title=f"{title} · CMCSL studio", page_icon=icon, layout="wide")
+def page_link(page: PageInfo, label: str | None = None) -> None:
+    """A link to ``page`` (its title unless ``label``)."""
+    st.page_link(page.script, label=label or page.title, icon=page.icon)
+
+
+def start_page(page: PageInfo) -> tuple[Settings, Dataset]:
+    """Configure the page, draw the navigation and the sidebar, load the data (errors shown with st.error)."""
+    st.set_page_config(page_title=f"{page.title} · CMCSL studio", page_icon=page.icon, layout="wide")
+    with st.sidebar:
+        for p in PAGES:
+            page_link(p)
+        st.divider()
     settings = sidebar()
     with user_errors():
         with st.spinner("Loading data…"):
             data = load_data(settings)
+    adopt_manual_seeds(data.key)
     fs = data.fs
     st.sidebar.caption(
         f"{fs.n_items:,} items · {fs.n_classes} classes · "
@@ -50,13 +79,7 @@ def start_page(title: str, icon: str = ":material/hub:") -> tuple[Settings, Data
     return settings, data
 
 
-def cli_block(data: Dataset, command: str) -> None:
-    """Show the command lines that reproduce this page's numbers."""
-    lines = [data.export_cmd] if data.export_cmd else []
-    lines.append(command)
-    st.code("\n".join(lines), language="bash", wrap_lines=True)
-
-
-def quote(text: str) -> str:
-    """Shell-quote a path for display."""
-    return shlex.quote(text)
+def cli_block(data: Dataset, *commands: str) -> None:
+    """Show the command lines that reproduce this page's numbers (the export line first, if needed)."""
+    lines = [data.export_command] if data.export_command else []
+    st.code("\n".join([*lines, *commands]), language="bash", wrap_lines=True)

@@ -17,8 +17,11 @@ from cmcsl_core.errors import CMCSLError
 from cmcsl_core.method.labeling import LabelingResult
 from cmcsl_core.method.seeds import parse_seed_list
 
-from .data import Dataset, current_seeds, user_errors
-from .state import Settings, clear_manual_seeds, set_manual_seeds
+from .labels import current_seeds
+from .loading import Dataset
+from .page import user_errors
+from .session import clear_inspected, clear_manual_seeds, current_settings, inspected, set_inspected, set_manual_seeds
+from .settings import Settings
 
 __all__ = ["ACTIONS", "selected_items", "apply_chart_selections", "seed_panel", "item_table", "edit_seeds"]
 
@@ -44,7 +47,7 @@ def selected_items(state: object) -> list[int]:
 def edit_seeds(data: Dataset, settings: Settings, items: Iterable[int], action: str) -> None:
     """Add or remove ``items`` from the seeds in use (which become hand-picked); refuse to remove all."""
     with user_errors():
-        seeds, _ = current_seeds(data, settings)
+        seeds = current_seeds(data, settings)
     chosen = set(int(i) for i in seeds)
     items = set(int(i) for i in items)
     new = chosen | items if action == "add" else chosen - items
@@ -68,7 +71,7 @@ def apply_chart_selections(data: Dataset, settings: Settings, keys: Sequence[str
             continue
         action = ss.get("click_action", "add")
         if action == "inspect":
-            ss["inspected"] = items
+            set_inspected(items)
         else:
             edit_seeds(data, settings, items, action)
 
@@ -114,10 +117,10 @@ def seed_panel(data: Dataset, settings: Settings, result: LabelingResult, manual
         c1.caption(f"{len(result.seed_idx)} hand-picked seeds (in the page address).")
     else:
         c1.caption(f"Random: {settings.b_class} per class, seed {settings.seed}. Click points to add seeds.")
-    if st.session_state.get("inspected"):
-        c2.button("Clear the inspected points", on_click=lambda: st.session_state.pop("inspected", None))
-        rows = st.session_state["inspected"]
-        c2.caption(f"{len(rows)} inspected: see them in the table below.")
+    rows = inspected()
+    if rows:
+        c2.button("Clear the inspected points", on_click=clear_inspected)
+        c2.caption(f"{len(rows)} inspected: see them below.")
 
 
 def _item_frame(data: Dataset, result: LabelingResult) -> pd.DataFrame:
@@ -157,7 +160,7 @@ def item_table(data: Dataset, result: LabelingResult) -> None:
         mask &= frame["disagree"].to_numpy()
     elif only == "inspected":
         keep = np.zeros(len(frame), dtype=bool)
-        keep[st.session_state.get("inspected", [])] = True
+        keep[inspected()] = True
         mask &= keep
     shown = frame[mask].reset_index(drop=True)
     st.caption(f"{len(shown):,} of {len(frame):,} items")
@@ -172,7 +175,7 @@ def item_table(data: Dataset, result: LabelingResult) -> None:
     )
     rows = list(getattr(event, "selection", {}).get("rows", [])) if event is not None else []
     picked = shown.loc[rows, "index"].astype(int).tolist() if rows else []
-    settings_ = Settings(**st.session_state["cfg"])
+    settings_ = current_settings()
     b1, b2, _ = st.columns([1, 1, 2])
     if b1.button(f"Add {len(picked)} selected as seeds", disabled=not picked, icon=":material/add:"):
         edit_seeds(data, settings_, picked, "add")

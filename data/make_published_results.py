@@ -33,6 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cmcsl_core.constants import B_VALUES, REPEATS  # noqa: E402
+
 SUBSETS = (
     "HR", "DS", "HM", "BW", "AM", "FS", "FW", "MS", "FM", "AT", "HMSWW", "FMSW", "FMNSSW", "FFW",
     "CDFS", "AFHMS", "ACMD", "ACCDDHMRS", "ABHMW", "ABFHSS",
@@ -54,7 +58,7 @@ def curve_rows(scores: np.ndarray, **key: str) -> list[dict[str, object]]:
     if scores.ndim == 1:
         scores = scores[None, :]
     constant = key["method"] in B_INDEPENDENT and bool(np.all(scores == scores[:1]))
-    blocks = [("", scores[0])] if constant else [(str(b + 1), scores[b]) for b in range(scores.shape[0])]
+    blocks = [("", scores[0])] if constant else [(str(B_VALUES[i]), scores[i]) for i in range(scores.shape[0])]
     return [
         {**key, "b_class": b, "mean": f"{s.mean():.6f}", "std": f"{s.std():.6f}", "n_folds": s.size}
         for b, s in blocks
@@ -87,7 +91,7 @@ def build_rows(paper: Path) -> list[dict]:
             raise SystemExit(f"{paper / name}: expected shape {shape}, got {arr.shape}")
         return arr
 
-    n, m, b, f = len(SUBSETS), len(METHODS), 20, 10
+    n, m, b, f = len(SUBSETS), len(METHODS), len(B_VALUES), 2 * REPEATS
     rows: list[dict] = []
     for tag, modality in MODALITIES.items():
         main = load(f"experiment_3_{tag}_52.npy", (n, m, b, f))

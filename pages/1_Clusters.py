@@ -6,103 +6,143 @@ import time
 
 import streamlit as st
 
+from cmcsl_core.evaluation.metrics import LabelingSummary, labeling_summary
+from cmcsl_core.method.labeling import LabelingResult
 from cmcsl_core.tables import label_csv
-from cmcsl_core.evaluation.metrics import labeling_summary
 from cmcsl_studio_ui import seeding
-from cmcsl_studio_ui.data import current_seeds, hover_base, labeling, umap_pending, user_errors, views
 from cmcsl_studio_ui.figures import COLOR_MODES, confusion_figure, scatter_view
-from cmcsl_studio_ui.page import cli_block, start_page
+from cmcsl_studio_ui.hover import hover_base
+from cmcsl_studio_ui.items import item_details
+from cmcsl_studio_ui.labels import LABELS_CSV, is_manual, label_request, run_labeling
+from cmcsl_studio_ui.loading import Dataset
+from cmcsl_studio_ui.page import CLUSTERS, cli_block, start_page, user_errors
+from cmcsl_studio_ui.session import inspected
+from cmcsl_studio_ui.views import View, umap_pending, views
+
+MAX_DETAILS = 6  # inspected items drawn in detail (the rest are in the table)
+
+
+def metrics(summary: LabelingSummary, names: tuple[str, ...]) -> None:
+    """UNI accuracy per modality, CMCSL accuracy, the disagreement rate and who won the disagreements."""
+    cols = st.columns(len(names) + 3)
+    best_uni = max(summary.uni_accuracy.values())
+    for c, name in zip(cols, names):
+        c.metric(f"UNI accuracy · {name}", f"{summary.uni_accuracy[name]:.1%}", help=f"BAC {summary.uni_bac[name]:.3f}")
+    cols[len(names)].metric(
+        "CMCSL accuracy",
+        f"{summary.cmcsl_accuracy:.1%}",
+        delta=f"{summary.cmcsl_accuracy - best_uni:+.1%} vs best UNI",
+        help=f"BAC {summary.cmcsl_bac:.3f}; scored on the {summary.n_scored:,} non-seed items",
+    )
+    cols[len(names) + 1].metric("Disagreement rate", f"{summary.disagreement_rate:.1%}")
+    wins = " · ".join(
+        f"{n} {summary.wins[n]} ({summary.wins_correct[n] / max(summary.wins[n], 1):.0%} right)" for n in names
+    )
+    cols[len(names) + 2].markdown(f"**Disagreements won**  \n{wins}")
+
+
+def controls() -> tuple[str, bool]:
+    """How to color the points, whether to ring disagreements, and what a click does."""
+    c1, c2, c3 = st.columns([5, 2, 4], vertical_alignment="bottom")
+    mode = c1.segmented_control(
+        "Color points by",
+        list(COLOR_MODES),
+        format_func=COLOR_MODES.__getitem__,
+        key="color_mode",
+        default="cmcsl",
+        help="UNI: each modality's own nearest-seed label. Decided by: which modality's label CMCSL kept "
+        "where they disagree. Correct?: CMCSL label vs the true label.",
+    ) or "cmcsl"
+    highlight = c2.toggle("Ring disagreements", value=True, key="highlight")
+    c3.radio(
+        "Clicking or lasso-selecting points…",
+        list(seeding.ACTIONS),
+        format_func=seeding.ACTIONS.__getitem__,
+        key="click_action",
+        horizontal=True,
+    )
+    return mode, highlight
+
+
+def scatter_views(data: Dataset, result: LabelingResult, view_list: list[View], mode: str, highlight: bool) -> None:
+    """One selectable scatter view per modality (selections become seed edits at the next run)."""
+    base = hover_base(data)
+    names = data.fs.modality_names
+    for col, (m, name), view in zip(st.columns(len(names)), enumerate(names), view_list):
+        with col:
+            fig = scatter_view(
+                view.xy, data.fs, result, m, mode, base, f"{name} · {view.method}", highlight, selected=inspected()
+            )
+            st.plotly_chart(
+                fig,
+                key=f"view_{m}",
+                on_select="rerun",
+                selection_mode=("points", "box", "lasso"),
+                config={"displaylogo": False, "scrollZoom": True},
+            )
+
+
+def umap_notice(view_list: list[View]) -> None:
+    """While UMAP runs in the background: a note, and a poll that reruns the page when it is done."""
+    if umap_pending(view_list):
+
+        @st.fragment(run_every=2.0)
+        def _wait_for_umap() -> None:
+            if not umap_pending(view_list):
+                st.rerun()
+            st.info(
+                "Showing a PCA view while UMAP runs in the background (once per data set and preprocessing; "
+                "the first run on a machine also compiles numba). The views switch to UMAP by themselves.",
+                icon=":material/hourglass_top:",
+            )
+
+        _wait_for_umap()
+    elif any(v.method != "UMAP" for v in view_list):
+        st.warning("UMAP could not be computed for this data; showing PCA views.")
+
+
+def inspector(data: Dataset, result: LabelingResult) -> None:
+    """The inspected items, each drawn by :func:`item_details`."""
+    rows = inspected()
+    if not rows:
+        return
+    with st.expander(f"Inspected items ({len(rows)})", expanded=True, icon=":material/visibility:"):
+        for col, i in zip(st.columns(min(len(rows), 3)) * 2, rows[:MAX_DETAILS]):
+            with col:
+                item_details(data, result, i)
+        if len(rows) > MAX_DETAILS:
+            st.caption(f"…and {len(rows) - MAX_DETAILS} more: see the table (Show: inspected).")
+
 
 t0 = time.perf_counter()
-settings, data = start_page("Clusters", ":material/scatter_plot:")
+settings, data = start_page(CLUSTERS)
 fs = data.fs
-names = fs.modality_names
 
 st.title("Clusters")
-seeding.apply_chart_selections(data, settings, [f"view_{m}" for m in range(len(names))])
+seeding.apply_chart_selections(data, settings, [f"view_{m}" for m in range(len(fs.modality_names))])
+request = label_request(data, settings)
+manual = is_manual(request)
 with user_errors():
-    seeds, manual = current_seeds(data, settings)
-    result = labeling(data, settings.preprocessing, seeds)
+    result = run_labeling(data, request)
 summary = labeling_summary(result, fs.y, fs.n_classes)
 
-how = f"{len(seeds)} hand-picked seeds" if manual else f"{settings.b_class} random seeds per class (seed {settings.seed})"
+how = (
+    f"{len(result.seed_idx)} hand-picked seeds"
+    if manual
+    else f"{settings.b_class} random seeds per class (seed {settings.seed})"
+)
 st.caption(
     f"{fs.n_items:,} items, {fs.n_classes} classes · preprocessing **{settings.preprocessing}** · {how}. "
     "Each item takes the label of its nearest seed in each modality (UNI); where they disagree, "
     "the modality in which the item is closer to its seed wins (CMCSL)."
 )
-
-# ---- metrics
-cols = st.columns(len(names) + 3)
-best_uni = max(summary.uni_accuracy.values())
-for c, name in zip(cols, names):
-    c.metric(f"UNI accuracy · {name}", f"{summary.uni_accuracy[name]:.1%}", help=f"BAC {summary.uni_bac[name]:.3f}")
-cols[len(names)].metric(
-    "CMCSL accuracy",
-    f"{summary.cmcsl_accuracy:.1%}",
-    delta=f"{summary.cmcsl_accuracy - best_uni:+.1%} vs best UNI",
-    help=f"BAC {summary.cmcsl_bac:.3f}; scored on the {summary.n_scored:,} non-seed items",
-)
-cols[len(names) + 1].metric("Disagreement rate", f"{summary.disagreement_rate:.1%}")
-wins = " · ".join(
-    f"{n} {summary.wins[n]} ({summary.wins_correct[n] / max(summary.wins[n], 1):.0%} right)" for n in names
-)
-cols[len(names) + 2].markdown(f"**Disagreements won**  \n{wins}")
-
-# ---- controls
-c1, c2, c3 = st.columns([5, 2, 4], vertical_alignment="bottom")
-mode = c1.segmented_control(
-    "Color points by",
-    list(COLOR_MODES),
-    format_func=COLOR_MODES.__getitem__,
-    key="color_mode",
-    default="cmcsl",
-    help="UNI: each modality's own nearest-seed label. Decided by: which modality's label CMCSL kept "
-    "where they disagree. Correct?: CMCSL label vs the true label.",
-) or "cmcsl"
-highlight = c2.toggle("Ring disagreements", value=True, key="highlight")
-c3.radio(
-    "Clicking or lasso-selecting points…",
-    list(seeding.ACTIONS),
-    format_func=seeding.ACTIONS.__getitem__,
-    key="click_action",
-    horizontal=True,
-)
-
-# ---- the views
+metrics(summary, fs.modality_names)
+mode, highlight = controls()
 view_list = views(data, settings.preprocessing)
-base = hover_base(data.key, fs)
-inspected = st.session_state.get("inspected", [])
-for col, (m, name), view in zip(st.columns(len(names)), enumerate(names), view_list):
-    with col:
-        fig = scatter_view(
-            view.xy, fs, result, m, mode, base, f"{name} · {view.method}", highlight, selected=inspected
-        )
-        st.plotly_chart(
-            fig,
-            key=f"view_{m}",
-            on_select="rerun",
-            selection_mode=("points", "box", "lasso"),
-            config={"displaylogo": False, "scrollZoom": True},
-        )
-pending = umap_pending(view_list)
-if pending:
+scatter_views(data, result, view_list, mode, highlight)
+umap_notice(view_list)
+inspector(data, result)
 
-    @st.fragment(run_every=2.0)
-    def _wait_for_umap() -> None:
-        if not umap_pending(view_list):
-            st.rerun()
-        st.info(
-            "Showing a PCA view while UMAP runs in the background (once per data set and preprocessing; "
-            "the first run on a machine also compiles numba). The views switch to UMAP by themselves.",
-            icon=":material/hourglass_top:",
-        )
-
-    _wait_for_umap()
-elif any(v.method != "UMAP" for v in view_list):
-    st.warning("UMAP could not be computed for this data; showing PCA views.")
-
-# ---- seeds and confusion
 left, right = st.columns([1, 1])
 with left:
     st.subheader("Seeds")
@@ -116,18 +156,14 @@ with st.expander("Find items and pick seeds from a table", icon=":material/searc
     seeding.item_table(data, result)
 
 with st.expander("Download the labels and reproduce them on the command line", icon=":material/terminal:"):
-    seed_arg = f"--seeds {','.join(map(str, seeds))}" if manual else f"--b-class {settings.b_class} --seed {settings.seed}"
-    cli_block(
-        data,
-        f"python -m cmcsl_core label --features {data.features_arg} {seed_arg} "
-        f"--preprocessing {settings.preprocessing} --out labels.csv",
-    )
+    cli_block(data, request.command(data.features, LABELS_CSV))
     st.download_button(
-        "Download labels.csv",
+        f"Download {LABELS_CSV}",
         label_csv(fs, result),
-        file_name="labels.csv",
+        file_name=LABELS_CSV,
         mime="text/csv",
         on_click="ignore",
         icon=":material/download:",
+        key="labels_csv",
     )
 st.caption(f"Labeling and drawing took {time.perf_counter() - t0:.2f} s on the server.")

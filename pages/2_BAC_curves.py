@@ -2,67 +2,60 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from cmcsl_core.models.classifiers import CLASS_WEIGHTS
-from cmcsl_core.evaluation.curve import METHODS, CurveResult
+from cmcsl_core.constants import B_MAX, B_MIN, DEFAULT_METHODS, RANDOM_STATE, REPEATS
+from cmcsl_core.evaluation.config import METHODS, CurveConfig
+from cmcsl_core.evaluation.curve import CurveResult
 from cmcsl_core.evaluation.stats import average_ranks_over_b, curve_statistics, wilcoxon_over_b
-from cmcsl_studio_ui.curves import (
-    CurveArgs,
-    cli_command,
-    compute_curve,
-    curve_csv,
-    curve_image_cached,
-    max_b_class,
-    published_overlay,
-)
-from cmcsl_studio_ui.data import user_errors
+from cmcsl_core.models.classifiers import CLASS_WEIGHTS
+from cmcsl_studio_ui.curves import CURVE_CSV, PER_MODALITY, compute_curve, curve_image_cached, max_b_class, published_overlay
 from cmcsl_studio_ui.figures import curve_figure
-from cmcsl_studio_ui.page import cli_block, start_page
+from cmcsl_studio_ui.loading import Dataset
+from cmcsl_studio_ui.page import CURVES, cli_block, start_page, user_errors
+from cmcsl_studio_ui.settings import MAX_SEED, Settings
 
-settings, data = start_page("BAC curves", ":material/show_chart:")
-fs = data.fs
-st.title("BAC curves")
-st.caption(
-    "A base classifier trained on the seeds only (**PRE**), on one modality's nearest-seed pseudo-labels "
-    "(**UNI**) or on the cross-modal pseudo-labels (**CMCSL**), scored by balanced accuracy on the test folds "
-    "of 5x2 cross-validation. **FULL** uses all true labels (upper bound); **EF**/**LF** fuse both modalities."
-)
+MAX_REPEATS = 10
+B_CLASS_CAP = 100  # largest b_class the range slider offers (the data may allow fewer)
 
-b_top = min(max_b_class(fs), 100)
-c1, c2, c3, c4, c5 = st.columns([3, 2, 1, 1, 1])
-methods = c1.multiselect("Methods", list(METHODS), default=["PRE", "UNI", "CMCSL"], key="curve_methods")
-b_range = c2.slider("b_class range", 1, b_top, (1, min(20, b_top)), key="curve_b")
-repeats = c3.number_input("CV repeats", 1, 10, 5, key="curve_repeats", help="Repetitions of 2-fold CV (paper: 5).")
-cv_seed = c4.number_input("CV seed", 0, 2**31 - 1, 1410, key="curve_seed", help="Seeds the folds and seed draws.")
-weights = c5.selectbox(
-    "Class weights",
-    list(CLASS_WEIGHTS),
-    key="curve_weights",
-    help="pseudo: 1 - frequency of the labels trained on; oracle: of the true training labels "
-    "(the authors' code); none: unweighted.",
-)
-if not methods:
-    st.info("Choose at least one method.")
-    st.stop()
 
-args = CurveArgs(
-    methods=tuple(m for m in METHODS if m in methods),
-    classifier=settings.classifier,
-    preprocessing=settings.preprocessing,
-    b_min=int(b_range[0]),
-    b_max=int(b_range[1]),
-    repeats=int(repeats),
-    seed=int(cv_seed),
-    class_weights=weights,
-)
-with user_errors():
-    frame = compute_curve(data, args)
-result = CurveResult(frame=frame)
-summary = result.summary()
+def curve_config(data: Dataset, settings: Settings) -> CurveConfig:
+    """The curve the controls ask for (methods, b_class range, CV repeats and seed, class weights)."""
+    b_top = min(max_b_class(data.fs), B_CLASS_CAP)
+    c1, c2, c3, c4, c5 = st.columns([3, 2, 1, 1, 1])
+    methods = c1.multiselect("Methods", list(METHODS), default=list(DEFAULT_METHODS), key="curve_methods")
+    b_range = c2.slider("b_class range", B_MIN, b_top, (B_MIN, min(B_MAX, b_top)), key="curve_b")
+    repeats = c3.number_input(
+        "CV repeats", 1, MAX_REPEATS, REPEATS, key="curve_repeats", help=f"Repetitions of 2-fold CV (paper: {REPEATS})."
+    )
+    cv_seed = c4.number_input("CV seed", 0, MAX_SEED, RANDOM_STATE, key="curve_seed", help="Seeds the folds and seed draws.")
+    weights = c5.selectbox(
+        "Class weights",
+        list(CLASS_WEIGHTS),
+        key="curve_weights",
+        help="pseudo: 1 - frequency of the labels trained on; oracle: of the true training labels "
+        "(the authors' code); none: unweighted.",
+    )
+    if not methods:
+        st.info("Choose at least one method.")
+        st.stop()
+    with user_errors():
+        return CurveConfig(
+            methods=tuple(methods),
+            classifier=settings.classifier,
+            preprocessing=settings.preprocessing,
+            b_values=tuple(range(int(b_range[0]), int(b_range[1]) + 1)),
+            repeats=int(repeats),
+            random_state=int(cv_seed),
+            class_weights=weights,
+        ).validated()
 
-overlay = {}
-if data.paper_subset is not None:
+
+def overlay_toggle(data: Dataset, settings: Settings, config: CurveConfig) -> dict[tuple[str, str], pd.DataFrame]:
+    """The paper's published curves for these settings, when the data is a paper subset and the user wants them."""
+    if data.paper_subset is None:
+        return {}
     show = st.toggle(
         f"Overlay the paper's published curves for {data.paper_subset} (dashed)",
         value=True,
@@ -70,25 +63,22 @@ if data.paper_subset is not None:
         help="The authors' results on MM-IMDb (they used oracle class weights). "
         + ("The built-in demo is a simulation calibrated to them." if settings.source == "demo" else ""),
     )
-    if show:
-        overlay = published_overlay(
-            data.paper_subset, fs.modality_names, args.methods, args.classifier, args.preprocessing
-        )
-        if not overlay:
-            st.caption("The paper published no curve for this classifier and preprocessing.")
+    if not show:
+        return {}
+    overlay = published_overlay(data.paper_subset, data.fs.modality_names, config)
+    if not overlay:
+        st.caption("The paper published no curve for this classifier and preprocessing.")
+    return overlay
 
-st.plotly_chart(curve_figure(summary, fs.modality_names, args.methods, overlay), key="curves")
 
-mean_table = result.overall()
-st.markdown(f"**Mean BAC over b_class {args.b_min}..{args.b_max} and all folds**")
-st.dataframe(mean_table.style.format("{:.4f}", na_rep="–"), key="curve_means")
-
-st.subheader("Statistics")
-semi = [m for m in args.methods if m not in ("EF", "LF")]
-if len(semi) < 2:
-    st.info("Choose at least two of FULL, PRE, UNI, CMCSL to compare them.")
-else:
-    for tab, modality in zip(st.tabs(list(fs.modality_names)), fs.modality_names):
+def statistics(result: CurveResult, config: CurveConfig, modalities: tuple[str, ...]) -> None:
+    """5x2 CV F-tests, Wilcoxon tests and average ranks, per modality."""
+    st.subheader("Statistics")
+    frame = result.frame
+    if len([m for m in config.methods if m in PER_MODALITY]) < 2:
+        st.info(f"Choose at least two of {', '.join(PER_MODALITY)} to compare them.")
+        return
+    for tab, modality in zip(st.tabs(list(modalities)), modalities):
         with tab:
             f_table = curve_statistics(frame, modality)
             st.markdown("**5x2 CV F-test** per b_class and method pair (Alpaydin 1999; p < 0.05 marks a difference)")
@@ -101,7 +91,7 @@ else:
             left, right = st.columns(2)
             with left:
                 st.markdown("**Wilcoxon signed-rank test over b_class** (fold means)")
-                if args.b_max - args.b_min + 1 < 2:
+                if len(config.b_values) < 2:
                     st.caption("Needs at least two b_class values.")
                 else:
                     st.dataframe(
@@ -116,19 +106,50 @@ else:
                 ranks = average_ranks_over_b(frame, modality).sort_values().to_frame()
                 st.dataframe(ranks.style.format("{:.2f}"), key=f"ranks_{modality}")
 
-st.subheader("Download and reproduce")
-title = f"{fs.source or settings.source} · {data.paper_subset or ''} · {args.classifier} · {args.preprocessing}"
-d1, d2, d3 = st.columns(3)
-d1.download_button(
-    "Long-format CSV", curve_csv(frame), "curve.csv", "text/csv", on_click="ignore", icon=":material/download:"
+
+def downloads(data: Dataset, settings: Settings, config: CurveConfig, result: CurveResult, overlay: dict) -> None:
+    """The CSV the CLI writes, the figure as PNG and SVG, and the command line."""
+    st.subheader("Download and reproduce")
+    fs = data.fs
+    summary = result.summary()
+    title = f"{fs.source or settings.source} · {data.paper_subset or ''} · {config.classifier} · {config.preprocessing}"
+    d1, d2, d3 = st.columns(3)
+    d1.download_button(
+        "Long-format CSV", result.csv_bytes(), CURVE_CSV, "text/csv", on_click="ignore", icon=":material/download:",
+        key="curve_csv",
+    )  # fmt: skip
+    for col, fmt, mime, icon in (
+        (d2, "png", "image/png", ":material/image:"),
+        (d3, "svg", "image/svg+xml", ":material/draw:"),
+    ):
+        col.download_button(
+            f"Figure ({fmt.upper()})",
+            curve_image_cached(summary, fs.modality_names, config.methods, fmt, title, overlay),
+            f"curve.{fmt}",
+            mime,
+            on_click="ignore",
+            icon=icon,
+        )
+    cli_block(data, config.command(data.features, CURVE_CSV))
+
+
+settings, data = start_page(CURVES)
+fs = data.fs
+st.title("BAC curves")
+st.caption(
+    "A base classifier trained on the seeds only (**PRE**), on one modality's nearest-seed pseudo-labels "
+    "(**UNI**) or on the cross-modal pseudo-labels (**CMCSL**), scored by balanced accuracy on the test folds "
+    "of repeated 2-fold cross-validation. **FULL** uses all true labels (upper bound); **EF**/**LF** fuse both "
+    "modalities."
 )
-for col, fmt, mime, icon in ((d2, "png", "image/png", ":material/image:"), (d3, "svg", "image/svg+xml", ":material/draw:")):
-    col.download_button(
-        f"Figure ({fmt.upper()})",
-        curve_image_cached(summary, fs.modality_names, args.methods, fmt, title, overlay),
-        f"curve.{fmt}",
-        mime,
-        on_click="ignore",
-        icon=icon,
-    )
-cli_block(data, cli_command(data, args))
+config = curve_config(data, settings)
+with user_errors():
+    result = compute_curve(data, config)
+overlay = overlay_toggle(data, settings, config)
+st.plotly_chart(curve_figure(result.summary(), fs.modality_names, config.methods, overlay), key="curves")
+st.markdown(
+    f"**Mean BAC over b_class {config.b_values[0]}..{config.b_values[-1]} and all folds**"
+)
+st.dataframe(result.overall().style.format("{:.4f}", na_rep="–"), key="curve_means")
+statistics(result, config, fs.modality_names)
+downloads(data, settings, config, result, overlay)

@@ -7,18 +7,22 @@ import pandas as pd
 import streamlit as st
 
 from cmcsl_core.evaluation.metrics import labeling_summary
-from cmcsl_studio_ui.data import current_seeds, hover_base, labeling, user_errors, views
 from cmcsl_studio_ui.figures import scatter_view
-from cmcsl_studio_ui.page import start_page
+from cmcsl_studio_ui.hover import hover_base
+from cmcsl_studio_ui.labels import is_manual, label_request, run_labeling
+from cmcsl_studio_ui.page import HOW, start_page, user_errors
+from cmcsl_studio_ui.views import views
 
-settings, data = start_page("How CMCSL works", ":material/school:")
+settings, data = start_page(HOW)
 fs = data.fs
 names = fs.modality_names
 st.title("How CMCSL works")
 
+request = label_request(data, settings)
+manual = is_manual(request)
 with user_errors():
-    seeds, manual = current_seeds(data, settings)
-    result = labeling(data, settings.preprocessing, seeds)
+    result = run_labeling(data, request)
+seeds = result.seed_idx
 summary = labeling_summary(result, fs.y, fs.n_classes)
 n_dis = int(result.disagree.sum())
 
@@ -66,7 +70,7 @@ st.info(texts[k], icon=":material/lightbulb:")
 
 modes = ("none", "uni", "disagree", "cmcsl")
 view_list = views(data, settings.preprocessing)
-base = hover_base(data.key, fs)
+base = hover_base(data)
 for col, (m, name), view in zip(st.columns(len(names)), enumerate(names), view_list):
     with col:
         fig = scatter_view(

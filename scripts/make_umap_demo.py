@@ -24,8 +24,7 @@ from cmcsl_core.views.embedding import fingerprint, umap_2d  # noqa: E402
 from cmcsl_core.datasets.features import write_atomically  # noqa: E402
 from cmcsl_core.method.preprocessing import PREPROCESSINGS, preprocess  # noqa: E402
 from cmcsl_core.datasets.sources import load_source  # noqa: E402
-
-RANDOM_STATE = 42  # the app's UMAP seed (cmcsl_studio_ui.data.UMAP_SEED)
+from cmcsl_core.constants import UMAP_SEED  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, X in zip(fs.modality_names, fs.X):
             t0 = time.perf_counter()
             entry = f"{pre}__{name}"
-            arrays[entry] = umap_2d(preprocess(X, pre), RANDOM_STATE)
+            arrays[entry] = umap_2d(preprocess(X, pre), UMAP_SEED)
             arrays[f"fp__{entry}"] = np.asarray(fingerprint(X))
             print(f"{entry}: {time.perf_counter() - t0:.1f} s", flush=True)
     write_atomically(out, lambda fh: np.savez_compressed(fh, **arrays))

@@ -14,13 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.browser_helpers import (  # noqa: E402
-    CHROMIUM_ARGS,
-    chromium_path,
-    running_app,
-    wait_for_charts,
-    wait_idle,
-)
+from tests.browser_helpers import browser_page, headless_chromium, running_app, wait_for_charts, wait_idle  # noqa: E402
 
 PAGES = [("", 1, "home"), ("Clusters", 3, "clusters"), ("BAC_curves", 1, "curves"), ("How_CMCSL_works", 2, "how")]
 
@@ -31,11 +25,9 @@ def main() -> int:
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    from playwright.sync_api import sync_playwright
-
-    with running_app(out / "streamlit.log") as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1440, "height": 1250})
+    with running_app(out / "streamlit.log") as url, headless_chromium() as browser, browser_page(
+        browser, 1440, 1250, 120_000
+    ) as page:
         for path, charts, name in PAGES:
             page.goto(f"{url}/{path}")
             wait_for_charts(page, charts, 120_000)
@@ -47,7 +39,6 @@ def main() -> int:
             page.wait_for_timeout(800)
             page.screenshot(path=str(out / f"{name}.png"))
             print(f"wrote {out / f'{name}.png'}")
-        browser.close()
     (out / "streamlit.log").unlink(missing_ok=True)
     return 0
 

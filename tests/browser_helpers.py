@@ -49,11 +49,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(log_path: Path, timeout: float = 60.0, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Run ``streamlit run app.py`` on a free port; yield its URL; stop it (and its children) afterwards."""
+def running_app(
+    log_path: Path, timeout: float = 60.0, env: dict[str, str] | None = None, script: str = "app.py"
+) -> Iterator[str]:
+    """Run ``streamlit run <script>`` (default app.py) on a free port; yield its URL; stop it (and its children) afterwards."""
     port = free_port()
     cmd = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
+        sys.executable, "-m", "streamlit", "run", script,
         "--server.headless", "true",
         "--server.port", str(port),
         "--server.fileWatcherType", "none",
@@ -119,3 +121,28 @@ def wait_for_charts(page, count: int, timeout_ms: int = 60_000) -> float:
         timeout=timeout_ms,
     )
     return time.monotonic() - t0
+
+
+@contextmanager
+def headless_chromium() -> Iterator[object]:
+    """Debian's chromium under playwright, headless (WebGL through SwiftShader); closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def browser_page(browser, width: int = 1500, height: int = 1700, timeout_ms: int = 60_000) -> Iterator[object]:
+    """A page in a fresh browser context (its own cookies: a new Streamlit session); closed afterwards."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(timeout_ms)
+        yield page
+    finally:
+        context.close()

@@ -14,6 +14,8 @@ import numpy as np
 from cmcsl_core.datasets.features import FeatureSet, make_feature_set
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+PAPER_DIR = REPO_ROOT.parent / "shared" / "paper"
+"""The paper's published arrays and Table I (``../shared/paper``; CI has it, a fresh clone may not)."""
 
 
 def synthetic_features(
@@ -110,3 +112,40 @@ def weights_from(labels: np.ndarray, source: np.ndarray | None, k: int) -> np.nd
         return np.ones(labels.size)
     freq = np.bincount(source, minlength=k) / source.size
     return 1.0 - freq[labels]
+
+
+# ---------------------------------------------------------------------------------------------
+# brute-force reference of the paper's subset rule
+# ---------------------------------------------------------------------------------------------
+
+
+def exactly_one_reference(genre_lists: Sequence[Sequence[str]], genres: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose genre list holds exactly one of ``genres``, and that genre's position (the label).
+
+    A plain loop over exact (canonical) genre names, to check the library's vectorised rule.
+    """
+    rows, labels = [], []
+    for i, movie in enumerate(genre_lists):
+        hits = [g for g in genres if g in movie]
+        if len(hits) == 1:
+            rows.append(i)
+            labels.append(list(genres).index(hits[0]))
+    return np.array(rows, dtype=np.int64), np.array(labels, dtype=np.int64)
+
+
+def sklearn_preprocessor(name: str):
+    """The scikit-learn equivalent of preprocessing ``name`` (a fresh, unfitted estimator)."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, Normalizer, StandardScaler
+
+    return {
+        "raw": FunctionTransformer,
+        "l2": Normalizer,
+        "std": StandardScaler,
+        "minmax": MinMaxScaler,
+        "l2std": lambda: make_pipeline(Normalizer(), StandardScaler()),
+    }[name]()
+
+
+SKLEARN_PREPROCESSINGS: tuple[str, ...] = ("raw", "l2", "std", "minmax", "l2std")
+"""The preprocessing names :func:`sklearn_preprocessor` knows (written out, not read from the library)."""

@@ -1,27 +1,39 @@
-"""The dashboard under Streamlit's AppTest: every page runs on the demo data, state, URL, errors."""
+"""The dashboard under Streamlit's AppTest: every page of the multipage app on the demo data.
+
+Pages run as in the browser: ``app.py`` is the main script and the test switches to a page of
+``pages/``. The numbers a page shows are compared with what the command lines it shows compute
+when run through the CLI (in a temporary folder), and its downloads with the CLI's files.
+"""
 
 from __future__ import annotations
 
+import io
+import shlex
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+from sklearn.metrics import balanced_accuracy_score
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import app_test as app_test_module
 
+from cmcsl_core.cli import build_parser
+from cmcsl_core.cli import curve as curve_cli
+from cmcsl_core.cli import label as label_cli
 from cmcsl_core.cli import main as cli_main
-from cmcsl_core.evaluation.curve import run_curve
+from cmcsl_core.evaluation.config import CurveConfig
 from cmcsl_core.datasets.features import load_features
-from cmcsl_studio_ui.curves import CurveArgs, cli_command, curve_csv
+from cmcsl_core.method.request import LabelRequest
+from cmcsl_core.tables import label_csv
 from cmcsl_studio_ui.seeding import selected_items
-from cmcsl_studio_ui.state import Settings, settings_from_params, settings_to_params
+from cmcsl_studio_ui.settings import Settings
+from cmcsl_studio_ui.url import settings_from_params, settings_to_params
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = {
-    "app.py": 1,  # class counts
-    "pages/1_Clusters.py": 3,  # two views + confusion matrix
-    "pages/2_BAC_curves.py": 1,
-    "pages/3_How_CMCSL_works.py": 2,
-}
+HOME, CLUSTERS, CURVES, HOW = "app.py", "pages/1_Clusters.py", "pages/2_BAC_curves.py", "pages/3_How_CMCSL_works.py"
+PAGES = {HOME: 1, CLUSTERS: 3, CURVES: 1, HOW: 2}  # plotly charts each page draws at least
+TITLES = {HOME: "CMCSL studio", CLUSTERS: "Clusters", CURVES: "BAC curves", HOW: "How CMCSL works"}
 TIMEOUT = 180
 
 
@@ -31,10 +43,38 @@ def _no_background_umap(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CMCSL_NO_BACKGROUND_UMAP", "1")
 
 
+@pytest.fixture()
+def media(monkeypatch: pytest.MonkeyPatch):
+    """The bytes behind a download button: AppTest keeps them in a media store made per run; record the stores."""
+    stores: list = []
+    base = app_test_module.MemoryMediaFileStorage
+
+    class Recording(base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            stores.append(self)
+
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", Recording)
+
+    def fetch(button) -> bytes:
+        name = button.proto.url.rsplit("/", 1)[-1]
+        for store in reversed(stores):
+            try:
+                return bytes(store.get_file(name).content)
+            except Exception:  # noqa: BLE001 - not in this run's store
+                continue
+        raise AssertionError(f"no media file {button.proto.url}")
+
+    return fetch
+
+
 def run_page(page: str, **params: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
+    """Run ``page`` of the app (app.py as the main script), with URL query parameters."""
+    at = AppTest.from_file(str(ROOT / HOME), default_timeout=TIMEOUT)
     for key, value in params.items():
         at.query_params[key] = value
+    if page != HOME:
+        at.switch_page(page)
     at.run()
     return at
 
@@ -48,74 +88,270 @@ def assert_clean(at: AppTest) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
+def code_lines(at: AppTest) -> list[str]:
+    return [line for c in at.code for line in c.value.splitlines()]
+
+
+def run_shown(line: str) -> None:
+    """Run a ``python -m cmcsl_core ...`` line the app shows, through the CLI, in the current folder."""
+    argv = shlex.split(line)
+    assert argv[:3] == ["python", "-m", "cmcsl_core"], line
+    assert cli_main([*argv[3:], *(["--no-progress"] if argv[3] == "curve" else [])]) == 0, line
+
+
+def parse_shown(line: str):
+    """The CLI's parse of a line the app shows."""
+    return build_parser().parse_args(shlex.split(line)[3:])
+
+
+def shown_command(at: AppTest, verb: str) -> str:
+    lines = [ln for ln in code_lines(at) if ln.startswith(f"python -m cmcsl_core {verb} ")]
+    assert len(lines) == 1, code_lines(at)
+    return lines[0]
+
+
+# ---------------------------------------------------------------- every page
+
+
 @pytest.mark.parametrize("page", list(PAGES))
-def test_every_page_runs_on_the_demo_and_draws_its_charts(page: str) -> None:
+def test_every_page_runs_on_the_demo_with_the_shared_frame(page: str) -> None:
     at = run_page(page)
     assert_clean(at)
+    assert at.title[0].value == TITLES[page]
     assert len(plotly_charts(at)) >= PAGES[page]
-    # the shared sidebar is on every page
+    # the shared sidebar and the navigation are on every page
     assert at.sidebar.selectbox(key="w_source").value == "demo"
     assert [b.label for b in at.sidebar.button] == ["Randomize seeds"]
+    links = [link.proto.label for link in at.sidebar.get("page_link")]
+    assert links == ["Home", "Clusters", "BAC curves", "How CMCSL works"]
 
 
-def test_clusters_page_shows_umap_views_metrics_and_the_cli_line() -> None:
-    at = run_page("pages/1_Clusters.py")
+@pytest.mark.parametrize("page", list(PAGES))
+def test_url_parameters_set_the_sidebar_on_every_page_and_stay_in_the_url(page: str) -> None:
+    # (a whole LR curve is slow on 2 cores: the curves page keeps GNB)
+    params = {"subset": "DS", "b": "3", "seed": "7", "pre": "l2", "clf": "gnb" if page == CURVES else "lr"}
+    at = run_page(page, **params)
+    assert_clean(at)
+    sb = at.sidebar
+    assert sb.selectbox(key="w_subset_choice").value == "DS"
+    assert sb.number_input(key="w_b_class").value == 3
+    assert sb.number_input(key="w_seed").value == 7
+    assert sb.selectbox(key="w_preprocessing").value == "l2"
+    assert sb.selectbox(key="w_classifier").value == params["clf"]
+    params.pop("clf") if page == CURVES else None  # the default stays out of the URL
+    assert {k: at.query_params[k] for k in params} == params
+
+
+def test_switching_pages_keeps_the_sidebar_settings_and_hand_picked_seeds() -> None:
+    at = run_page(HOW, subset="DS", b="3", pre="l2")
+    at.sidebar.number_input(key="w_seed").set_value(11).run()
+    at.switch_page(CLUSTERS).run()
+    assert_clean(at)
+    assert at.title[0].value == "Clusters"
+    sb = at.sidebar
+    assert (sb.selectbox(key="w_subset_choice").value, sb.number_input(key="w_b_class").value) == ("DS", 3)
+    assert (sb.selectbox(key="w_preprocessing").value, sb.number_input(key="w_seed").value) == ("l2", 11)
+    at.text_input(key="seed_text").set_value("4,5,2000").run()
+    at.switch_page(HOME).run()
+    assert "--seeds 4,5,2000 --preprocessing l2" in shown_command(at, "label")
+    assert at.query_params["seeds"] == "4,5,2000" and at.query_params["seed"] == "11"
+
+
+# ---------------------------------------------------------------- numbers = the CLI's numbers
+
+
+def _label_frame(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, keep_default_na=False)
+
+
+def _expected_metrics(frame: pd.DataFrame, modalities: tuple[str, ...]) -> dict[str, str]:
+    """What the Clusters page must show, computed from the CLI's labels.csv (non-seed items)."""
+    scored = frame[~frame["is_seed"]]
+    out = {
+        f"UNI accuracy · {m}": f"{np.mean(scored[f'label_{m}'] == scored['true_label']):.1%}" for m in modalities
+    }
+    out["CMCSL accuracy"] = f"{np.mean(scored['final_label'] == scored['true_label']):.1%}"
+    out["Disagreement rate"] = f"{np.mean(scored['disagree']):.1%}"
+    return out
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"subset": "DS", "b": "3", "seed": "7", "pre": "l2"}, {"seeds": "1,2,3000,3001"}],
+    ids=["defaults", "DS-b3-seed7-l2", "hand-picked"],
+)
+def test_clusters_numbers_and_download_are_what_the_shown_command_lines_compute(
+    params: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, media
+) -> None:
+    at = run_page(CLUSTERS, **params)
+    assert_clean(at)
+    monkeypatch.chdir(tmp_path)
+    export, label = code_lines(at)
+    assert export.startswith("python -m cmcsl_core export ") and label.startswith("python -m cmcsl_core label ")
+    run_shown(export)
+    run_shown(label)
+    out = tmp_path / "labels.csv"
+    frame = _label_frame(out)
+    fs = load_features(tmp_path / shlex.split(label)[shlex.split(label).index("--features") + 1])
+
+    shown = {m.label: m.value for m in at.metric}
+    expected = _expected_metrics(frame, fs.modality_names)
+    assert {k: shown[k] for k in expected} == expected
+    scored = frame[~frame["is_seed"]]
+    bac = balanced_accuracy_score(scored["true_label"], scored["final_label"])
+    cmcsl = next(m for m in at.metric if m.label == "CMCSL accuracy")
+    assert f"BAC {bac:.3f}" in cmcsl.proto.help
+    assert at.text_input(key="seed_text").value == ",".join(map(str, np.flatnonzero(frame["is_seed"])))
+
+    # the download is byte for byte the CLI's file, and label_csv of the same request
+    button = next(b for b in at.get("download_button") if b.proto.label == "Download labels.csv")
+    assert media(button) == out.read_bytes()
+    settings, seeds = settings_from_params(params)
+    request = LabelRequest(
+        preprocessing=settings.preprocessing,
+        b_class=None if seeds else settings.b_class,
+        seed=settings.seed,
+        seeds=tuple(seeds) if seeds else None,
+    )
+    assert out.read_bytes() == label_csv(fs, request.run(fs))
+    # the line shown parses back to the request of the page's settings
+    assert label_cli.request_from_args(parse_shown(label)) == request.validated()
+
+
+def test_home_and_how_pages_show_the_same_numbers_as_the_clusters_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    params = {"subset": "DS", "b": "2", "seed": "3"}
+    clusters = run_page(CLUSTERS, **params)
+    home = run_page(HOME, **params)
+    assert_clean(home)
+    # the home page's label line is the Clusters page's
+    assert shown_command(home, "label") == shown_command(clusters, "label")
+    # the How page's last step states the Clusters page's accuracies
+    how = run_page(HOW, **params)
+    for _ in range(3):
+        next(b for b in how.button if b.label == "Next").click().run()
+    assert_clean(how)
+    shown = {m.label: m.value for m in clusters.metric}
+    assert f"CMCSL {shown['CMCSL accuracy']}" in how.info[0].value
+    assert f"visual {shown['UNI accuracy · visual']}" in how.info[0].value
+
+
+def test_curve_page_download_and_command_line_agree_with_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, media
+) -> None:
+    at = run_page(CURVES, subset="DS")
+    at.slider(key="curve_b").set_value((1, 2))
+    at.number_input(key="curve_repeats").set_value(1)
+    at.multiselect(key="curve_methods").set_value(["PRE", "CMCSL", "LF"])
+    at.run()
+    assert_clean(at)
+    monkeypatch.chdir(tmp_path)
+    export = shown_command(at, "export")
+    curve = shown_command(at, "curve")
+    expected = CurveConfig(methods=("PRE", "CMCSL", "LF"), b_values=(1, 2), repeats=1).validated()
+    assert curve_cli.config_from_args(parse_shown(curve)) == expected
+    run_shown(export)
+    run_shown(curve)
+    button = next(b for b in at.get("download_button") if b.proto.label == "Long-format CSV")
+    assert media(button) == (tmp_path / "curve.csv").read_bytes()
+    # the mean table is the CLI file's mean per method and modality
+    frame = pd.read_csv(tmp_path / "curve.csv")
+    means = frame.groupby(["method", "modality"])["bac"].mean()
+    table = at.dataframe[0].value  # the mean table comes first
+    for (method, modality), value in means.items():
+        assert abs(float(table.loc[modality, method]) - value) < 1e-6  # the CSV keeps 6 decimals
+
+
+def test_curves_page_offers_downloads_and_the_paper_overlay() -> None:
+    at = run_page(CURVES)
+    assert_clean(at)
+    spec = plotly_charts(at)[0].proto.spec
+    assert "CMCSL (paper)" in spec and "PRE" in spec
+    assert len(at.get("download_button")) == 3
+    assert len(at.tabs) == 2  # statistics per modality
+
+
+# ---------------------------------------------------------------- state and URL
+
+
+def test_clusters_page_shows_umap_views() -> None:
+    at = run_page(CLUSTERS)
     assert_clean(at)
     titles = [c.proto.spec for c in plotly_charts(at)[:2]]
     assert all("UMAP" in spec for spec in titles), "the demo HR ships precomputed UMAP views"
-    labels = [m.label for m in at.metric]
-    assert {"UNI accuracy · visual", "UNI accuracy · text", "CMCSL accuracy", "Disagreement rate"} <= set(labels)
-    code = "\n".join(c.value for c in at.code)
-    assert "python -m cmcsl_core label --features demo_HR.npz --b-class 5 --seed 0 --preprocessing l2std" in code
-
-
-def test_url_parameters_restore_the_view_and_are_written_back() -> None:
-    at = run_page("pages/1_Clusters.py", seed="7", b="3", pre="l2", clf="lr", subset="DS")
-    assert_clean(at)
-    sb = at.sidebar
-    assert sb.number_input(key="w_seed").value == 7
-    assert sb.number_input(key="w_b_class").value == 3
-    assert sb.selectbox(key="w_preprocessing").value == "l2"
-    assert sb.selectbox(key="w_subset_choice").value == "DS"
-    assert at.query_params["seed"] == "7" and at.query_params["subset"] == "DS"
-    # 3 seeds per class in the DS subset's 2 classes
-    assert len(at.text_input(key="seed_text").value.split(",")) == 6
 
 
 def test_randomize_seeds_changes_the_seeds_and_the_url() -> None:
-    at = run_page("pages/1_Clusters.py")
+    at = run_page(CLUSTERS)
     before = at.text_input(key="seed_text").value
     at.sidebar.button[0].click().run()
     assert_clean(at)
     seed = at.sidebar.number_input(key="w_seed").value
-    assert seed != 0 or at.text_input(key="seed_text").value != before
     assert at.query_params.get("seed") == str(seed)
     assert at.text_input(key="seed_text").value != before
 
 
 def test_hand_picked_seeds_from_the_url_and_from_the_seed_list() -> None:
-    at = run_page("pages/1_Clusters.py", seeds="1,2,3000")
+    at = run_page(CLUSTERS, seeds="1,2,3000")
     assert_clean(at)
     assert at.text_input(key="seed_text").value == "1,2,3000"
     assert any("3 hand-picked seeds" in c.value for c in at.caption)
     at.text_input(key="seed_text").set_value("5, 6,7,4000").run()
     assert_clean(at)
     assert at.query_params["seeds"] == "5,6,7,4000"
-    assert "--seeds 5,6,7,4000" in "\n".join(c.value for c in at.code)
+    assert "--seeds 5,6,7,4000" in shown_command(at, "label")
     back = [b for b in at.button if b.label == "Back to random seeds"]
     back[0].click().run()
     assert "seeds" not in at.query_params
+    assert "--b-class 5 --seed 0" in shown_command(at, "label")
 
 
-def test_a_bad_seed_list_is_an_error_message_not_a_traceback() -> None:
-    at = run_page("pages/1_Clusters.py")
-    at.text_input(key="seed_text").set_value("1,2,999999").run()
-    assert not at.exception
-    assert any("out of range" in e.value for e in at.error)
+def test_hand_picked_seeds_do_not_follow_to_another_data_set() -> None:
+    at = run_page(CLUSTERS, seeds="1,2,3000")
+    at.sidebar.selectbox(key="w_subset_choice").set_value("DS").run()
+    assert_clean(at)
+    assert "seeds" not in at.query_params
+    assert "--b-class 5" in shown_command(at, "label")
+
+
+def test_inspecting_points_shows_their_details() -> None:
+    at = run_page(CLUSTERS)
+    at.radio(key="click_action").set_value("inspect")
+    at.session_state["view_0"] = {"selection": {"points": [{"customdata": 12}, {"customdata": 40}]}}
+    at.run()
+    assert_clean(at)
+    assert any(e.proto.label.startswith("Inspected items (2)") for e in at.expander)
+    details = [m.value for m in at.markdown if m.value.startswith("**#")]
+    assert [d.split()[0] for d in details] == ["**#12", "**#40"]
+    assert at.text_input(key="seed_text").value.count(",") == 2 * 5 - 1  # seeds unchanged
+
+
+def test_sessions_do_not_share_seeds() -> None:
+    a = run_page(CLUSTERS)
+    b = run_page(CLUSTERS)
+    a.text_input(key="seed_text").set_value("10,20,30").run()
+    b.run()
+    assert a.text_input(key="seed_text").value == "10,20,30"
+    assert b.text_input(key="seed_text").value != "10,20,30"
+    assert "seeds" not in b.query_params
+
+
+def test_how_page_steps_through_the_algorithm() -> None:
+    at = run_page(HOW)
+    assert_clean(at)
+    texts = []
+    for _ in range(3):
+        next(b for b in at.button if b.label == "Next").click().run()
+        assert_clean(at)
+        texts.append(at.info[0].value)
+    assert "closer to its nearest seed" in texts[-1]
+    assert len(at.dataframe) >= 1  # the resolved disagreements
+
+
+# ---------------------------------------------------------------- errors
 
 
 ALL_PAGES = tuple(PAGES)
-SEED_PAGES = ("pages/1_Clusters.py", "pages/3_How_CMCSL_works.py")
+SEED_PAGES = (CLUSTERS, HOW)
 
 
 @pytest.mark.parametrize(
@@ -124,71 +360,55 @@ SEED_PAGES = ("pages/1_Clusters.py", "pages/3_How_CMCSL_works.py")
         ({"subset": "Horror,Nonsense"}, "unknown genre", ALL_PAGES),
         ({"subset": "ACCDDHMRS", "b": "100"}, "larger than class", SEED_PAGES),
         ({"source": "file"}, "feature file", ALL_PAGES),
-        ({"source": "file", "path": "/nonexistent/f.npz"}, "does not exist", ("app.py",)),
-        ({"source": "hdf5"}, "needs a path", ("pages/2_BAC_curves.py",)),
+        ({"source": "file", "path": "/nonexistent/f.npz"}, "does not exist", (HOME,)),
+        ({"source": "hdf5"}, "needs a path", (CURVES,)),
     ],
 )
 def test_user_mistakes_are_shown_with_st_error(params: dict[str, str], message: str, pages: tuple[str, ...]) -> None:
     for page in pages:
         at = run_page(page, **params)
         assert not at.exception, [e.value for e in at.exception]
-        assert any(message in e.value for e in at.error), [e.value for e in at.error]
+        assert any(message in e.value for e in at.error), (page, [e.value for e in at.error])
+
+
+def test_a_bad_seed_list_is_an_error_message_not_a_traceback() -> None:
+    at = run_page(CLUSTERS)
+    at.text_input(key="seed_text").set_value("1,2,999999").run()
+    assert not at.exception
+    assert any("out of range" in e.value for e in at.error)
 
 
 def test_an_uploaded_or_local_feature_file_is_used(tmp_path: Path) -> None:
-    out = tmp_path / "hr.npz"
+    out = tmp_path / "my hr.npz"
     assert cli_main(["export", "--source", "demo", "--subset", "HR", "--out", str(out)]) == 0
-    at = run_page("pages/1_Clusters.py", source="file", path=str(out))
+    at = run_page(CLUSTERS, source="file", path=str(out))
     assert_clean(at)
     assert len(plotly_charts(at)) >= 3
-    assert f"--features {out}" in "\n".join(c.value for c in at.code)
+    assert f"--features '{out}'" in shown_command(at, "label")  # shell-quoted
+    assert not any(line.startswith("python -m cmcsl_core export") for line in code_lines(at))
 
 
-def test_how_page_steps_through_the_algorithm() -> None:
-    at = run_page("pages/3_How_CMCSL_works.py")
+def test_raw_archive_source_takes_the_image_encoder_from_the_sidebar(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_sources_raw import make_archive
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # no ImageNet ResNet-18 weights there
+    folder = make_archive(tmp_path / "data")
+    # ResNet-18 without its weights: the clear offline message, no traceback
+    at = run_page(HOME, source="raw", path=str(folder), enc="resnet18")
+    assert not at.exception
+    assert at.error and "offline" in at.error[0].value, [e.value for e in at.error]
+    # encoder "none" (random init) loads the archive; the export line carries the encoder
+    at = run_page(HOME, source="raw", path=str(folder), enc="none")
     assert_clean(at)
-    texts = []
-    for _ in range(3):
-        next_button = [b for b in at.button if b.label == "Next"][0]
-        next_button.click().run()
-        assert_clean(at)
-        texts.append(at.info[0].value)
-    assert "closer to its nearest seed" in texts[-1]
-    assert len(at.dataframe) >= 1  # the resolved disagreements
+    assert at.sidebar.text_input(key="w_image_encoder").value == "none"
+    assert any(m.value == "7" for m in at.metric)
+    assert "--image-encoder none" in shown_command(at, "export")
+    assert at.query_params["enc"] == "none"
 
 
-def test_sessions_do_not_share_seeds() -> None:
-    a = run_page("pages/1_Clusters.py")
-    b = run_page("pages/1_Clusters.py")
-    a.text_input(key="seed_text").set_value("10,20,30").run()
-    b.run()
-    assert a.text_input(key="seed_text").value == "10,20,30"
-    assert b.text_input(key="seed_text").value != "10,20,30"
-    assert "seeds" not in b.query_params
-
-
-def test_curve_csv_is_what_the_cli_writes(tmp_path: Path) -> None:
-    features = tmp_path / "F.npz"
-    assert cli_main(["export", "--source", "demo", "--subset", "HR", "--out", str(features)]) == 0
-    args = CurveArgs(("PRE", "UNI", "CMCSL"), "gnb", "l2std", 1, 2, 1, 1410, "pseudo")
-    frame = run_curve(
-        load_features(features), args.methods, args.classifier, args.preprocessing, range(1, 3), 1, 1410, "pseudo"
-    ).frame
-    out = tmp_path / "curve.csv"
-    data = type("D", (), {"features_arg": str(features)})()
-    argv = cli_command(data, args).split()[3:]  # drop "python -m cmcsl_core"
-    argv[argv.index("--out") + 1] = str(out)
-    assert cli_main([*argv, "--no-progress"]) == 0
-    assert curve_csv(frame) == out.read_bytes()
-
-
-def test_curves_page_offers_downloads_and_the_paper_overlay() -> None:
-    at = run_page("pages/2_BAC_curves.py")
-    assert_clean(at)
-    spec = plotly_charts(at)[0].proto.spec
-    assert "CMCSL (paper)" in spec and "PRE" in spec
-    assert len(at.get("download_button")) == 3
-    assert len(at.tabs) == 2  # statistics per modality
+# ---------------------------------------------------------------- pure helpers
 
 
 def test_selected_items_reads_customdata_of_every_trace() -> None:
@@ -214,38 +434,3 @@ def test_settings_round_trip_through_query_parameters() -> None:
     assert back == s and seeds == [1, 3]
     junk, _ = settings_from_params({"pre": "bogus", "b": "x", "seed": "-4", "source": "ftp"})
     assert junk == Settings(seed=0)
-
-
-def test_label_csv_download_matches_labeling() -> None:
-    # the Clusters page labels from the cached preprocessed arrays; that must equal `label` (propagate)
-    from cmcsl_core.method.labeling import cross_modal_labels, propagate
-    from cmcsl_core.method.preprocessing import preprocess_features
-    from cmcsl_core.method.seeds import draw_seeds
-    from cmcsl_core.datasets.sources import load_source
-
-    fs = load_source("demo", "HR")
-    seeds = draw_seeds(fs.y, 5, 0, class_names=fs.class_names)
-    a = propagate(fs, seeds, "l2std")
-    b = cross_modal_labels(preprocess_features(fs.X, "l2std"), seeds, fs.y[seeds], fs.modality_names)
-    assert np.array_equal(a.final_labels, b.final_labels)
-    assert np.array_equal(a.distances, b.distances)
-
-
-def test_raw_archive_source_takes_the_resnet_weights_from_the_sidebar(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from test_extract import make_archive
-
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # no ImageNet weights there
-    folder = make_archive(tmp_path / "data")
-    # default weights: the clear offline message, no traceback
-    at = run_page("app.py", source="raw", path=str(folder))
-    assert not at.exception
-    assert at.error and "not available offline" in at.error[0].value
-    # weights "none" (random init) load the archive; the export line carries the weights
-    at = run_page("app.py", source="raw", path=str(folder), weights="none")
-    assert_clean(at)
-    assert at.sidebar.text_input(key="w_weights").value == "none"
-    assert any(m.value == "7" for m in at.metric)
-    assert "--weights none" in at.code[0].value
-    assert at.query_params["weights"] == "none"

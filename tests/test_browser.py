@@ -1,6 +1,7 @@
 """The running app in headless Chromium (Debian's chromium driven by playwright; no browser download).
 
-Starts ``streamlit run app.py`` on a free port, opens every page by its URL, presses
+Starts ``streamlit run app.py`` on a free port, opens a deep link as the very first request
+to a fresh server, opens every page by its URL, presses
 "Randomize seeds", lasso-selects points to add seeds, checks that two sessions do
 not share seeds, and saves screenshots (to ``$CMCSL_SCREENSHOT_DIR`` if set, else the
 test's temporary folder).
@@ -14,7 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_helpers import CHROMIUM_ARGS, chromium_path, running_app, wait_for_charts, wait_idle
+from tests.browser_helpers import (
+    browser_page,
+    chromium_path,
+    headless_chromium,
+    running_app,
+    wait_for_charts,
+    wait_idle,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -33,21 +41,14 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, _cmcsl_cache_dir) -> str:
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    with headless_chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture()
 def page(browser):
-    context = browser.new_context(viewport={"width": 1500, "height": 1700})
-    pg = context.new_page()
-    pg.set_default_timeout(60_000)
-    yield pg
-    context.close()
+    with browser_page(browser) as pg:
+        yield pg
 
 
 def shot_dir(tmp_path: Path) -> Path:
@@ -80,6 +81,34 @@ def wait_for_new_seeds(pg, before: list[str], timeout_s: float = 60.0) -> list[s
             return seed_list(pg)
         pg.wait_for_timeout(100)
     raise AssertionError(f"the seed list did not change within {timeout_s:.0f} s")
+
+
+def sidebar_subset(pg) -> str:
+    return pg.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Subset").input_value()
+
+
+def test_a_deep_link_as_the_first_request_to_a_fresh_server_opens_its_page(
+    browser, tmp_path: Path, _cmcsl_cache_dir
+) -> None:
+    if CHROMIUM is None:
+        pytest.fail("Debian's chromium is not installed: apt-get install -y chromium (the CI script does this)")
+    with running_app(tmp_path / "streamlit.log") as url, browser_page(browser, height=1400, timeout_ms=90_000) as pg:
+        open_page(pg, f"{url}/BAC_curves?subset=DS&b=3", charts=1)
+        assert pg.get_by_role("heading", level=1).first.inner_text().startswith("BAC curves")
+        assert pg.title() == "BAC curves · CMCSL studio"
+        assert sidebar_subset(pg) == "DS"
+        assert pg.get_by_role("spinbutton", name="Seeds per class (b_class)").input_value() == "3"
+        assert "/BAC_curves?" in pg.url and "subset=DS" in pg.url and "b=3" in pg.url
+        assert pg.get_by_text("Overlay the paper's published curves for DS").count() == 1  # the page used DS
+        # the sidebar's navigation keeps the settings
+        pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Clusters").click()
+        pg.wait_for_url("**/Clusters**")
+        wait_for_charts(pg, 3)
+        wait_idle(pg)
+        assert pg.get_by_role("heading", level=1).first.inner_text().startswith("Clusters")
+        assert sidebar_subset(pg) == "DS" and "subset=DS" in pg.url
+        assert len(seed_list(pg)) == 2 * 3  # b_class 3 in the 2 classes of DS
+        pg.screenshot(path=str(shot_dir(tmp_path) / "deep_link.png"))
 
 
 def test_randomize_seeds_redraws_the_clusters(app_url: str, page, tmp_path: Path) -> None:
@@ -140,11 +169,8 @@ def test_every_page_opens_by_its_url(app_url: str, page, tmp_path: Path, path: s
 
 
 def test_two_sessions_do_not_share_seeds(app_url: str, browser) -> None:
-    contexts = [browser.new_context(viewport={"width": 1400, "height": 1200}) for _ in range(2)]
-    try:
-        a, b = (c.new_page() for c in contexts)
+    with browser_page(browser, 1400, 1200) as a, browser_page(browser, 1400, 1200) as b:
         for pg in (a, b):
-            pg.set_default_timeout(60_000)
             open_page(pg, f"{app_url}/Clusters", charts=3)
         seeds_b = seed_list(b)
         a.get_by_role("button", name="Randomize seeds").click()
@@ -154,6 +180,3 @@ def test_two_sessions_do_not_share_seeds(app_url: str, browser) -> None:
         wait_idle(b)
         assert seed_list(b) == seeds_b
         assert b.get_by_role("spinbutton", name="Random seed").input_value() == "0"
-    finally:
-        for c in contexts:
-            c.close()

@@ -10,21 +10,20 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 from sklearn.naive_bayes import GaussianNB
 
-from cmcsl_core.models.classifiers import (
-    CLASS_WEIGHTS,
-    CLASSIFIERS,
-    GNBBatch,
-    GNBData,
-    GNBTask,
-    check_class_weights,
-    check_classifier,
-    class_weight_vector,
-    fit_gnb,
-    make_sklearn_classifier,
-)
+from cmcsl_core.constants import RANDOM_STATE
 from cmcsl_core.errors import CMCSLError
 from cmcsl_core.evaluation.metrics import balanced_accuracy, confusion_matrix, labeling_summary
 from cmcsl_core.method.labeling import cross_modal_labels
+from cmcsl_core.models.base import (
+    CLASS_WEIGHTS,
+    CLASSIFIERS,
+    LR_MAX_ITER,
+    check_class_weights,
+    check_classifier,
+    class_weight_vector,
+    make_sklearn_classifier,
+)
+from cmcsl_core.models.gnb import GNBBatch, GNBTask
 
 
 def _problem(seed: int, n: int = 200, d: int = 6, k: int = 4):
@@ -36,52 +35,61 @@ def _problem(seed: int, n: int = 200, d: int = 6, k: int = 4):
     return X, y, Xt
 
 
-def _sklearn_predict(X, y, w, Xt):
-    clf = GaussianNB().fit(X, y, sample_weight=w)
-    return clf.predict(Xt), clf
+def _fit_one(X, Xt, labels, weights, k, rows=None, var_smoothing=1e-9):
+    batch = GNBBatch(X, Xt, var_smoothing=var_smoothing)
+    (model,) = batch.fit([GNBTask(labels, weights, rows)], k)
+    return batch, model
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_fit_gnb_equals_sklearn_with_sample_weights(seed):
+@pytest.mark.parametrize("var_smoothing", [1e-9, 1e-4, 0.05, 1.0])
+@pytest.mark.parametrize("seed", range(3))
+def test_gnb_equals_sklearn_with_sample_weights_and_var_smoothing(seed, var_smoothing):
     X, y, Xt = _problem(seed)
-    rng = np.random.default_rng(seed + 100)
-    w = rng.uniform(0.05, 2.0, size=y.size)
-    data = GNBData.from_rows(X)
-    model = fit_gnb(data, y, w, 4)
-    pred, clf = _sklearn_predict(X, y, w, Xt)
-    np.testing.assert_array_equal(model.predict(*data.prepare_test(Xt)), pred)
-    np.testing.assert_allclose(model.predict_proba(*data.prepare_test(Xt)), clf.predict_proba(Xt), atol=1e-8)
-    # the fitted parameters too (model works in centred coordinates)
-    np.testing.assert_allclose(model.theta + data.center, clf.theta_, rtol=1e-10, atol=1e-10)
+    X[:, 0] *= 30.0  # one wide feature: the smoothing (from the largest variance) matters for the others
+    Xt[:, 0] *= 30.0
+    w = np.random.default_rng(seed + 100).uniform(0.05, 2.0, size=y.size)
+    batch, model = _fit_one(X, Xt, y, w, 4, var_smoothing=var_smoothing)
+    clf = GaussianNB(var_smoothing=var_smoothing).fit(X, y, sample_weight=w)
+    np.testing.assert_array_equal(batch.predict([model])[0], clf.predict(Xt))
+    np.testing.assert_allclose(batch.predict_proba(model), clf.predict_proba(Xt), atol=1e-8)
+    np.testing.assert_allclose(model.theta + batch.center, clf.theta_, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(model.var, clf.var_, rtol=1e-8)
     np.testing.assert_allclose(np.exp(model.log_prior), clf.class_prior_, rtol=1e-12)
 
 
+def test_var_smoothing_changes_the_model():
+    """Not a no-op: a large smoothing flattens the class variances towards the largest variance."""
+    X, y, Xt = _problem(1)
+    w = np.ones(y.size)
+    _, small = _fit_one(X, Xt, y, w, 4, var_smoothing=1e-9)
+    _, large = _fit_one(X, Xt, y, w, 4, var_smoothing=1.0)
+    assert np.all(large.var > small.var + 0.5 * X.var(axis=0).max())
+
+
 @pytest.mark.parametrize("seed", range(3))
-def test_fit_gnb_on_a_subset_of_rows_like_pre(seed):
+def test_gnb_on_a_subset_of_rows_like_pre(seed):
     """PRE fits on the seed rows only: smoothing and priors from those rows, as sklearn on X[rows]."""
     X, y, Xt = _problem(seed)
     rng = np.random.default_rng(seed)
     rows = np.sort(np.concatenate([rng.choice(np.flatnonzero(y == c), 3, replace=False) for c in range(4)]))
     w = rng.uniform(0.1, 1.0, size=rows.size)
-    data = GNBData.from_rows(X)
-    model = fit_gnb(data, y[rows], w, 4, rows=rows)
-    pred, clf = _sklearn_predict(X[rows], y[rows], w, Xt)
-    np.testing.assert_array_equal(model.predict(*data.prepare_test(Xt)), pred)
-    np.testing.assert_allclose(model.predict_proba(*data.prepare_test(Xt)), clf.predict_proba(Xt), atol=1e-8)
+    for vs in (1e-9, 0.01):
+        batch, model = _fit_one(X, Xt, y[rows], w, 4, rows=rows, var_smoothing=vs)
+        clf = GaussianNB(var_smoothing=vs).fit(X[rows], y[rows], sample_weight=w)
+        np.testing.assert_array_equal(batch.predict([model])[0], clf.predict(Xt))
+        np.testing.assert_allclose(batch.predict_proba(model), clf.predict_proba(Xt), atol=1e-8)
 
 
-def test_fit_gnb_with_absent_classes():
+def test_gnb_with_absent_classes():
     X, y, Xt = _problem(9, k=5)
     y = np.where(y == 2, 0, y)  # class 2 never trained on
     w = class_weight_vector(y, 5, "pseudo")
-    data = GNBData.from_rows(X)
-    model = fit_gnb(data, y, w, 5)
-    pred, clf = _sklearn_predict(X, y, w, Xt)
-    got = model.predict(*data.prepare_test(Xt))
-    np.testing.assert_array_equal(got, pred)
+    batch, model = _fit_one(X, Xt, y, w, 5)
+    clf = GaussianNB().fit(X, y, sample_weight=w)
+    got = batch.predict([model])[0]
+    np.testing.assert_array_equal(got, clf.predict(Xt))
     assert 2 not in got
-    proba = model.predict_proba(*data.prepare_test(Xt))
+    proba = batch.predict_proba(model)
     assert proba.shape == (Xt.shape[0], 5)
     np.testing.assert_allclose(proba[:, clf.classes_], clf.predict_proba(Xt), atol=1e-8)
     assert np.all(proba[:, 2] == 0.0)
@@ -89,35 +97,27 @@ def test_fit_gnb_with_absent_classes():
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.integers(2, 5), st.integers(1, 6))
-def test_property_gnb_batch_equals_sklearn(seed, k, d):
+@given(st.integers(0, 2**32 - 1), st.integers(2, 5), st.integers(1, 6), st.sampled_from([1e-9, 1e-3, 0.3]))
+def test_property_gnb_batch_equals_sklearn(seed, k, d, var_smoothing):
     rng = np.random.default_rng(seed)
     n = 60
     X = rng.normal(size=(n, d)) * rng.uniform(0.1, 5, size=d) + rng.normal(scale=3, size=d)
     Xt = rng.normal(size=(40, d)) * 2 + X.mean(axis=0)
     tasks, expected = [], []
     for t in range(4):
-        if t % 2:
-            rows = np.sort(rng.choice(n, size=rng.integers(k + 1, n), replace=False))
-        else:
-            rows = None
+        rows = np.sort(rng.choice(n, size=rng.integers(k + 1, n), replace=False)) if t % 2 else None
         m = n if rows is None else rows.size
         labels = rng.integers(0, k, size=m)
         labels[: min(2, m)] = 0  # class 0 always present; others may be absent
         weights = rng.uniform(0.1, 1.0, size=m)
         tasks.append(GNBTask(labels, weights, rows))
         Xfit = X if rows is None else X[rows]
-        expected.append(GaussianNB().fit(Xfit, labels, sample_weight=weights).predict(Xt))
-    batch = GNBBatch(X, Xt)
-    models = batch.fit(tasks, k)
-    preds = batch.predict(models)
+        expected.append(GaussianNB(var_smoothing=var_smoothing).fit(Xfit, labels, sample_weight=weights).predict(Xt))
+    batch = GNBBatch(X, Xt, var_smoothing=var_smoothing)
+    preds = batch.predict(batch.fit(tasks, k))
     assert preds.shape == (4, 40)
     for t in range(4):
         np.testing.assert_array_equal(preds[t], expected[t])
-        # the batch and the single fit agree
-        data = GNBData.from_rows(X)
-        single = fit_gnb(data, tasks[t].labels, tasks[t].weights, k, rows=tasks[t].rows)
-        np.testing.assert_array_equal(single.predict(*data.prepare_test(Xt)), expected[t])
 
 
 def test_variance_smoothing_from_the_rows_actually_used():
@@ -134,14 +134,31 @@ def test_variance_smoothing_from_the_rows_actually_used():
         Xfit, lab = (X, y) if r is None else (X[r], y[r])
         w = rng.uniform(0.2, 1.0, size=lab.size)
         clf = GaussianNB().fit(Xfit, lab, sample_weight=w)
-        data = GNBData.from_rows(X)
-        single = fit_gnb(data, lab, w, 3, rows=r)
-        batch = GNBBatch(X, Xt)
-        (model,) = batch.fit([GNBTask(lab, w, r)], 3)
-        for m in (single, model):
-            np.testing.assert_allclose(m.var, clf.var_, rtol=1e-7)
-            np.testing.assert_allclose(m.theta + data.center, clf.theta_, rtol=1e-9, atol=1e-12)
+        batch, model = _fit_one(X, Xt, lab, w, 3, rows=r)
+        np.testing.assert_allclose(model.var, clf.var_, rtol=1e-7)
+        np.testing.assert_allclose(model.theta + batch.center, clf.theta_, rtol=1e-9, atol=1e-12)
         np.testing.assert_array_equal(batch.predict([model])[0], clf.predict(Xt))
+
+
+def test_ef_and_lf_use_the_batched_gnb(monkeypatch):
+    """EF and LF fit through GNBBatch like every other method (one GNB in cmcsl_core)."""
+    from cmcsl_core.evaluation import folds
+    from helpers_core import synthetic_features
+
+    from cmcsl_core.evaluation.curve import run_curve
+
+    fits = []
+    real = folds.GNBBatch.fit
+
+    def spy(self, tasks, n_classes):
+        fits.append((self.train_stack.shape[1] // 2, len(tasks)))
+        return real(self, tasks, n_classes)
+
+    monkeypatch.setattr(folds.GNBBatch, "fit", spy)
+    fs = synthetic_features(class_sizes=(20, 20), dims=(3, 2), seed=4)
+    run_curve(fs, methods=("EF", "LF"), b_values=[1], repeats=1)
+    # per fold: EF on the 5 concatenated columns, LF once per modality (3 and 2 columns)
+    assert sorted(fits) == sorted([(5, 1), (3, 1), (2, 1)] * 2)
 
 
 def test_class_weight_vector_schemes():
@@ -158,20 +175,26 @@ def test_class_weight_vector_schemes():
     np.testing.assert_array_equal(class_weight_vector(np.zeros(4, int), 2, "pseudo"), np.ones(4))
 
 
-def test_names():
-    assert CLASSIFIERS == ("gnb", "lr", "cart")
-    assert CLASS_WEIGHTS == ("pseudo", "oracle", "none")
-    assert check_classifier(" GNB ") == "gnb" and check_classifier("logreg") == "lr"
-    assert check_classifier("tree") == "cart"
-    assert check_class_weights("Oracle") == "oracle"
-    with pytest.raises(CMCSLError, match="unknown classifier 'svm'; choose one of gnb, lr, cart"):
-        check_classifier("svm")
+def test_names_are_canonical_only():
+    for name in CLASSIFIERS:
+        assert check_classifier(f" {name.upper()} ") == name
+    for name in CLASS_WEIGHTS:
+        assert check_class_weights(name.capitalize()) == name
+    # the library takes no CLI aliases (the CLI maps them)
+    for alias in ("logreg", "lg", "tree", "dt", "svm"):
+        with pytest.raises(CMCSLError, match=f"unknown classifier '{alias}'; choose one of"):
+            check_classifier(alias)
     with pytest.raises(CMCSLError, match="unknown class weights 'balanced'"):
         check_class_weights("balanced")
+
+
+def test_sklearn_factory_uses_the_authors_settings():
     lr, cart = make_sklearn_classifier("lr")(), make_sklearn_classifier("cart")()
-    assert lr.get_params()["random_state"] == 1410 and lr.get_params()["max_iter"] == 5000
-    assert cart.get_params()["random_state"] == 1410
-    assert isinstance(make_sklearn_classifier("gnb")(), GaussianNB)
+    assert lr.get_params()["random_state"] == RANDOM_STATE and lr.get_params()["max_iter"] == LR_MAX_ITER
+    assert cart.get_params()["random_state"] == RANDOM_STATE
+    assert make_sklearn_classifier("lr")() is not lr  # a factory of fresh estimators
+    with pytest.raises(CMCSLError, match="GNBBatch"):
+        make_sklearn_classifier("gnb")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -210,4 +210,234 @@ def test_help_and_no_command():
     proc = cli()  # no command: one error line naming the commands, exit 2, no traceback
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: no command given")
-    assert "label, curve, export, subsets" in lines[0]
+    assert "label, curve, export, subsets, cache" in lines[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# requests <-> command lines, help, cache, file modes
+# ---------------------------------------------------------------------------------------------
+
+import shlex  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from cmcsl_core.cli import COMMANDS, build_parser, console_main, main  # noqa: E402
+from cmcsl_core.cli.curve import config_from_args  # noqa: E402
+from cmcsl_core.cli.export import spec_from_args  # noqa: E402
+from cmcsl_core.cli.label import request_from_args  # noqa: E402
+from cmcsl_core.datasets.sources import SOURCE_TABLE, SourceSpec  # noqa: E402
+from cmcsl_core.evaluation.config import METHODS, CurveConfig  # noqa: E402
+from cmcsl_core.method.request import LabelRequest  # noqa: E402
+
+
+def parse_line(line: str):
+    """Parse a rendered ``python -m cmcsl_core ...`` line as a shell and the CLI would."""
+    words = shlex.split(line)
+    assert words[:3] == ["python", "-m", "cmcsl_core"]
+    return build_parser().parse_args(words[3:])
+
+
+WEIRD_PATH = "/tmp/my data/it's a \"feature\" file $HOME.npz"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    methods=st.lists(st.sampled_from(("FULL", "PRE", "UNI", "CMCSL", "EF", "LF")), min_size=1, unique=True),
+    classifier=st.sampled_from(("gnb", "lr", "cart")),
+    preprocessing=st.sampled_from(("raw", "l2", "std", "minmax", "l2std")),
+    b_values=st.one_of(
+        st.tuples(st.integers(1, 30), st.integers(0, 10)).map(lambda t: tuple(range(t[0], t[0] + t[1] + 1))),
+        st.lists(st.integers(1, 40), min_size=1, max_size=6).map(tuple),
+    ),
+    repeats=st.integers(1, 9),
+    random_state=st.integers(-5, 10**6),
+    class_weights=st.sampled_from(("pseudo", "oracle", "none")),
+    n_jobs=st.sampled_from((1, 2, -1)),
+)
+def test_curve_config_command_round_trip(methods, classifier, preprocessing, b_values, repeats, random_state,
+                                         class_weights, n_jobs):
+    config = CurveConfig(tuple(methods), classifier, preprocessing, b_values, repeats, random_state, class_weights,
+                         n_jobs).validated()
+    args = parse_line(config.command(WEIRD_PATH, out="out dir/curve.csv"))
+    assert args.command == "curve" and args.features == WEIRD_PATH and args.out == "out dir/curve.csv"
+    assert config_from_args(args) == config
+
+
+def test_curve_default_config_is_the_cli_default():
+    args = parse_line("python -m cmcsl_core curve --features f.npz --out c.csv")
+    assert config_from_args(args) == CurveConfig().validated()
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [LabelRequest(b_class=3, seed=7), LabelRequest(preprocessing="minmax", seeds=(17, 3, 42)),
+     LabelRequest(preprocessing="raw", b_class=1)],
+)
+def test_label_request_command_round_trip(request_):
+    args = parse_line(request_.command(WEIRD_PATH, out="labels 1.csv"))
+    assert args.features == WEIRD_PATH and args.out == "labels 1.csv"
+    assert request_from_args(args) == request_.validated()
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        SourceSpec.create("demo", "HR"),
+        SourceSpec.create("demo", "romance;horror"),
+        SourceSpec.create("hdf5", "DS", path=WEIRD_PATH),
+        SourceSpec.create("raw", "ACCDDHMRS", path="/data/mm imdb", batch_size=8, limit=30),
+    ],
+)
+def test_source_spec_command_round_trip(spec):
+    args = parse_line(spec.command("out folder/features.npz"))
+    assert args.out == "out folder/features.npz"
+    assert spec_from_args(args) == spec
+
+
+def test_source_spec_validates_once():
+    spec = SourceSpec.create("DEMO", "hr")
+    assert spec.source == "demo" and spec.subset is not None and spec.subset.name == "HR"
+    assert SourceSpec.create("demo") == spec  # the default subset
+    assert hash(spec) == hash(SourceSpec.create("demo", "HR"))  # usable as a cache key
+    with pytest.raises(Exception, match="needs a path"):
+        SourceSpec.create("hdf5", "HR")
+    with pytest.raises(Exception, match="takes no option --weights"):
+        SourceSpec.create("demo", "HR", weights="none")
+    with pytest.raises(Exception, match="expected a number >= 1"):
+        SourceSpec.create("raw", "HR", path="x", batch_size=0)
+
+
+def test_cli_maps_aliases_the_library_refuses(files, tmp_path):
+    from cmcsl_core.models.base import check_classifier
+
+    with pytest.raises(Exception, match="unknown classifier 'logreg'"):
+        check_classifier("logreg")
+    args = parse_line("python -m cmcsl_core curve --features f.npz --classifier LogReg --preprocessing mm --out c.csv")
+    config = config_from_args(args)
+    assert (config.classifier, config.preprocessing) == ("lr", "minmax")
+    args = parse_line("python -m cmcsl_core curve --features f.npz --classifier dt --out c.csv")
+    assert config_from_args(args).classifier == "cart"
+
+
+def test_every_command_has_a_description_and_shows_its_defaults(capsys):
+    seen = []
+    for command in COMMANDS:
+        with pytest.raises(SystemExit) as exit_:
+            main([command.NAME, "--help"])
+        assert exit_.value.code == 0
+        text = capsys.readouterr().out
+        assert command.HELP in " ".join(text.split()), command.NAME
+        assert "\n" not in command.HELP
+        seen.append(command.NAME)
+        flat = " ".join(text.split())
+        expected = {
+            "curve": ["--methods METHODS comma-separated, any of", "(default: PRE,UNI,CMCSL)", "--jobs JOBS",
+                      "(default: 1)", "(default: 1410)", "(default: gnb)"],
+            "export": ["(default: demo)", "(default: HR;"] + [
+                f"{name}: {opt.help} (default: {opt.default})"
+                for name, info in SOURCE_TABLE.items() for opt in info.options if opt.default is not None
+            ],
+            "label": ["(default: l2std)", "(default: 0)"],
+            "cache": ["CMCSL_CACHE_DIR", "--clear"],
+        }.get(command.NAME, [])
+        for fragment in expected:
+            assert fragment in flat, (command.NAME, fragment)
+    assert seen[:4] == ["label", "curve", "export", "subsets"]
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    top = capsys.readouterr().out
+    for command in COMMANDS:
+        assert command.NAME in top
+
+
+def test_export_defaults_to_demo(tmp_path, capsys):
+    from cmcsl_core.datasets.features import load_features
+    from cmcsl_core.datasets.sources import load_source
+
+    out = tmp_path / "default.npz"
+    assert main(["export", "--no-progress", "--out", str(out)]) == 0
+    got, expected = load_features(out), load_source("demo", "HR")
+    assert got.class_names == expected.class_names and got.n_items == expected.n_items
+    np.testing.assert_array_equal(got.X[0], expected.X[0])
+    assert f"wrote {out}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_written_files_get_the_umask_mode(files, tmp_path, umask):
+    _, _, paths = files
+    old = os.umask(umask)
+    try:
+        out = tmp_path / "labels.csv"
+        assert main(["label", "--features", str(paths["plain"]), "--b-class", "2", "--out", str(out)]) == 0
+        assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+        # rewriting keeps an existing file's mode
+        os.chmod(out, 0o640)
+        assert main(["label", "--features", str(paths["plain"]), "--b-class", "3", "--out", str(out)]) == 0
+        assert out.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)
+
+
+def test_cache_command_shows_and_clears(tmp_path, monkeypatch, capsys):
+    root = tmp_path / "the cache"
+    monkeypatch.setenv("CMCSL_CACHE_DIR", str(root))
+    (root / "numba").mkdir(parents=True)
+    (root / "a.npz").write_bytes(b"x" * 1500)
+    (root / "numba" / "b.bin").write_bytes(b"y" * 500)
+    assert main(["cache"]) == 0
+    out = capsys.readouterr().out
+    assert str(root) in out and "2 files" in out and "2.0 KB" in out
+    assert main(["cache", "--clear"]) == 0
+    out = capsys.readouterr().out
+    assert "cleared" in out and "2 files" in out and "2.0 KB" in out
+    assert root.is_dir() and list(root.iterdir()) == []
+    assert main(["cache"]) == 0
+    assert "0 files, 0 B" in capsys.readouterr().out
+
+
+def test_cache_clear_refuses_the_home_folder(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("CMCSL_CACHE_DIR", str(tmp_path))
+    (tmp_path / "precious.txt").write_text("keep me")
+    assert main(["cache", "--clear"]) == 2
+    assert "refusing" in capsys.readouterr().err
+    assert (tmp_path / "precious.txt").exists()
+
+
+def test_subsets_fit_100_columns_and_list_every_genre(capsys):
+    from cmcsl_core.datasets.subsets import load_subsets
+
+    assert main(["subsets"]) == 0
+    text = capsys.readouterr().out
+    assert max(len(line) for line in text.splitlines()) <= 100
+    flat = " ".join(text.split())
+    for sub in load_subsets().values():
+        assert sub.name in flat
+        for genre, count in zip(sub.genres, sub.class_counts or ()):
+            assert f"{genre} {count}" in flat  # a genre and its count are never split
+
+
+def test_curve_progress_bar_stays(files, tmp_path):
+    _, _, paths = files
+    out = tmp_path / "c.csv"
+    proc = cli("curve", "--features", str(paths["plain"]), "--b-max", "2", "--repeats", "1", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    # folds x b_class = 2 x 2 steps; the finished bar is left on screen (not erased by a final "\r   \r")
+    last = proc.stderr.rstrip("\n").split("\n")[-1].split("\r")[-1]
+    assert "100%" in last and "4/4" in last
+    proc = cli("curve", "--features", str(paths["plain"]), "--b-max", "2", "--repeats", "1", "--no-progress",
+               "--out", str(out))
+    assert proc.returncode == 0 and proc.stderr == ""
+
+
+def test_console_main_exits_with_mains_code(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["cmcsl", "subsets"])
+    with pytest.raises(SystemExit) as ok:
+        console_main()
+    assert ok.value.code == 0
+    monkeypatch.setattr(sys, "argv", ["cmcsl", "frobnicate"])
+    with pytest.raises(SystemExit) as bad:
+        console_main()
+    assert bad.value.code == 2 and capsys.readouterr().err.startswith("error:")
+    assert METHODS[0] == "FULL"  # (METHODS imported for the round-trip strategies)

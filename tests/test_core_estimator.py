@@ -7,11 +7,12 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
+from sklearn.metrics import pairwise_distances
+from sklearn.utils.validation import check_is_fitted
+
 from cmcsl_core.errors import CMCSLError
 from cmcsl_core.method.estimator import CrossModalSelfLabeling
-from cmcsl_core.method.labeling import cross_modal_labels
-from cmcsl_core.method.preprocessing import preprocess_features
-from helpers_core import reference_labels, synthetic_features
+from helpers_core import reference_labels, sklearn_preprocessor, synthetic_features
 
 
 @pytest.fixture(scope="module")
@@ -26,22 +27,37 @@ def data():
     return list(fs.X), y, y_true, labeled
 
 
-@pytest.mark.parametrize("preprocessing", ["l2std", "raw", "minmax"])
-def test_transduction_equals_cross_modal_labels(data, preprocessing):
+def brute_force(X, y, preprocessing):
+    """CMCSL by hand: scikit-learn scaling, full distance matrices, a loop over items."""
+    Xp = [sklearn_preprocessor(preprocessing).fit_transform(x) for x in X]
+    seeds = np.flatnonzero(y != -1)
+    uni = np.empty((len(X), len(y)), dtype=y.dtype)
+    dist = np.empty((len(X), len(y)))
+    for m, x in enumerate(Xp):
+        D = pairwise_distances(x, x[seeds])
+        near = np.argmin(D, axis=1)
+        uni[m], dist[m] = y[seeds][near], D[np.arange(len(y)), near]
+    final = np.array([uni[np.argmin(dist[:, i]), i] for i in range(len(y))])
+    final[seeds] = y[seeds]
+    return final, uni, dist
+
+
+@pytest.mark.parametrize("preprocessing", ["l2std", "raw", "minmax", "std", "l2"])
+def test_transduction_equals_brute_force(data, preprocessing):
     X, y, y_true, labeled = data
     model = CrossModalSelfLabeling(preprocessing=preprocessing).fit(X, y)
+    final, uni, dist = brute_force(X, y, preprocessing)
     np.testing.assert_array_equal(model.classes_, [3, 7, 11])
-    Xp = preprocess_features(X, preprocessing)
-    encoded = np.searchsorted([3, 7, 11], y[labeled])
-    res = cross_modal_labels(Xp, labeled, encoded)
-    np.testing.assert_array_equal(model.transduction_, model.classes_[res.final_labels])
-    np.testing.assert_array_equal(model.labels_per_modality_, model.classes_[res.labels])
-    np.testing.assert_allclose(model.distances_, res.distances)
-    np.testing.assert_array_equal(model.decided_by_, res.decided_by)
-    np.testing.assert_array_equal(model.disagreement_, res.disagree)
+    np.testing.assert_array_equal(model.transduction_, final)
+    unlabeled = np.setdiff1d(np.arange(len(y)), labeled)
+    np.testing.assert_array_equal(model.labels_per_modality_[:, unlabeled], uni[:, unlabeled])
+    np.testing.assert_allclose(model.distances_[:, unlabeled], dist[:, unlabeled], rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(model.disagreement_[unlabeled], uni[0, unlabeled] != uni[1, unlabeled])
+    decided = model.decided_by_[unlabeled]
+    agree = uni[0, unlabeled] == uni[1, unlabeled]
+    assert np.all(decided[agree] == -1)
+    np.testing.assert_array_equal(decided[~agree], np.argmin(dist[:, unlabeled][:, ~agree], axis=0))
     np.testing.assert_array_equal(model.seed_indices_, labeled)
-    np.testing.assert_array_equal(model.transduction_[labeled], y[labeled])
-    assert set(np.unique(model.transduction_)) <= {3, 7, 11}
     assert model.n_modalities_in_ == 2
     # and better than chance on this easy data
     assert np.mean(model.transduction_ == y_true) > 0.5
@@ -65,20 +81,38 @@ def test_predict_new_items(data):
     np.testing.assert_array_equal(model.predict(X), model.transduction_)
 
 
-def test_score_get_params_clone(data):
+def test_sklearn_conventions(data):
     X, y, y_true, _ = data
     model = CrossModalSelfLabeling(preprocessing="std")
     assert model.get_params() == {"preprocessing": "std"}
-    model.set_params(preprocessing="l2")
-    assert model.preprocessing == "l2"
+    assert model.set_params(preprocessing="l2") is model and model.preprocessing == "l2"
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)
     twin = clone(model)
-    assert twin is not model and twin.get_params() == {"preprocessing": "l2"}
-    assert not hasattr(twin, "classes_")
+    assert twin is not model and twin.get_params() == model.get_params()
     model.fit(X, y)
+    check_is_fitted(model)  # fitted attributes end in "_"
+    # clone gives an unfitted copy with the same parameters, which fits to the same result
+    fresh = clone(model)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(fresh)
+    np.testing.assert_array_equal(fresh.fit(X, y).transduction_, model.transduction_)
+    # __init__ stores parameters untouched (validation happens in fit)
+    odd = CrossModalSelfLabeling(preprocessing="L2+STD")
+    assert odd.get_params() == {"preprocessing": "L2+STD"}
     score = model.score(X, y_true)
     assert score == pytest.approx(np.mean(model.predict(X) == y_true))
     assert 0.5 < score <= 1.0
-    assert "CrossModalSelfLabeling" in repr(model)
+
+
+@pytest.mark.parametrize("bad", ["pca", "L2+STD", "mm", None, 3])
+def test_bad_parameters_raise_at_fit(data, bad):
+    X, y, _, _ = data
+    model = CrossModalSelfLabeling(preprocessing=bad)
+    with pytest.raises(ValueError, match="'preprocessing' parameter"):
+        model.fit(X, y)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)
 
 
 def test_one_labeled_class_and_three_modalities():
@@ -110,8 +144,6 @@ def test_errors(data):
     bad[3, 1] = np.nan
     with pytest.raises(CMCSLError, match="NaN"):
         CrossModalSelfLabeling().fit([bad, X[1]], y)
-    with pytest.raises(CMCSLError, match="unknown preprocessing"):
-        CrossModalSelfLabeling(preprocessing="pca").fit(X, y)
     with pytest.raises(NotFittedError):
         CrossModalSelfLabeling().predict(X)
     with pytest.raises(NotFittedError):

@@ -312,3 +312,17 @@ def test_cache_dir_default(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path))
     assert cache.cache_dir() == tmp_path / ".cache" / "cmcsl-studio"
     assert os.path.isdir(tmp_path / ".cache" / "cmcsl-studio")
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_write_atomically_gives_the_umask_mode_or_keeps_the_old_one(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        path = tmp_path / "new.bin"
+        write_atomically(path, lambda fh: fh.write(b"one"))
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0o600
+        os.chmod(path, 0o604)
+        write_atomically(path, lambda fh: fh.write(b"two"))
+        assert path.read_bytes() == b"two" and path.stat().st_mode & 0o777 == 0o604
+    finally:
+        os.umask(old)

@@ -1,106 +1,110 @@
-"""Tests of the built-in ``demo`` source (cmcsl_core/sources/demo.py).
+"""Tests of the built-in ``demo`` source (cmcsl_core/datasets/sources/demo.py).
 
-The calibration test runs the paper's protocol (GNB, L2STD, 5 x 2 CV, oracle class
-weights, b_class = 1..20) on all 20 simulated subsets and checks the published
-levels stored in data/demo_calibration.json still hold.
+The calibration tests run the paper's protocol (GNB, L2STD, 5 x 2 CV, oracle class
+weights, b_class = 1..20) on a handful of simulated subsets and compare the demo's mean
+BACs with the paper's published ones (data/published_results.csv). Generation timings
+live in benchmarks/bench_demo.py, not here.
 """
 
 from __future__ import annotations
 
 import csv
-import time
 
 import numpy as np
 import pytest
 
 from cmcsl_core.cache import cache_dir
-from cmcsl_core.errors import SourceError
-from cmcsl_core.evaluation.curve import run_curve
+from cmcsl_core.constants import B_VALUES, RANDOM_STATE, REPEATS
 from cmcsl_core.datasets.sources import load_source
 from cmcsl_core.datasets.sources.demo import (
     DIMENSIONS,
-    GENERATOR_VERSION,
     MODALITY_NAMES,
     ModalityConstants,
     demo_constants,
-    load_calibration,
     make_demo,
     simulate,
 )
-from cmcsl_core.datasets.subsets import DATA_DIR, demo_counts, load_subsets
-
-SUBSETS = list(load_subsets())
-CALIBRATION = load_calibration()
-
-
-def test_calibration_file_covers_every_subset_and_current_generator():
-    assert CALIBRATION["generator_version"] == GENERATOR_VERSION
-    assert list(CALIBRATION["subsets"]) == SUBSETS
-    for name in SUBSETS:
-        for m in MODALITY_NAMES:
-            entry = CALIBRATION["subsets"][name][m]
-            assert 0.0 <= entry["wrong"] <= 0.95
-            assert entry["nuisance"] >= 0.0
+from cmcsl_core.errors import SourceError
+from cmcsl_core.evaluation.config import CurveConfig
+from cmcsl_core.evaluation.curve import run_curve
+from helpers_core import REPO_ROOT
 
 
-def _published_means() -> dict[tuple[str, str, str], float]:
-    """Mean BAC over b_class of the paper's main comparison (GNB, L2STD) from the shipped CSV."""
-    sums: dict[tuple[str, str, str], list[float]] = {}
-    with open(DATA_DIR / "published_results.csv", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if (row["experiment"], row["classifier"], row["preprocessing"]) != ("comparison", "gnb", "l2std"):
-                continue
-            sums.setdefault((row["subset"], row["modality"], row["method"]), []).append(float(row["mean"]))
-    return {k: float(np.mean(v)) for k, v in sums.items()}
-
-
-def test_calibration_targets_are_the_papers_published_levels():
-    published = _published_means()
-    for name in SUBSETS:
-        for m in MODALITY_NAMES:
-            target = CALIBRATION["subsets"][name][m]["target"]
-            for method in ("FULL", "UNI"):
-                assert target[method] == pytest.approx(published[(name, m, method)], abs=6e-4), (name, m, method)
-            paper = CALIBRATION["subsets"][name][m]["paper"]
-            for method in ("FULL", "PRE", "UNI"):
-                assert paper[method] == pytest.approx(published[(name, m, method)], abs=6e-4), (name, m, method)
-
+# The paper's protocol for the main comparison: GNB, L2+STD, 5 x 2 CV, b_class = 1..20, the authors'
+# (oracle) class weights. A handful of subsets keeps this affordable in CI: binary ones of different
+# sizes and balance, a 3-class and two 6-class subsets (the 9-class one alone takes ~9 s).
+CHECKED_SUBSETS = ("HR", "DS", "BW", "FFW", "FMNSSW", "ABFHSS")
 
 # Visual subsets where the demo's PRE is not below its UNI although the paper's is (by 0.026-0.039):
 # many classes, most items ambiguous; the simulation's nearest-seed labelling suffers more there.
 PRE_ABOVE_UNI_KNOWN = {("FMNSSW", "visual"), ("CDFS", "visual"), ("ABHMW", "visual")}
 
 
-@pytest.mark.parametrize("name", SUBSETS)
-def test_demo_reproduces_published_full_pre_and_uni_levels(name):
-    """FULL and UNI are calibrated; PRE (GNB on the seeds only) is not, but lands near the paper too."""
-    fs = make_demo(name)
-    result = run_curve(
-        fs, methods=("FULL", "PRE", "UNI"), preprocessing="l2std", b_values=range(1, 21), class_weights="oracle"
-    )
-    table = result.overall()
+def _published_means() -> dict[tuple[str, str, str], float]:
+    """Mean BAC over b_class of the paper's main comparison (GNB, L2STD), read straight from the CSV.
+
+    Read with the csv module, not with cmcsl_core, so the expected values do not depend on the
+    code under test (the CSV itself is checked against the authors' arrays in test_published.py).
+    """
+    values: dict[tuple[str, str, str], list[float]] = {}
+    with open(REPO_ROOT / "data" / "published_results.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if (row["experiment"], row["classifier"], row["preprocessing"]) == ("comparison", "gnb", "l2std"):
+                values.setdefault((row["subset"], row["modality"], row["method"]), []).append(float(row["mean"]))
+    return {k: float(np.mean(v)) for k, v in values.items()}
+
+
+PUBLISHED = _published_means()
+
+
+def test_published_means_are_the_papers_table_v():
+    """Paper, Table V (GNB, L2STD), HR visual: FULL 0.791, PRE 0.720, UNI 0.776."""
+    for method, value in {"FULL": 0.791, "PRE": 0.720, "UNI": 0.776}.items():
+        assert PUBLISHED[("HR", "visual", method)] == pytest.approx(value, abs=5e-4)
+
+
+PAPER_PROTOCOL = CurveConfig(
+    methods=("FULL", "PRE", "UNI"),
+    classifier="gnb",
+    preprocessing="l2std",
+    b_values=B_VALUES,
+    repeats=REPEATS,
+    random_state=RANDOM_STATE,
+    class_weights="oracle",
+)
+
+
+@pytest.fixture(scope="module")
+def paper_protocol_levels() -> dict[str, object]:
+    """Mean BAC per modality and method of the demo under the paper's protocol, per checked subset."""
+    return {
+        name: run_curve(make_demo(name), PAPER_PROTOCOL).overall()
+        for name in CHECKED_SUBSETS
+    }
+
+
+# How near the paper the demo lands (the README's promise): FULL and UNI are calibrated per subset;
+# PRE (GNB on the seeds only) is not, but lands near the paper too.
+TOLERANCE = {"FULL": 0.03, "UNI": 0.05, "PRE": 0.05}
+
+
+@pytest.mark.parametrize("name", CHECKED_SUBSETS)
+def test_demo_lands_near_the_published_levels(name, paper_protocol_levels):
+    table = paper_protocol_levels[name]
     for m in MODALITY_NAMES:
-        target = CALIBRATION["subsets"][name][m]["target"]
-        paper = CALIBRATION["subsets"][name][m]["paper"]
-        full, pre, uni = (float(table.loc[m, k]) for k in ("FULL", "PRE", "UNI"))
-        assert abs(full - target["FULL"]) <= 0.03, f"{name} {m}: FULL {full:.3f} vs paper {target['FULL']:.3f}"
-        assert abs(uni - target["UNI"]) <= 0.05, f"{name} {m}: UNI {uni:.3f} vs paper {target['UNI']:.3f}"
-        assert abs(pre - paper["PRE"]) <= 0.05, f"{name} {m}: PRE {pre:.3f} vs paper {paper['PRE']:.3f}"
+        demo = {method: float(table.loc[m, method]) for method in TOLERANCE}
+        paper = {method: PUBLISHED[(name, m, method)] for method in TOLERANCE}
+        for method, tol in TOLERANCE.items():
+            assert abs(demo[method] - paper[method]) <= tol, f"{name} {m}: {method} {demo[method]:.3f} vs paper {paper[method]:.3f}"
         if paper["UNI"] - paper["PRE"] > 0.02 and (name, m) not in PRE_ABOVE_UNI_KNOWN:
-            assert pre < uni, f"{name} {m}: PRE {pre:.3f} not below UNI {uni:.3f} (paper {paper['PRE']:.3f} < {paper['UNI']:.3f})"
-        # the stored levels were measured on exactly this data: a drift means the generator changed
-        stored = CALIBRATION["subsets"][name][m]["demo"]
-        assert full == pytest.approx(stored["FULL"], abs=2e-3)
-        assert uni == pytest.approx(stored["UNI"], abs=2e-3)
-        assert pre == pytest.approx(stored["PRE"], abs=2e-3)
+            assert demo["PRE"] < demo["UNI"], f"{name} {m}: PRE not below UNI: demo {demo}, paper {paper}"
 
 
 def test_feature_set_shape_scales_and_metadata():
     fs = make_demo("hr")
-    sub = load_subsets()["HR"]
     assert fs.modality_names == ("visual", "text")
-    assert fs.class_names == sub.genres
-    assert tuple(fs.class_counts()) == demo_counts(sub)
+    assert fs.class_names == ("Horror", "Romance")
+    assert tuple(fs.class_counts()) == (1721, 3722)  # 80% of Table I's 2151 Horror, 4653 Romance
     visual, text = fs.X
     assert visual.shape == (fs.n_items, DIMENSIONS["visual"]) == (fs.n_items, 512)
     assert text.shape == (fs.n_items, DIMENSIONS["text"]) == (fs.n_items, 384)
@@ -166,7 +170,7 @@ def test_preprocessing_changes_cmcsl_as_in_the_paper():
     """
     fs = make_demo("HM")
     tables = {
-        prep: run_curve(fs, methods=("UNI", "CMCSL"), preprocessing=prep, b_values=(2, 5, 10), repeats=2).overall()
+        prep: run_curve(fs, CurveConfig(methods=("UNI", "CMCSL"), preprocessing=prep, b_values=(2, 5, 10), repeats=2)).overall()
         for prep in ("raw", "l2", "l2std")
     }
     raw, l2, l2std = tables["raw"], tables["l2"], tables["l2std"]
@@ -185,9 +189,3 @@ def test_custom_subset_is_refused():
 def test_load_source_demo():
     fs = load_source("demo", "BW")
     assert fs.source == "demo" and fs.class_names == ("Biography", "Western")
-
-
-def test_generation_time():
-    start = time.perf_counter()
-    simulate("ACCDDHMRS")  # the largest subset
-    assert time.perf_counter() - start < 6.0

@@ -17,16 +17,30 @@ from cmcsl_core.datasets.published import (
     published_table,
 )
 from cmcsl_core.datasets.subsets import load_subsets
+from helpers_core import PAPER_DIR, REPO_ROOT
 
-REPO = Path(__file__).resolve().parent.parent
-PAPER = REPO.parent / "shared" / "paper"
+PAPER = PAPER_DIR
 METHODS = ("FULL", "PRE", "UNI", "CMCSL")
+PAPER_FILES = (
+    "experiment_1_52.npy",
+    "experiment_2_m1_52.npy",
+    "experiment_2_m1_52_more.npy",
+    "experiment_2_m2_52.npy",
+    "experiment_2_m2_52_more.npy",
+    "experiment_3_52_early_fusion_all_clfs.npy",
+    "experiment_3_52_late_fusion_all_clfs.npy",
+    "experiment_3_m1_52.npy",
+    "experiment_3_m1_52_mc.npy",
+    "experiment_3_m2_52.npy",
+    "experiment_3_m2_52_mc.npy",
+)
 
 
 @pytest.fixture(scope="module")
 def paper() -> Path:
-    if not (PAPER / "experiment_3_m1_52.npy").exists():
-        pytest.skip("../shared/paper (the authors' .npy files) is not beside the repository")
+    missing = [str(PAPER / name) for name in PAPER_FILES if not (PAPER / name).exists()]
+    if missing:
+        pytest.skip(f"missing {', '.join(missing)} (the authors' published .npy arrays, from ../shared/paper)")
     return PAPER
 
 
@@ -146,7 +160,7 @@ def test_fusion_mc_and_preprocessing_match_raw_npy(paper):
 
 
 def test_shipped_csv_is_what_the_script_writes(paper, tmp_path):
-    spec = importlib.util.spec_from_file_location("make_published_results", REPO / "data" / "make_published_results.py")
+    spec = importlib.util.spec_from_file_location("make_published_results", REPO_ROOT / "data" / "make_published_results.py")
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
     spec.loader.exec_module(module)

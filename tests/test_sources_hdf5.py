@@ -15,7 +15,7 @@ from cmcsl_core.datasets.features import load_features
 from cmcsl_core.datasets.sources import SOURCES, export_features, load_source
 from cmcsl_core.datasets.sources import hdf5 as hdf5_mod
 from cmcsl_core.datasets.sources.hdf5 import load_hdf5
-from cmcsl_core.datasets.subsets import assign_labels
+from helpers_core import exactly_one_reference
 
 # the 23 genres of Arevalo's file, in its column order (no News, Adult, Reality-TV, Talk-Show)
 GENRES23 = [
@@ -70,14 +70,15 @@ def fake(tmp_path):
 
 
 def test_sources_list():
-    assert SOURCES == ("demo", "hdf5", "w4k2", "raw")
+    assert SOURCES[0] == "demo"  # the default
+    assert {"demo", "hdf5", "w4k2", "raw"} <= set(SOURCES)  # the MM-IMDb sources
 
 
 @pytest.mark.parametrize("names_as", ["json", "bytes"])
 def test_loads_subset_by_exactly_one_rule(tmp_path, names_as):
     path, lists = make_fake_hdf5(tmp_path / "f.hdf5", names_as=names_as)
     fs = load_hdf5(path, "HR")
-    rows, labels = assign_labels(lists, "HR")
+    rows, labels = exactly_one_reference(lists, ("Horror", "Romance"))
     assert fs.modality_names == ("visual", "text")
     assert fs.class_names == ("Horror", "Romance")
     assert np.array_equal(fs.y, labels)
@@ -97,7 +98,7 @@ def test_custom_multiclass_subset_and_block_reading(fake, monkeypatch):
     monkeypatch.setattr(hdf5_mod, "BLOCK_ROWS", 3)  # many blocks, some contiguous
     calls = []
     fs = load_hdf5(path, "war;sci-fi;family", progress=lambda d, t: calls.append((d, t)))
-    rows, labels = assign_labels(lists, "War,Sci-Fi,Family")
+    rows, labels = exactly_one_reference(lists, ("War", "Sci-Fi", "Family"))
     assert fs.class_names == ("War", "Sci-Fi", "Family")
     assert np.array_equal(fs.y, labels)
     assert np.array_equal(fs.X[0][:, 0], rows.astype(float))
@@ -107,7 +108,7 @@ def test_custom_multiclass_subset_and_block_reading(fake, monkeypatch):
 
 def test_reads_only_needed_rows_and_never_images(fake, monkeypatch):
     path, lists = fake
-    rows, _ = assign_labels(lists, "HR")
+    rows, _ = exactly_one_reference(lists, ("Horror", "Romance"))
     assert 0 < rows.size < len(lists)
     reads: list[tuple[str, int]] = []
     original = h5py.Dataset.__getitem__
@@ -143,7 +144,7 @@ def test_export_roundtrip_via_load_source(fake, tmp_path):
 
 def test_cli_export_hdf5(fake, tmp_path, capsys):
     path, lists = fake
-    rows, labels = assign_labels(lists, "HR")
+    rows, labels = exactly_one_reference(lists, ("Horror", "Romance"))
     out = tmp_path / "cli.npz"
     assert cli_main(["export", "--source", "hdf5", "--path", str(path), "--subset", "HR", "--out", str(out)]) == 0
     assert load_features(out).n_items == rows.size
@@ -235,7 +236,7 @@ def test_target_names_length_mismatch(tmp_path):
 
 def test_nan_rows_are_left_out_and_reported(tmp_path):
     path, lists = make_fake_hdf5(tmp_path / "f.hdf5")
-    rows, _ = assign_labels(lists, "HR")
+    rows, _ = exactly_one_reference(lists, ("Horror", "Romance"))
     with h5py.File(path, "a") as f:
         f["features"][int(rows[1])] = np.nan
     fs = load_hdf5(path, "HR")

@@ -14,6 +14,13 @@ A feature file is an ``.npz`` archive holding
     N strings each.
 ``source``, ``description`` (optional)
     0-d string arrays.
+``labels_<name>`` for some modality names (optional)
+    N integers in ``-1 .. K-1``: a human label per item *for that modality alone*
+    (e.g. MVSA's separate image and text annotations), ``-1`` where unknown.
+``thumb_bytes``, ``thumb_offsets`` (optional, together)
+    Small JPEG thumbnails without pickle: one uint8 blob of all images concatenated,
+    and N + 1 int64 offsets; item ``i`` is ``thumb_bytes[thumb_offsets[i]:thumb_offsets[i + 1]]``
+    (empty: no thumbnail).
 
 Files come from strangers, so they are always read with ``allow_pickle=False``;
 object arrays are refused. Writing is atomic (temporary file + rename), so an
@@ -25,13 +32,15 @@ from __future__ import annotations
 import os
 import tempfile
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Callable, Sequence, Union
+from typing import IO, Callable, Mapping, Sequence
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from cmcsl_core.errors import FeatureFileError
+from cmcsl_core.types import PathLike
 
 __all__ = [
     "FeatureSet",
@@ -46,10 +55,16 @@ __all__ = [
 OPTIONAL_TEXT_KEYS = ("ids", "titles", "texts", "image_paths")
 """Per-item string arrays a feature file may carry."""
 
-RESERVED_KEYS = frozenset({"modality_names", "y", "class_names", "source", "description", *OPTIONAL_TEXT_KEYS})
-"""Keys that cannot be used as modality names."""
+LABELS_PREFIX = "labels_"
+"""Prefix of the per-modality human label keys (``labels_<modality>``)."""
 
-PathLike = Union[str, os.PathLike]
+THUMB_KEYS = ("thumb_bytes", "thumb_offsets")
+"""Keys of the thumbnail blob and its offsets."""
+
+RESERVED_KEYS = frozenset(
+    {"modality_names", "y", "class_names", "source", "description", *OPTIONAL_TEXT_KEYS, *THUMB_KEYS}
+)
+"""Keys that cannot be used as modality names (nor can names starting with ``labels_``)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,11 @@ class FeatureSet:
         Optional per-item strings (shown on hover, written to label files).
     source, description : str
         Where the data comes from, shown in the app and in ``label`` output.
+    modality_labels : dict of str to ndarray, optional
+        Human labels per modality (keys: modality names), N ints in ``-1 .. K-1``,
+        ``-1`` where unknown; stored as ``labels_<modality>``.
+    thumbnails : tuple of bytes, optional
+        N small encoded images (JPEG bytes), ``b""`` where an item has none.
     """
 
     modality_names: tuple[str, ...]
@@ -82,7 +102,8 @@ class FeatureSet:
     image_paths: tuple[str, ...] | None = None
     source: str = ""
     description: str = ""
-    _validated: bool = field(default=False, repr=False, compare=False)
+    modality_labels: Mapping[str, np.ndarray] | None = None
+    thumbnails: tuple[bytes, ...] | None = None
 
     def __post_init__(self) -> None:
         validate(self)
@@ -135,7 +156,17 @@ class FeatureSet:
             image_paths=pick(self.image_paths),
             source=self.source,
             description=self.description,
+            modality_labels=None
+            if self.modality_labels is None
+            else {k: v[rows] for k, v in self.modality_labels.items()},
+            thumbnails=None if self.thumbnails is None else tuple(self.thumbnails[i] for i in rows),
         )
+
+    def thumbnail(self, i: int) -> bytes | None:
+        """The encoded thumbnail (JPEG bytes) of item ``i``, or None when there is none."""
+        if self.thumbnails is None:
+            return None
+        return self.thumbnails[i] or None
 
     def item_name(self, i: int) -> str:
         """A short human-readable name for item ``i`` (title, id or index)."""
@@ -160,7 +191,7 @@ def validate(fs: FeatureSet) -> None:
         raise FeatureFileError(f"a feature file needs at least 2 modalities, found {len(names)}")
     if len(set(names)) != len(names):
         raise FeatureFileError(f"modality names must be distinct, got {list(names)}")
-    bad = [n for n in names if n in RESERVED_KEYS or not n]
+    bad = [n for n in names if n in RESERVED_KEYS or n.startswith(LABELS_PREFIX) or not n]
     if bad:
         raise FeatureFileError(f"modality name {bad[0]!r} is reserved or empty")
     if len(fs.X) != len(names):
@@ -224,7 +255,62 @@ def validate(fs: FeatureSet) -> None:
         set_(fs, key, values)
     set_(fs, "source", str(fs.source))
     set_(fs, "description", str(fs.description))
-    set_(fs, "_validated", True)
+    set_(fs, "modality_labels", _validated_modality_labels(fs.modality_labels, names, n, k))
+    set_(fs, "thumbnails", _validated_thumbnails(fs.thumbnails, n))
+
+
+def _validated_modality_labels(
+    labels: Mapping[str, np.ndarray] | None, names: tuple[str, ...], n: int, k: int
+) -> dict[str, np.ndarray] | None:
+    """Per-modality human labels as int64 arrays, checked (keys are modality names, values in -1..K-1)."""
+    if not labels:
+        return None
+    out: dict[str, np.ndarray] = {}
+    for name, values in labels.items():
+        name = str(name)
+        if name not in names:
+            raise FeatureFileError(
+                f"'{LABELS_PREFIX}{name}' names no modality of this file ({', '.join(names)})"
+            )
+        arr = np.asarray(values)
+        if arr.ndim != 1 or arr.shape[0] != n:
+            raise FeatureFileError(f"'{LABELS_PREFIX}{name}' must hold {n} labels, got shape {arr.shape}")
+        if arr.size and not np.issubdtype(arr.dtype, np.integer):
+            raise FeatureFileError(f"'{LABELS_PREFIX}{name}' must hold integer labels, got dtype {arr.dtype}")
+        arr = arr.astype(np.int64)
+        if arr.size and (arr.min() < -1 or arr.max() >= k):
+            raise FeatureFileError(
+                f"'{LABELS_PREFIX}{name}' must lie in -1..{k - 1} (-1 = unknown); "
+                f"found {int(arr.min())}..{int(arr.max())}"
+            )
+        out[name] = arr
+    return out
+
+
+def _validated_thumbnails(thumbs: Sequence[bytes] | None, n: int) -> tuple[bytes, ...] | None:
+    """Thumbnails as a tuple of N bytes objects (b"" = none)."""
+    if thumbs is None:
+        return None
+    if len(thumbs) != n:
+        raise FeatureFileError(f"'thumbnails' has {len(thumbs)} entries but there are {n} items")
+    if not all(isinstance(t, (bytes, bytearray, memoryview)) for t in thumbs):
+        raise FeatureFileError("'thumbnails' must hold bytes (encoded images), one per item")
+    return tuple(bytes(t) for t in thumbs)
+
+
+def _read_thumbnails(archive: "np.lib.npyio.NpzFile", n: int) -> tuple[bytes, ...]:
+    """Split the ``thumb_bytes`` blob at ``thumb_offsets`` into N bytes objects."""
+    blob, offsets = archive["thumb_bytes"], archive["thumb_offsets"]
+    if blob.dtype != np.uint8 or blob.ndim != 1:
+        raise FeatureFileError(f"'thumb_bytes' must be a 1-D uint8 array, got {blob.dtype} of shape {blob.shape}")
+    if not np.issubdtype(offsets.dtype, np.integer) or offsets.shape != (n + 1,):
+        raise FeatureFileError(f"'thumb_offsets' must hold {n + 1} integers (items + 1), got shape {offsets.shape}")
+    offsets = offsets.astype(np.int64)
+    if offsets[0] != 0 or offsets[-1] != blob.size or np.any(np.diff(offsets) < 0):
+        raise FeatureFileError("'thumb_offsets' must rise from 0 to the length of 'thumb_bytes'")
+    data = blob.tobytes()
+    bounds = offsets.tolist()
+    return tuple(data[bounds[i] : bounds[i + 1]] for i in range(n))
 
 
 def _read_strings(archive: "np.lib.npyio.NpzFile", key: str) -> tuple[str, ...]:
@@ -306,6 +392,12 @@ def load_features(path_or_file: PathLike | IO[bytes]) -> FeatureSet:
             extras = {k: _read_strings(archive, k) if k in keys else None for k in OPTIONAL_TEXT_KEYS}
             source = _read_string(archive, "source") if "source" in keys else ""
             description = _read_string(archive, "description") if "description" in keys else ""
+            label_keys = sorted(k for k in keys if k.startswith(LABELS_PREFIX))
+            modality_labels = {k[len(LABELS_PREFIX) :]: archive[k] for k in label_keys} or None
+            has_thumbs = [k in keys for k in THUMB_KEYS]
+            if any(has_thumbs) and not all(has_thumbs):
+                raise FeatureFileError(f"{label} needs both 'thumb_bytes' and 'thumb_offsets' (or neither)")
+            thumbnails = _read_thumbnails(archive, int(np.asarray(y).shape[0])) if all(has_thumbs) else None
         except ValueError as exc:
             if isinstance(exc, FeatureFileError):
                 raise
@@ -323,14 +415,18 @@ def load_features(path_or_file: PathLike | IO[bytes]) -> FeatureSet:
         image_paths=extras["image_paths"],
         source=source,
         description=description,
+        modality_labels=modality_labels,
+        thumbnails=thumbnails,
     )
 
 
-def save_features(fs: FeatureSet, path: PathLike) -> Path:
+def save_features(fs: FeatureSet, path: PathLike, feature_dtype: "DTypeLike | None" = None) -> Path:
     """Write ``fs`` to ``path`` as a compressed ``.npz``, atomically.
 
     The archive is written to a temporary file in the same folder and renamed over
-    ``path`` only when complete. Returns the final path.
+    ``path`` only when complete. Returns the final path. ``feature_dtype`` (e.g.
+    ``np.float16``) stores the feature matrices in a smaller type; they are read back
+    as float64 either way.
     """
     path = Path(path)
     if path.suffix != ".npz":
@@ -343,17 +439,38 @@ def save_features(fs: FeatureSet, path: PathLike) -> Path:
         "description": np.array(fs.description, dtype=str),
     }
     for name, x in zip(fs.modality_names, fs.X):
-        arrays[name] = x
+        arrays[name] = x if feature_dtype is None else x.astype(feature_dtype)
     for key in OPTIONAL_TEXT_KEYS:
         values = getattr(fs, key)
         if values is not None:
             arrays[key] = np.array(values, dtype=str)
+    for name, labels in (fs.modality_labels or {}).items():
+        arrays[LABELS_PREFIX + name] = labels.astype(np.int64)
+    if fs.thumbnails is not None:
+        sizes = np.array([len(t) for t in fs.thumbnails], dtype=np.int64)
+        arrays["thumb_offsets"] = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        arrays["thumb_bytes"] = np.frombuffer(b"".join(fs.thumbnails), dtype=np.uint8)
     write_atomically(path, lambda fh: np.savez_compressed(fh, **arrays))  # type: ignore[arg-type]
     return path
 
 
+def _file_mode(path: Path) -> int:
+    """The mode a written file gets: an existing file's, else ``0o666`` less the umask."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_atomically(path: PathLike, write: Callable[[IO[bytes]], object]) -> None:
-    """Call ``write(fh)`` on a temporary file next to ``path``, then rename it to ``path``."""
+    """Call ``write(fh)`` on a temporary file next to ``path``, then rename it to ``path``.
+
+    The file gets the mode of the file it replaces, or the one the user's umask
+    allows for a new file (``0o666 & ~umask``, e.g. ``-rw-r--r--``), never the
+    temporary file's private ``-rw-------``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -361,6 +478,7 @@ def write_atomically(path: PathLike, write: Callable[[IO[bytes]], object]) -> No
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
+            os.fchmod(fh.fileno(), _file_mode(path))
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Optional
 
+from cmcsl_core.constants import B_VALUES
 from cmcsl_core.errors import CMCSLError
 from cmcsl_core.datasets.subsets import DATA_DIR
 
@@ -31,8 +32,6 @@ __all__ = [
 ]
 
 PUBLISHED_CSV = DATA_DIR / "published_results.csv"
-B_VALUES = tuple(range(1, 21))
-"""The b_class values of the paper's curves."""
 
 EXPERIMENT_PREFERENCE = ("comparison", "preprocessing", "base_classifiers")
 """Which experiment answers when several hold the same setting (they agree)."""

@@ -1,13 +1,11 @@
-"""A scikit-learn style estimator for CMCSL, modelled on ``sklearn.semi_supervised``.
+"""A scikit-learn estimator for CMCSL, modelled on ``sklearn.semi_supervised``.
 
->>> import numpy as np
->>> from cmcsl_core.method.estimator import CrossModalSelfLabeling
->>> rng = np.random.default_rng(0)
->>> X_img, X_txt = rng.normal(size=(6, 4)), rng.normal(size=(6, 3))
->>> y = np.array([0, -1, -1, 1, -1, -1])          # -1 marks unlabeled items
->>> model = CrossModalSelfLabeling(preprocessing="raw").fit([X_img, X_txt], y)
->>> model.transduction_.shape
-(6,)
+:class:`CrossModalSelfLabeling` follows scikit-learn's conventions where they
+apply to a multimodal input (``X`` is a *list* of arrays, one per modality):
+parameters are stored untouched by ``__init__`` and validated by ``fit``, fitted
+attributes end in ``_`` (so :func:`sklearn.utils.validation.check_is_fitted`
+works), ``get_params``/``set_params``/``clone`` round-trip, and ``score`` is
+:class:`~sklearn.base.ClassifierMixin`'s accuracy.
 """
 
 from __future__ import annotations
@@ -16,15 +14,21 @@ from typing import Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 
+from cmcsl_core.constants import DEFAULT_PREPROCESSING
 from cmcsl_core.errors import CMCSLError
 from cmcsl_core.method.labeling import LabelingResult, cross_modal_labels
-from cmcsl_core.method.preprocessing import PREPROCESSINGS, Preprocessor, check_preprocessing, fit_preprocessor
+from cmcsl_core.method.preprocessing import PREPROCESSINGS, Preprocessor, fit_preprocessor
 
-__all__ = ["CrossModalSelfLabeling"]
+__all__ = ["CrossModalSelfLabeling", "UNLABELED"]
+
+UNLABELED = -1
+"""The label that marks an unlabeled item in ``y`` (as in :mod:`sklearn.semi_supervised`)."""
 
 
 def _check_X_list(X_list: Sequence[np.ndarray], n_modalities: int | None = None) -> list[np.ndarray]:
+    """The modalities as float arrays with equal row counts and finite values, or CMCSLError."""
     if isinstance(X_list, np.ndarray) or not isinstance(X_list, (list, tuple)):
         raise CMCSLError("X must be a list of arrays, one (n_samples, n_features) array per modality")
     arrays = [np.asarray(X, dtype=np.float64) for X in X_list]
@@ -50,7 +54,8 @@ class CrossModalSelfLabeling(ClassifierMixin, BaseEstimator):
     modality; where modalities disagree, the modality in which the item is nearer
     to its seed decides. Like :class:`sklearn.semi_supervised.LabelPropagation`,
     ``fit`` takes all items with ``-1`` marking the unlabeled ones and stores the
-    inferred labels in ``transduction_``.
+    inferred labels in ``transduction_``; ``predict`` labels new items from the
+    same seeds.
 
     Parameters
     ----------
@@ -60,29 +65,54 @@ class CrossModalSelfLabeling(ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        Labels seen among the labeled items.
+        Labels seen among the labeled items, sorted.
     transduction_ : ndarray of shape (n_samples,)
         CMCSL label of every item passed to ``fit``.
     labels_per_modality_ : ndarray of shape (n_modalities, n_samples)
-        Each modality's own (UNI) labels.
+        Each modality's own nearest-seed (UNI) labels.
     distances_ : ndarray of shape (n_modalities, n_samples)
         Distance of every item to its nearest seed, per modality.
     decided_by_ : ndarray of shape (n_samples,)
         Modality whose label was kept, or -1 where all agree.
-    disagreement_ : ndarray of shape (n_samples,), bool
+    disagreement_ : ndarray of shape (n_samples,) of bool
         Where the modalities' labels differ.
-    seed_indices_ : ndarray
-        Indices of the labeled items.
+    seed_indices_ : ndarray of shape (n_seeds,)
+        Indices of the labeled items, sorted.
+    seed_X_ : list of ndarray of shape (n_seeds, n_features_m)
+        The preprocessed seed rows, per modality (what ``predict`` compares with).
     labeling_ : LabelingResult
         The full result (labels encoded as positions in ``classes_``).
     preprocessors_ : list of Preprocessor
         Fitted preprocessing per modality.
     n_modalities_in_ : int
         Number of modalities seen in ``fit``.
+
+    See Also
+    --------
+    cmcsl_core.method.labeling.propagate : the same labeling on a FeatureSet.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X_img = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 4.9]])
+    >>> X_txt = np.array([[1.0], [0.9], [-1.0], [-1.1]])
+    >>> y = np.array([0, -1, 1, -1])  # -1 marks unlabeled items
+    >>> model = CrossModalSelfLabeling(preprocessing="raw").fit([X_img, X_txt], y)
+    >>> model.transduction_
+    array([0, 0, 1, 1])
+    >>> model.predict([np.array([[4.0, 4.0]]), np.array([[-0.8]])])
+    array([1])
     """
 
-    def __init__(self, preprocessing: str = "l2std") -> None:
+    def __init__(self, preprocessing: str = DEFAULT_PREPROCESSING) -> None:
         self.preprocessing = preprocessing
+
+    def _validate_params(self) -> None:
+        if not isinstance(self.preprocessing, str) or self.preprocessing not in PREPROCESSINGS:
+            raise CMCSLError(
+                f"The 'preprocessing' parameter of {type(self).__name__} must be one of "
+                f"{', '.join(PREPROCESSINGS)}; got {self.preprocessing!r}"
+            )
 
     def fit(self, X: Sequence[np.ndarray], y: np.ndarray) -> "CrossModalSelfLabeling":
         """Label all items of ``X`` from the labeled ones in ``y`` (-1 = unlabeled).
@@ -96,45 +126,63 @@ class CrossModalSelfLabeling(ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        self
+        self : CrossModalSelfLabeling
+            The fitted estimator.
+
+        Raises
+        ------
+        CMCSLError
+            A bad parameter, malformed ``X`` or ``y``, or no labeled item.
         """
-        name = check_preprocessing(self.preprocessing)
-        if name not in PREPROCESSINGS:  # pragma: no cover - check_preprocessing raises first
-            raise CMCSLError(name)
+        self._validate_params()
         arrays = _check_X_list(X)
         y = np.asarray(y)
         if y.ndim != 1 or y.shape[0] != arrays[0].shape[0]:
             raise CMCSLError(f"y must have one label per item ({arrays[0].shape[0]}), got shape {y.shape}")
-        labeled = np.flatnonzero(y != -1)
+        labeled = np.flatnonzero(y != UNLABELED)
         if labeled.size == 0:
-            raise CMCSLError("no labeled item: mark at least one item with its class (unlabeled = -1)")
-        self.classes_, encoded = np.unique(y[labeled], return_inverse=True)
-        self.preprocessors_: list[Preprocessor] = [fit_preprocessor(A, name) for A in arrays]
-        Xp = [p.transform(A) for p, A in zip(self.preprocessors_, arrays)]
+            raise CMCSLError(f"no labeled item: mark at least one item with its class (unlabeled = {UNLABELED})")
+        classes, encoded = np.unique(y[labeled], return_inverse=True)
+        preprocessors = [fit_preprocessor(A, self.preprocessing) for A in arrays]
+        Xp = [p.transform(A) for p, A in zip(preprocessors, arrays)]
         result = cross_modal_labels(Xp, labeled, encoded.astype(np.int64))
-        self._seed_X = [A[labeled] for A in Xp]
+        self.classes_ = classes
+        self.preprocessors_: list[Preprocessor] = preprocessors
+        self.seed_X_ = [A[labeled] for A in Xp]
         self.seed_indices_ = labeled
         self.labeling_: LabelingResult = result
         self.n_modalities_in_ = len(arrays)
-        self.transduction_ = self.classes_[result.final_labels]
-        self.labels_per_modality_ = self.classes_[result.labels]
+        self.transduction_ = classes[result.final_labels]
+        self.labels_per_modality_ = classes[result.labels]
         self.distances_ = result.distances
         self.decided_by_ = result.decided_by
         self.disagreement_ = result.disagree
         return self
 
     def _label_new(self, X: Sequence[np.ndarray]) -> LabelingResult:
-        if not hasattr(self, "labeling_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError("call fit before predict")
+        check_is_fitted(self)
         arrays = _check_X_list(X, self.n_modalities_in_)
         Xp = [p.transform(A) for p, A in zip(self.preprocessors_, arrays)]
         seeds = self.labeling_
-        return cross_modal_labels(Xp, seeds.seed_idx, seeds.seed_labels, seed_X=self._seed_X)
+        return cross_modal_labels(Xp, seeds.seed_idx, seeds.seed_labels, seed_X=self.seed_X_)
 
     def predict(self, X: Sequence[np.ndarray]) -> np.ndarray:
-        """CMCSL labels of new items from the seeds seen in ``fit``."""
+        """CMCSL labels of new items from the seeds seen in ``fit``.
+
+        Parameters
+        ----------
+        X : list of arrays of shape (n_samples, n_features_m)
+            The same modalities as in ``fit``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        """
         result = self._label_new(X)  # raises NotFittedError before classes_ is looked up
         return self.classes_[result.final_labels]
 

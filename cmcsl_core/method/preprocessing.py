@@ -48,10 +48,12 @@ PREPROCESSING_LABELS: dict[str, str] = {
 
 
 def check_preprocessing(name: str) -> str:
-    """Return the canonical (lower-case) name, or raise CMCSLError for an unknown one."""
+    """Return the canonical name (one of :data:`PREPROCESSINGS`), or raise CMCSLError.
+
+    Case, spaces and the punctuation of the display names (``"L2+STD"``) are ignored;
+    front-end aliases (the CLI's ``mm``) are not accepted here.
+    """
     key = str(name).strip().lower().replace("+", "").replace("-", "").replace("_", "")
-    if key == "mm":
-        key = "minmax"
     if key not in PREPROCESSINGS:
         raise CMCSLError(f"unknown preprocessing {name!r}; choose one of {', '.join(PREPROCESSINGS)}")
     return key

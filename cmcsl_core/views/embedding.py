@@ -23,6 +23,8 @@ from typing import Mapping
 import numpy as np
 
 from cmcsl_core.cache import array_digest, cache_dir, cache_key, cached_arrays
+from cmcsl_core.constants import UMAP_SEED
+from cmcsl_core.types import PathLike
 
 __all__ = [
     "UMAP_DEFAULTS",
@@ -72,7 +74,7 @@ def pca_2d(X: np.ndarray) -> np.ndarray:
     return out
 
 
-def umap_key(X: np.ndarray, random_state: int = 42, **params: object) -> str:
+def umap_key(X: np.ndarray, random_state: int = UMAP_SEED, **params: object) -> str:
     """The cache key of :func:`umap_2d` for ``X`` and the parameters."""
     merged = {**UMAP_DEFAULTS, **params}
     return cache_key("umap2d", digest=array_digest(np.asarray(X)), random_state=int(random_state), **merged)
@@ -90,7 +92,7 @@ def cached_umap(key: str) -> np.ndarray | None:
         return None
 
 
-def umap_2d(X: np.ndarray, random_state: int = 42, cache: bool = True, **params: object) -> np.ndarray:
+def umap_2d(X: np.ndarray, random_state: int = UMAP_SEED, cache: bool = True, **params: object) -> np.ndarray:
     """A 2-D UMAP embedding of the rows of ``X``, cached on disk.
 
     Parameters
@@ -148,7 +150,7 @@ def fingerprint(X: np.ndarray, rows: int = 64) -> str:
     return array_digest(sample, np.asarray(X.shape, dtype=np.int64))
 
 
-def shipped_embedding(path: str | os.PathLike, name: str, X_raw: np.ndarray) -> np.ndarray | None:
+def shipped_embedding(path: PathLike, name: str, X_raw: np.ndarray) -> np.ndarray | None:
     """Precomputed coordinates ``name`` from a shipped ``.npz``, if they belong to ``X_raw``.
 
     Parameters

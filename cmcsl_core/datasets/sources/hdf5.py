@@ -20,15 +20,14 @@ increasing row indices, in blocks), and ``images`` is never touched. A subset of
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from typing import Callable, Optional, Union
 
 import numpy as np
 
 from cmcsl_core.errors import SourceError
 from cmcsl_core.datasets.features import FeatureSet
 from cmcsl_core.datasets.subsets import Subset, labels_from_indicator, resolve_subset
+from cmcsl_core.types import PathLike, ProgressFn
 
 __all__ = ["load_hdf5", "read_target_names", "VISUAL_KEY", "TEXT_KEY", "GENRES_KEY", "IDS_KEY"]
 
@@ -38,8 +37,6 @@ GENRES_KEY = "genres"
 IDS_KEY = "imdb_ids"
 BLOCK_ROWS = 2048
 """Rows per h5py point selection (bounds the size of one selection)."""
-
-Progress = Optional[Callable[[int, int], None]]
 
 
 def _text(value: object) -> str:
@@ -77,7 +74,7 @@ def read_target_names(genres: "object", label: str) -> list[str]:
     return [_text(n).strip() for n in names]
 
 
-def _read_rows(ds: "object", rows: np.ndarray, progress: Progress, done: int, total: int) -> np.ndarray:
+def _read_rows(ds: "object", rows: np.ndarray, progress: ProgressFn | None, done: int, total: int) -> np.ndarray:
     """Read only ``rows`` (increasing) of a 2-D h5py dataset, in blocks of :data:`BLOCK_ROWS`."""
     out = np.empty((rows.size, ds.shape[1]), dtype=np.float64)  # type: ignore[attr-defined]
     for start in range(0, rows.size, BLOCK_ROWS):
@@ -100,7 +97,7 @@ def _dataset(f: "object", key: str, label: str, what: str) -> "object":
     return obj
 
 
-def load_hdf5(path: Union[str, os.PathLike], subset: "str | Subset", progress: Progress = None) -> FeatureSet:
+def load_hdf5(path: PathLike, subset: "str | Subset", progress: ProgressFn | None = None) -> FeatureSet:
     """Build a subset from Arevalo's ``multimodal_imdb.hdf5``.
 
     Parameters

@@ -1,42 +1,35 @@
-"""The raw MM-IMDb archive: posters + json files -> ResNet-18 / MiniLM features.
+"""The raw MM-IMDb archive: posters + json files -> image-encoder / MiniLM features.
 
 The original archive (``mmimdb.tar.gz``, about 8 GB) extracts to ``mmimdb/`` with
 ``split.json`` and a ``dataset/`` folder holding, for every movie, ``<id>.jpeg``
 (the poster) and ``<id>.json`` (IMDb metadata: ``genres``, ``plot``, ``title``, ...).
 :func:`load_raw` reads the movies of a subset (exactly-one rule, see
-:mod:`cmcsl_core.datasets.subsets`) and encodes them like the paper: visual = ResNet-18
-penultimate layer (512), text = all-MiniLM-L6-v2 embedding of the first plot (384,
-unit norm). Features are cached on disk (see :mod:`cmcsl_core.cache`) by the files'
-names, sizes and modification times and the models' identity, so a second run is
-instant. Note: the paper fine-tuned ResNet-18 on 20% of each subset; ``weights`` may
-point at such a state dict, the default uses ImageNet weights.
+:mod:`cmcsl_core.datasets.subsets`) and encodes them: visual = the pooled features of an
+image encoder (:mod:`cmcsl_core.encoders.image`: EfficientNet-Lite0 by default, or the
+paper's ResNet-18), text = all-MiniLM-L6-v2 embedding of the first plot (384, unit norm).
+Features are cached on disk by the files' contents and the encoders' identity, so a
+second run is instant. ``finetune="ce"`` reproduces the paper: the image encoder is
+fine-tuned on a stratified 20% of the subset, and only the other 80% are exported.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 
-from cmcsl_core.cache import cache_key, cached_arrays
 from cmcsl_core.errors import SourceError
 from cmcsl_core.datasets.features import FeatureSet
 from cmcsl_core.datasets.subsets import Subset, assign_labels, resolve_subset
+from cmcsl_core.types import PathLike, ProgressFn
 
 __all__ = ["MovieRecord", "RawScan", "find_dataset_dir", "scan_dataset", "load_raw"]
 
-Progress = Optional[Callable[[int, int], None]]
-PathLike = Union[str, os.PathLike]
-
 _IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".gz", ".zip")
-_VISUAL_VERSION = "resnet18-gap512-resize256-crop224-v1"
-_TEXT_VERSION = "minilm-first-plot-v1"
 
 
 @dataclass(frozen=True)
@@ -183,22 +176,19 @@ def _check_classes(labels: np.ndarray, sub: Subset, where: str) -> None:
         raise SourceError(f"class(es) {', '.join(empty)} of subset {sub.name} have no movie {where}")
 
 
-def _digest(items: Sequence[object]) -> str:
-    return hashlib.sha256(json.dumps(list(items)).encode()).hexdigest()[:24]
-
-
 def load_raw(
     path: PathLike,
     subset: "str | Subset",
-    progress: Progress = None,
-    weights: str = "imagenet",
-    batch_size: int = 64,
-    device: str = "cpu",
+    progress: ProgressFn | None = None,
+    image_encoder: str = "efficientnet-lite0",
+    finetune: str = "none",
+    batch_size: int = 32,
+    device: str = "auto",
     limit: int | None = None,
     text_model: PathLike | None = None,
     use_cache: bool = True,
 ) -> FeatureSet:
-    """Encode a subset of the raw MM-IMDb archive with ResNet-18 (posters) and MiniLM (plots).
+    """Encode a subset of the raw MM-IMDb archive: posters with a CNN, plots with MiniLM.
 
     Parameters
     ----------
@@ -208,13 +198,17 @@ def load_raw(
         A paper subset (``"HR"``) or genres (``"Horror,Romance"``).
     progress : callable(done, total), optional
         Called after every batch; ``total`` is twice the number of movies (posters, then plots).
-    weights : str
-        ResNet-18 weights: ``"imagenet"`` (torch hub cache only, never downloaded),
-        ``"none"`` (random, for testing) or the path of a local ``.pth`` state dict.
+    image_encoder : str
+        ``"efficientnet-lite0"`` (1280-d, bundled ImageNet weights), ``"resnet18"`` (512-d,
+        torchvision's ImageNet weights), ``"none"`` (random ResNet-18, for trials) or a local
+        ``.pth`` state dict (see :mod:`cmcsl_core.encoders.image`).
+    finetune : str
+        ``"none"``, ``"ce"`` or ``"supcon"``: fine-tune the image encoder on a stratified 20%
+        of the movies (:mod:`cmcsl_core.encoders.finetune`) and export the other 80% only.
     batch_size : int
-        Images / texts per forward pass.
+        Images per forward pass.
     device : str
-        ``"cpu"`` or ``"cuda"`` (``"cuda:1"``, ...).
+        ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"`` (``"cuda:1"``, ...).
     limit : int, optional
         Encode at most this many movies (spread over the classes and the id range), for trials.
     text_model : path, optional
@@ -225,28 +219,31 @@ def load_raw(
     Returns
     -------
     FeatureSet
-        Modalities ``("visual", "text")`` of widths 512 and 384, class names = the
+        Modalities ``("visual", "text")`` (width of the image encoder, 384), class names = the
         subset's genres, ids, titles, plots (``texts``) and poster paths; movies without a
         poster or with an unreadable one are left out and counted in ``description``.
 
     Raises
     ------
     SourceError
-        Bad path, weights unavailable or invalid, unknown device, a subset genre found in
+        Bad path, image encoder unavailable or invalid, unknown device or finetune mode, a subset genre found in
         no movie, no movie of the subset, or a class left without movies.
     """
-    from cmcsl_core.encoders import extract
+    from cmcsl_core.encoders.finetune import FINETUNE_MODES, finetune_image_encoder, split_finetune
+    from cmcsl_core.encoders.image import describe_image_encoder, encode_images, load_image_encoder
+    from cmcsl_core.encoders.text import encode_texts, load_text_encoder, minilm_path
 
     sub = resolve_subset(subset)
-    weights = "imagenet" if weights is None else str(weights)  # never fall back to random weights silently
     if int(batch_size) < 1:
         raise SourceError(f"batch_size must be at least 1, got {batch_size}")
     if limit is not None and int(limit) < sub.n_classes:
         raise SourceError(f"limit must be at least the number of classes ({sub.n_classes}), got {limit}")
+    finetune = str(finetune).strip().lower()
+    if finetune not in FINETUNE_MODES:
+        raise SourceError(f"unknown finetune {finetune!r}; choose one of {', '.join(FINETUNE_MODES)}")
     folder = find_dataset_dir(path)
-    visual_id = extract.weights_identity(weights)  # fails early when the weights are unavailable
-    device = extract.check_device(device)
-    minilm_dir = extract.minilm_path(text_model)
+    encoder = load_image_encoder(image_encoder, device)  # fails early when the weights are unavailable
+    minilm_path(text_model)  # a wrong text model folder fails early too
 
     scan = scan_dataset(folder)
     if not scan.movies:
@@ -271,40 +268,37 @@ def load_raw(
     movies = [scan.movies[i] for i in rows]
     n = len(movies)
 
-    def report(offset: int) -> Progress:
-        if progress is None:
+    stages = 3 if finetune != "none" else 2
+
+    def report(stage: int) -> ProgressFn | None:
+        callback = progress
+        if callback is None:
             return None
-        return lambda done, _total: progress(offset + done, 2 * n)
+        return lambda done, total: callback(stage * n + (done * n) // max(total, 1), stages * n)
 
     image_paths = [str(folder / m.image[0]) for m in movies]  # type: ignore[index]
-    vkey = cache_key("raw-visual", files=_digest([m.image for m in movies]), weights=visual_id, v=_VISUAL_VERSION)
-
-    def compute_visual() -> dict[str, np.ndarray]:
-        model = extract.load_resnet18(weights, device)
-        feats, ok = extract.encode_images(image_paths, model, int(batch_size), device, report(0))
-        return {"visual": feats, "ok": ok}
-
-    vis = cached_arrays(vkey, compute_visual, enabled=use_cache)
-    if progress is not None:
-        progress(n, 2 * n)
-    ok = vis["ok"].astype(bool)
+    n_tuned = 0
+    if finetune != "none":
+        tune, keep = split_finetune(labels)
+        encoder = finetune_image_encoder(
+            encoder, [image_paths[i] for i in tune], labels[tune], finetune,
+            device=encoder.device, progress=report(0), use_cache=use_cache,
+        )
+        n_tuned = int(tune.size)
+        movies, labels = [movies[i] for i in keep], labels[keep]
+        image_paths = [image_paths[i] for i in keep]
+    vis = encode_images(image_paths, encoder, int(batch_size), report(stages - 2), use_cache=use_cache)
+    ok = vis.ok
     unreadable = int((~ok).sum())
     movies = [m for m, good in zip(movies, ok) if good]
     labels, image_paths = labels[ok], [p for p, good in zip(image_paths, ok) if good]
     _check_classes(labels, sub, f"with a readable poster in {folder}")
 
     texts = [m.plot for m in movies]
-    st = (minilm_dir / "model.safetensors").stat() if (minilm_dir / "model.safetensors").exists() else None
-    text_id = f"{minilm_dir.name}:{st.st_size if st else 0}"
-    tkey = cache_key("raw-text", files=_digest([m.json_stat for m in movies]), model=text_id, v=_TEXT_VERSION)
-
-    def compute_text() -> dict[str, np.ndarray]:
-        model = extract.load_minilm(device, minilm_dir)
-        return {"text": extract.encode_texts(texts, model, int(batch_size), report(n))}
-
-    txt = cached_arrays(tkey, compute_text, enabled=use_cache)
+    text_encoder = load_text_encoder(text_model, encoder.device)
+    text_features = encode_texts(texts, text_encoder, progress=report(stages - 1), use_cache=use_cache)
     if progress is not None:
-        progress(2 * n, 2 * n)
+        progress(stages * n, stages * n)
 
     skipped = []
     if no_poster:
@@ -314,19 +308,17 @@ def load_raw(
     if scan.bad_json:
         skipped.append(f"{scan.bad_json} unreadable json file(s) in the folder")
     no_plot = sum(not t for t in texts)
-    wname = "random weights, for testing only" if visual_id.startswith("none") else (
-        "ImageNet weights" if visual_id.startswith("imagenet") else f"weights {Path(str(weights)).name}"
-    )
     description = (
         f"raw MM-IMDb ({folder}): {len(movies)} movies of subset {sub.name} ({', '.join(sub.genres)})"
         + (f", limited to {limit}" if limit is not None else "")
-        + f"; visual = ResNet-18 pooled features (512, {wname}); text = all-MiniLM-L6-v2 of the first plot (384)"
+        + f"; visual = {describe_image_encoder(encoder)} pooled features; text = {text_encoder.name} of the first plot"
+        + (f"; {n_tuned} movies used to fine-tune the image encoder and left out" if n_tuned else "")
         + (f"; skipped: {', '.join(skipped)}" if skipped else "")
         + (f"; {no_plot} movie(s) without plot (empty text)" if no_plot else "")
     )
     return FeatureSet(
         modality_names=("visual", "text"),
-        X=(vis["visual"][ok], txt["text"]),
+        X=(vis.features[ok], text_features),
         y=labels,
         class_names=sub.genres,
         ids=tuple(m.imdb_id for m in movies),

@@ -16,15 +16,14 @@ Only the 20 paper subsets exist in this layout. Arrays are loaded with
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 
 from cmcsl_core.errors import SourceError
 from cmcsl_core.datasets.features import FeatureSet
 from cmcsl_core.datasets.subsets import Subset, load_subsets, resolve_subset
+from cmcsl_core.types import PathLike
 
 __all__ = ["load_w4k2", "w4k2_file_names"]
 
@@ -89,7 +88,7 @@ def _labels(y: np.ndarray, sub: Subset, path: Path) -> np.ndarray:
     return y
 
 
-def load_w4k2(path: Union[str, os.PathLike], subset: "str | Subset") -> FeatureSet:
+def load_w4k2(path: PathLike, subset: "str | Subset") -> FeatureSet:
     """Load the authors' features of a paper subset from their folder.
 
     Parameters

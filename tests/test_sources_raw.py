@@ -1,4 +1,4 @@
-"""Tests of the raw MM-IMDb source (cmcsl_core.datasets.sources.raw) and its extractors (cmcsl_core.encoders.extract)."""
+"""Tests of the raw MM-IMDb source (cmcsl_core.datasets.sources.raw) on a fabricated archive."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cmcsl_core.encoders import extract
+from cmcsl_core.encoders import image as image_mod
+from cmcsl_core.encoders import text as text_mod
 from cmcsl_core.errors import CMCSLError, SourceError
 from cmcsl_core.datasets.features import load_features, save_features
 from cmcsl_core.datasets.sources import load_source
@@ -64,7 +65,7 @@ def archive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_load_raw_shapes_labels_and_metadata(archive: Path) -> None:
     calls: list[tuple[int, int]] = []
-    fs = load_raw(archive, "HR", weights="none", batch_size=4, progress=lambda d, t: calls.append((d, t)))
+    fs = load_raw(archive, "HR", image_encoder="none", batch_size=4, progress=lambda d, t: calls.append((d, t)))
     assert fs.modality_names == ("visual", "text")
     assert fs.modality("visual").shape == (7, 512)
     assert fs.modality("text").shape == (7, 384)
@@ -91,16 +92,16 @@ def test_load_raw_shapes_labels_and_metadata(archive: Path) -> None:
 
 
 def test_path_variants_and_source_dispatch(archive: Path) -> None:
-    a = load_raw(archive / "dataset", "Horror,Romance", weights="none")
-    b = load_source("raw", "HR", path=archive, weights="none")
-    c = load_raw(archive.parent, "HR", weights="none")  # the folder the archive was extracted into
+    a = load_raw(archive / "dataset", "Horror,Romance", image_encoder="none")
+    b = load_source("raw", "HR", path=archive, image_encoder="none")
+    c = load_raw(archive.parent, "HR", image_encoder="none")  # the folder the archive was extracted into
     assert a.ids == b.ids == c.ids == EXPECTED_IDS
     np.testing.assert_array_equal(a.modality("visual"), b.modality("visual"))
     np.testing.assert_array_equal(a.modality("text"), b.modality("text"))
 
 
 def test_feature_file_roundtrip(archive: Path, tmp_path: Path) -> None:
-    fs = load_raw(archive, "HR", weights="none")
+    fs = load_raw(archive, "HR", image_encoder="none")
     out = save_features(fs, tmp_path / "raw.npz")
     back = load_features(out)
     assert back.ids == fs.ids and back.texts == fs.texts
@@ -109,7 +110,9 @@ def test_feature_file_roundtrip(archive: Path, tmp_path: Path) -> None:
 
 def test_second_call_uses_the_cache(archive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     counts = {"images": 0, "texts": 0}
-    real_images, real_texts = extract.encode_images, extract.encode_texts
+    from sentence_transformers import SentenceTransformer
+
+    real_images, real_texts = image_mod.run_network, SentenceTransformer.encode
 
     def count_images(*args, **kwargs):
         counts["images"] += 1
@@ -119,83 +122,63 @@ def test_second_call_uses_the_cache(archive: Path, monkeypatch: pytest.MonkeyPat
         counts["texts"] += 1
         return real_texts(*args, **kwargs)
 
-    monkeypatch.setattr(extract, "encode_images", count_images)
-    monkeypatch.setattr(extract, "encode_texts", count_texts)
-    first = load_raw(archive, "HR", weights="none")
+    monkeypatch.setattr(image_mod, "run_network", count_images)
+    monkeypatch.setattr(SentenceTransformer, "encode", count_texts)
+    first = load_raw(archive, "HR", image_encoder="none")
     assert counts == {"images": 1, "texts": 1}
-    second = load_raw(archive, "HR", weights="none")
+    second = load_raw(archive, "HR", image_encoder="none")
     assert counts == {"images": 1, "texts": 1}
     np.testing.assert_array_equal(first.modality("visual"), second.modality("visual"))
     np.testing.assert_array_equal(first.modality("text"), second.modality("text"))
-    # touching a poster changes its size/mtime: only the visual features are recomputed
+    # changing a poster's bytes: only the visual features are recomputed
     poster = archive / "dataset" / "0000001.jpeg"
     poster.write_bytes(poster.read_bytes() + b"\0")
-    load_raw(archive, "HR", weights="none")
+    load_raw(archive, "HR", image_encoder="none")
     assert counts == {"images": 2, "texts": 1}
     # use_cache=False always recomputes
-    load_raw(archive, "HR", weights="none", use_cache=False)
+    load_raw(archive, "HR", image_encoder="none", use_cache=False)
     assert counts == {"images": 3, "texts": 2}
 
 
-def test_random_weights_are_deterministic() -> None:
-    import torch
-
-    a, b = extract.load_resnet18("none"), extract.load_resnet18("none")
-    x = torch.rand(2, 3, 224, 224)
-    with torch.inference_mode():
-        np.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
-        assert a(x).shape == (2, 512)
-
-
 def test_limit_keeps_every_class(archive: Path) -> None:
-    fs = load_raw(archive, "HR", weights="none", limit=2)
+    fs = load_raw(archive, "HR", image_encoder="none", limit=2)
     assert fs.n_items == 2 and sorted(fs.y) == [0, 1]
     with pytest.raises(SourceError, match="limit must be at least"):
-        load_raw(archive, "HR", weights="none", limit=1)
+        load_raw(archive, "HR", image_encoder="none", limit=1)
 
 
-def test_imagenet_weights_missing_offline(archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-    with pytest.raises(SourceError, match="not available offline") as info:
-        load_raw(archive, "HR")  # default weights="imagenet"
-    message = str(info.value)
-    assert "resnet18-f37072fd.pth" in message and "'none'" in message and "\n" not in message
-    assert str(tmp_path / "torch-home") in message
-
-
-def test_imagenet_weights_read_from_hub_cache(archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import torch
-    from torchvision.models import resnet18
-
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-    ckpt = extract.imagenet_checkpoint_path()
-    ckpt.parent.mkdir(parents=True)
-    torch.manual_seed(5)
-    torch.save(resnet18(weights=None).state_dict(), ckpt)  # stands in for the real ImageNet file
+def test_default_image_encoder_is_efficientnet(archive: Path) -> None:
     fs = load_raw(archive, "HR")
-    none = load_raw(archive, "HR", weights="none")
-    assert "ImageNet weights" in fs.description
-    assert not np.allclose(fs.modality("visual"), none.modality("visual"))
+    assert fs.modality("visual").shape == (7, 1280) and fs.modality("text").shape == (7, 384)
+    assert "EfficientNet-Lite0 (ImageNet, 1280-d)" in fs.description
+    assert "all-MiniLM-L6-v2" in fs.description
 
 
-def test_no_network_access(archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resnet18_offline_is_one_clear_error(archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import socket
 
-    import torch
-    from torchvision.models import resnet18
-
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+
+    def blocked(*args, **kwargs):
+        raise OSError("blocked by the test")
+
+    monkeypatch.setattr(socket, "create_connection", blocked)
+    with pytest.raises(SourceError, match="efficientnet-lite0.*none.*pth") as info:
+        load_raw(archive, "HR", image_encoder="resnet18")
+    assert "\n" not in str(info.value)
+
+
+def test_no_network_access(archive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    ckpt = extract.imagenet_checkpoint_path()
-    ckpt.parent.mkdir(parents=True)
-    torch.save(resnet18(weights=None).state_dict(), ckpt)
 
     def refuse(*args, **kwargs):
         raise AssertionError(f"network access attempted: {args}")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
-    extract._load_minilm_cached.cache_clear()  # really load MiniLM from disk here
+    text_mod._load_cached.cache_clear()  # really load MiniLM from disk here
     fs = load_raw(archive, "HR", use_cache=False)
     assert fs.modality("text").shape == (7, 384)
 
@@ -204,65 +187,54 @@ def test_local_weights_file(archive: Path, tmp_path: Path) -> None:
     import torch
     from torchvision.models import resnet18
 
+    from cmcsl_core.encoders.image import encode_images, load_image_encoder
+
     torch.manual_seed(3)
-    model = resnet18(weights=None)
-    state = {k: v for k, v in model.state_dict().items() if not k.startswith("fc.")}  # head may be absent
+    state = {k: v for k, v in resnet18(weights=None).state_dict().items() if not k.startswith("fc.")}
     good = tmp_path / "finetuned.pth"
     torch.save({"state_dict": {"module." + k: v for k, v in state.items()}}, good)
-    fs = load_raw(archive, "HR", weights=str(good))
-    model.fc = torch.nn.Identity()
-    model.eval()
-    # same features as the model itself on the first poster, preprocessed the same way
-    img = extract._load_image(fs.image_paths[0])
-    x = torch.from_numpy(np.array(img)).permute(2, 0, 1).float().div(255)[None]
-    x = (x - torch.tensor(extract._MEAN).view(1, 3, 1, 1)) / torch.tensor(extract._STD).view(1, 3, 1, 1)
-    with torch.inference_mode():
-        np.testing.assert_allclose(fs.modality("visual")[0], model(x)[0].numpy(), rtol=1e-4, atol=1e-5)
+    fs = load_raw(archive, "HR", image_encoder=str(good))
+    direct = encode_images(fs.image_paths, load_image_encoder(str(good)), use_cache=False).features
+    np.testing.assert_array_equal(fs.modality("visual"), direct)
     assert "finetuned.pth" in fs.description
+    with pytest.raises(SourceError, match="neither one of"):
+        load_raw(archive, "HR", image_encoder=str(tmp_path / "missing.pth"))
 
 
-@pytest.mark.parametrize(
-    "content, match",
-    [
-        (None, "does not exist"),
-        (b"plain text, not a checkpoint", "not a readable PyTorch state dict"),
-        ("tensor", "does not hold a state dict"),
-        ("wrong-keys", "not a torchvision ResNet-18 state dict"),
-        ("wrong-shape", "does not fit ResNet-18"),
-    ],
-)
-def test_bad_local_weights(archive: Path, tmp_path: Path, content: object, match: str) -> None:
-    import torch
-    from torchvision.models import resnet18
+def test_finetune_exports_only_the_other_items(archive: Path) -> None:
+    from cmcsl_core.encoders.finetune import split_finetune
 
-    path = tmp_path / "weights.pth"
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    elif content == "tensor":
-        torch.save(torch.zeros(3), path)
-    elif content == "wrong-keys":
-        torch.save(torch.nn.Linear(3, 2).state_dict(), path)
-    elif content == "wrong-shape":
-        state = resnet18(weights=None).state_dict()
-        state["conv1.weight"] = torch.zeros(64, 1, 7, 7)
-        torch.save(state, path)
-    with pytest.raises(SourceError, match=match):
-        load_raw(archive, "HR", weights=str(path))
+    full = load_raw(archive, "HR", image_encoder="none")
+    # the split is drawn over the movies with a poster file (0000007's is unreadable), in id order
+    with_poster = ("0000001", "0000002", "0000003", "0000004", "0000007", "0000009", "0000010", "0000012")
+    tune, keep = split_finetune(np.array([0, 0, 1, 1, 0, 0, 1, 1]))
+    calls: list[tuple[int, int]] = []
+    fs = load_raw(archive, "HR", image_encoder="none", finetune="ce", progress=lambda d, t: calls.append((d, t)))
+    assert fs.ids == tuple(with_poster[i] for i in keep if with_poster[i] != "0000007")
+    assert not set(fs.ids) & {with_poster[i] for i in tune}  # no fine-tuning item in the output: no leak
+    assert len(tune) == 2 and f"{len(tune)} movies used to fine-tune" in fs.description
+    assert "fine-tuned (ce" in fs.description
+    rows = [full.ids.index(i) for i in fs.ids]
+    assert not np.allclose(fs.modality("visual"), full.modality("visual")[rows])
+    np.testing.assert_array_equal(fs.modality("text"), full.modality("text")[rows])
+    assert calls[-1] == (24, 24) and [d for d, _ in calls] == sorted(d for d, _ in calls)
+    with pytest.raises(SourceError, match="unknown finetune"):
+        load_raw(archive, "HR", image_encoder="none", finetune="triplet")
 
 
 def test_bad_paths(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="does not exist"):
-        load_raw(tmp_path / "nowhere", "HR", weights="none")
+        load_raw(tmp_path / "nowhere", "HR", image_encoder="none")
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "poster.jpeg").write_bytes(b"x")
     with pytest.raises(SourceError, match="no MM-IMDb movies"):
-        load_raw(empty, "HR", weights="none")
+        load_raw(empty, "HR", image_encoder="none")
     tarball = tmp_path / "mmimdb.tar.gz"
     with tarfile.open(tarball, "w:gz"):
         pass
     with pytest.raises(SourceError, match="extract it first"):
-        load_raw(tarball, "HR", weights="none")
+        load_raw(tarball, "HR", image_encoder="none")
     other = tmp_path / "notes.txt"
     other.write_text("hi")
     with pytest.raises(SourceError, match="is a file"):
@@ -271,11 +243,11 @@ def test_bad_paths(tmp_path: Path) -> None:
 
 def test_subset_problems(archive: Path) -> None:
     with pytest.raises(SourceError, match="Western.*found in none"):
-        load_raw(archive, "Horror,Western", weights="none")
+        load_raw(archive, "Horror,Western", image_encoder="none")
     with pytest.raises(SourceError, match="Thriller of subset .* have no movie in .*exactly one"):
-        load_raw(archive, "Horror,Thriller", weights="none")  # the only Thriller is also Horror
+        load_raw(archive, "Horror,Thriller", image_encoder="none")  # the only Thriller is also Horror
     with pytest.raises(CMCSLError, match="unknown"):
-        load_raw(archive, "NOPE", weights="none")
+        load_raw(archive, "NOPE", image_encoder="none")
 
 
 def test_class_without_readable_poster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -285,21 +257,21 @@ def test_class_without_readable_poster(tmp_path: Path, monkeypatch: pytest.Monke
     (root / "dataset" / "0000020.json").write_text(json.dumps({"genres": ["Thriller"], "plot": ["x"], "title": "T"}))
     (root / "dataset" / "0000020.jpeg").write_bytes(b"broken")
     with pytest.raises(SourceError, match="Thriller of subset .* have no movie with a readable poster"):
-        load_raw(root, "Horror,Thriller", weights="none")
+        load_raw(root, "Horror,Thriller", image_encoder="none")
     # the only War movie has no poster file at all
     (root / "dataset" / "0000021.json").write_text(json.dumps({"genres": ["War"], "plot": ["y"], "title": "W"}))
     with pytest.raises(SourceError, match="War of subset .* have no movie with a poster"):
-        load_raw(root, "Horror,War", weights="none")
+        load_raw(root, "Horror,War", image_encoder="none")
 
 
 def test_bad_device(archive: Path) -> None:
     with pytest.raises(SourceError, match="device"):
-        load_raw(archive, "HR", weights="none", device="tpu")
+        load_raw(archive, "HR", image_encoder="none", device="tpu")
     import torch
 
     if not torch.cuda.is_available():
         with pytest.raises(SourceError, match="no CUDA GPU"):
-            load_raw(archive, "HR", weights="none", device="cuda")
+            load_raw(archive, "HR", image_encoder="none", device="cuda")
 
 
 def test_scan_reads_genres_and_skips_bad_json(archive: Path) -> None:
@@ -313,14 +285,4 @@ def test_scan_reads_genres_and_skips_bad_json(archive: Path) -> None:
 
 def test_missing_text_model(archive: Path, tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="not a sentence-transformers model folder"):
-        load_raw(archive, "HR", weights="none", text_model=tmp_path)
-
-
-def test_import_stays_light() -> None:
-    import subprocess
-    import sys
-
-    code = "import sys, cmcsl_core, cmcsl_core.encoders.extract, cmcsl_core.datasets.sources.raw; print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parent.parent)
-    assert out.stdout.strip() == "False"
+        load_raw(archive, "HR", image_encoder="none", text_model=tmp_path)

@@ -1,0 +1,183 @@
+"""The review queue: items whose modalities disagree, closest calls first.
+
+CMCSL resolves a disagreement by raw Euclidean distance to the nearest seed, but
+distances of different modalities live on different scales (a 512-d image space and
+a 384-d text space), so the raw gap says little about how close the call was. The
+queue therefore compares *scaled* distances:
+
+``median`` (default)
+    each modality's distance divided by that modality's median nearest-seed
+    distance over the non-seed items (1.0 = a typical item of that modality);
+``rank``
+    each distance's percentile within its modality over the non-seed items
+    (0 = nearest, 1 = farthest; ties share the mean rank).
+
+An item's *gap* is the smallest difference of scaled distances between two
+modalities that propose different labels; the smaller the gap, the closer the call,
+the earlier the item in the queue. Items where all modalities agree have gap ``inf``
+and are never queued. Ties keep the item order.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from cmcsl_core.datasets.features import FeatureSet
+from cmcsl_core.errors import CMCSLError
+from cmcsl_core.method.labeling import LabelingResult
+
+__all__ = ["SCALINGS", "item_mask", "scaled_distances", "disagreement_gap", "review_queue", "queue_table"]
+
+SCALINGS: tuple[str, ...] = ("median", "rank")
+"""How distances are made comparable across modalities (see the module docstring)."""
+
+
+def _non_seed(result: LabelingResult) -> np.ndarray:
+    keep = ~result.is_seed
+    return keep if keep.any() else np.ones(result.n_items, dtype=bool)
+
+
+def scaled_distances(result: LabelingResult, scaling: str = "median") -> np.ndarray:
+    """Each modality's nearest-seed distances on a common scale, shape (M, N).
+
+    Parameters
+    ----------
+    result : LabelingResult
+    scaling : {"median", "rank"}
+        See the module docstring. A modality whose median distance is 0 is divided
+        by its mean (or left as is when that is 0 too).
+    """
+    if scaling not in SCALINGS:
+        raise CMCSLError(f"unknown scaling {scaling!r}; choose one of {', '.join(SCALINGS)}")
+    d = np.asarray(result.distances, dtype=np.float64)
+    ref = d[:, _non_seed(result)]
+    if scaling == "median":
+        scale = np.median(ref, axis=1)
+        mean = ref.mean(axis=1)
+        scale = np.where(scale > 0, scale, np.where(mean > 0, mean, 1.0))
+        return d / scale[:, None]
+    out = np.empty_like(d)
+    for m in range(d.shape[0]):
+        sorted_ref = np.sort(ref[m])
+        lo = np.searchsorted(sorted_ref, d[m], side="left")
+        hi = np.searchsorted(sorted_ref, d[m], side="right")
+        denom = max(sorted_ref.size - 1, 1)
+        out[m] = ((lo + hi - 1) / 2.0).clip(0, None) / denom
+    return out
+
+
+def disagreement_gap(result: LabelingResult, scaling: str = "median") -> np.ndarray:
+    """Per item, the smallest scaled-distance difference between modalities proposing different labels.
+
+    Returns
+    -------
+    ndarray of shape (N,)
+        ``inf`` where all modalities agree.
+    """
+    s = scaled_distances(result, scaling)
+    labels = result.labels
+    gap = np.full(result.n_items, np.inf)
+    m_count = labels.shape[0]
+    for a in range(m_count):
+        for b in range(a + 1, m_count):
+            differ = labels[a] != labels[b]
+            gap = np.where(differ, np.minimum(gap, np.abs(s[a] - s[b])), gap)
+    return gap
+
+
+def item_mask(values: Iterable[int] | np.ndarray | None, n: int) -> np.ndarray:
+    """A boolean mask (N,) from item indices or a mask (None: no item)."""
+    mask = np.zeros(n, dtype=bool)
+    if values is None:
+        return mask
+    arr = np.asarray(values if isinstance(values, np.ndarray) else list(values))
+    if arr.dtype == bool:
+        if arr.shape != (n,):
+            raise CMCSLError(f"a mask must have {n} entries, got {arr.shape}")
+        return arr.copy()
+    mask[arr.astype(np.int64)] = True
+    return mask
+
+
+def review_queue(
+    result: LabelingResult,
+    classes: Iterable[int] | None = None,
+    decided_by: Iterable[int | str] | None = None,
+    reviewed: Iterable[int] | np.ndarray | None = None,
+    unreviewed_only: bool = False,
+    scaling: str = "median",
+) -> np.ndarray:
+    """Indices of the disagreeing items to review, closest calls first.
+
+    Parameters
+    ----------
+    result : LabelingResult
+        A CMCSL run (e.g. ``AnnotatedLabels.result`` or the page's current run).
+    classes : iterable of int, optional
+        Keep items where ANY modality proposes one of these classes.
+    decided_by : iterable of int or str, optional
+        Keep items decided by one of these modalities (indices or names).
+    reviewed : indices or boolean mask, optional
+        Items a person already labelled (``HumanLabels.index``).
+    unreviewed_only : bool
+        Drop the ``reviewed`` items.
+    scaling : {"median", "rank"}
+        How distances are made comparable (module docstring).
+
+    Returns
+    -------
+    ndarray of int
+        Item indices in review order.
+    """
+    n = result.n_items
+    gap = disagreement_gap(result, scaling)
+    keep = np.isfinite(gap) & ~result.is_seed
+    if classes is not None:
+        wanted = np.asarray(list(classes), dtype=np.int64)
+        keep &= np.isin(result.labels, wanted).any(axis=0)
+    if decided_by is not None:
+        names = result.modality_names
+        modalities = [names.index(m) if isinstance(m, str) else int(m) for m in decided_by]
+        keep &= np.isin(result.decided_by, np.asarray(modalities, dtype=np.int64))
+    if unreviewed_only:
+        keep &= ~item_mask(reviewed, n)
+    idx = np.flatnonzero(keep)
+    return idx[np.argsort(gap[idx], kind="stable")]
+
+
+def queue_table(
+    fs: FeatureSet,
+    result: LabelingResult,
+    order: Sequence[int] | np.ndarray,
+    reviewed: Iterable[int] | np.ndarray | None = None,
+    scaling: str = "median",
+) -> pd.DataFrame:
+    """One row per queued item: proposals, nearest seeds, scaled distances, decision, gap.
+
+    Columns: ``index``, ``id`` (if known), ``gap``, per modality ``label_<m>``,
+    ``seed_<m>`` (item index of the nearest seed), ``distance_<m>``, ``scaled_<m>``,
+    then ``final_label``, ``decided_by``, ``reviewed``.
+    """
+    idx = np.asarray(order, dtype=np.int64)
+    names = np.asarray(fs.class_names, dtype=object)
+    scaled = scaled_distances(result, scaling)
+    gap = disagreement_gap(result, scaling)
+    cols: dict[str, object] = {"index": idx}
+    if fs.ids is not None:
+        cols["id"] = [fs.ids[i] for i in idx]
+    cols["gap"] = gap[idx]
+    seed_items = np.asarray(result.seed_idx)
+    for m, name in enumerate(result.modality_names):
+        cols[f"label_{name}"] = names[result.labels[m, idx]]
+        nearest = result.nearest_seed[m, idx]
+        cols[f"seed_{name}"] = seed_items[nearest] if result.seeds_are_rows else nearest
+        cols[f"distance_{name}"] = result.distances[m, idx]
+        cols[f"scaled_{name}"] = scaled[m, idx]
+    cols["final_label"] = names[result.final_labels[idx]]
+    decided = np.asarray([*result.modality_names, "all"], dtype=object)
+    cols["decided_by"] = decided[result.decided_by[idx]]
+    cols["reviewed"] = item_mask(reviewed, result.n_items)[idx]
+    return pd.DataFrame(cols)

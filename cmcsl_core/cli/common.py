@@ -1,0 +1,170 @@
+"""Helpers shared by the CLI's commands: the parser class, argument types, aliases, progress.
+
+Front-end aliases live here, not in the library: ``--classifier logreg`` becomes
+``lr`` and ``--preprocessing mm`` becomes ``minmax`` before a request is built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable, NoReturn
+
+from cmcsl_core.constants import CLI
+from cmcsl_core.errors import CMCSLError
+from cmcsl_core.types import ProgressFn
+
+__all__ = [
+    "EXIT_USAGE",
+    "PROG",
+    "Parser",
+    "HelpFormatter",
+    "positive_int",
+    "whole_int",
+    "int_list",
+    "classifier_arg",
+    "preprocessing_arg",
+    "class_weights_arg",
+    "methods_arg",
+    "CLASSIFIER_ALIASES",
+    "PREPROCESSING_ALIASES",
+    "check_out",
+    "tqdm_progress",
+]
+
+EXIT_USAGE = 2
+"""Exit code of a user mistake."""
+
+PROG = CLI
+
+CLASSIFIER_ALIASES: dict[str, str] = {"lg": "lr", "logreg": "lr", "logistic": "lr", "tree": "cart", "dt": "cart"}
+"""CLI spellings of the base classifiers."""
+
+PREPROCESSING_ALIASES: dict[str, str] = {"mm": "minmax"}
+"""CLI spellings of the preprocessings."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one ``error: ...`` line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CMCSLError(f"{message} (see {self.prog} --help)")
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows every default, except where there is none (None) or it is a switch (False)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _argument_type(convert: Callable[[str], object], name: str) -> Callable[[str], object]:
+    """Wrap a converter so that its CMCSLError message reaches the user (argparse hides others)."""
+
+    def parse(text: str) -> object:
+        try:
+            return convert(text)
+        except CMCSLError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = name
+    return parse
+
+
+def whole_int(text: str) -> int:
+    """A whole number."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    """A whole number >= 1."""
+    value = whole_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def int_list(text: str) -> tuple[int, ...]:
+    """Whole numbers separated by commas and/or spaces, e.g. ``"3,17,42"``."""
+    parts = [p for p in text.replace(",", " ").split() if p]
+    try:
+        return tuple(int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, got {text!r}") from None
+
+
+def _classifier(text: str) -> str:
+    from cmcsl_core.models.base import check_classifier
+
+    key = text.strip().lower()
+    return check_classifier(CLASSIFIER_ALIASES.get(key, key))
+
+
+def _preprocessing(text: str) -> str:
+    from cmcsl_core.method.preprocessing import check_preprocessing
+
+    key = text.strip().lower()
+    return check_preprocessing(PREPROCESSING_ALIASES.get(key, key))
+
+
+def _class_weights(text: str) -> str:
+    from cmcsl_core.models.base import check_class_weights
+
+    return check_class_weights(text)
+
+
+def _methods(text: str) -> tuple[str, ...]:
+    from cmcsl_core.evaluation.config import check_methods
+
+    return check_methods(text)
+
+
+classifier_arg = _argument_type(_classifier, "classifier")
+preprocessing_arg = _argument_type(_preprocessing, "preprocessing")
+class_weights_arg = _argument_type(_class_weights, "class weights")
+methods_arg = _argument_type(_methods, "methods")
+
+
+def check_out(out: str, *inputs: str | None, suffix: str | None = None) -> Path:
+    """Refuse an output path that would overwrite an input, or a missing folder."""
+    path = Path(out)
+    if suffix and path.suffix.lower() != suffix:
+        raise CMCSLError(f"--out must end in {suffix}, got {path.name}")
+    for inp in inputs:
+        if inp and Path(inp).exists() and path.exists() and path.resolve() == Path(inp).resolve():
+            raise CMCSLError(f"--out {out} is the input file; choose another name")
+    if path.exists() and path.is_dir():
+        raise CMCSLError(f"--out {out} is a folder; give a file name")
+    if not path.parent.exists():
+        raise CMCSLError(f"the folder of --out ({path.parent}) does not exist")
+    return path
+
+
+def tqdm_progress(desc: str, enabled: bool = True) -> tuple[ProgressFn, Callable[[], None]]:
+    """A ``progress(done, total)`` callback drawing a tqdm bar on stderr, and a close function.
+
+    The finished bar stays on the terminal (``leave=True``).
+    """
+    if not enabled:
+        return (lambda done, total: None), (lambda: None)
+    from tqdm import tqdm
+
+    bar: list[tqdm] = []
+
+    def progress(done: int, total: int) -> None:
+        if not bar:
+            bar.append(tqdm(total=total, desc=desc, unit="step", file=sys.stderr, leave=True))
+        bar[0].n = done
+        bar[0].refresh()
+
+    def close() -> None:
+        if bar:
+            bar[0].close()
+
+    return progress, close

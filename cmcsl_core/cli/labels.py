@@ -1,0 +1,68 @@
+"""``labels``: every item's final label, human labels first, with provenance.
+
+``python -m cmcsl_core labels --db DB --features F.npz (--b-class B [--seed S] | --seeds ...)
+[--preprocessing P] --out labels.csv`` writes the ``label`` command's columns plus
+``provenance`` (human, seed, agree, or the modality that decided) and ``annotator``.
+Human labels win; CMCSL labels every other item from the seeds plus the human labels.
+``--format`` (or the suffix of ``--out``: .csv, .parquet, .json) picks CSV, Parquet or
+Label Studio's JSON import format with predictions.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cmcsl_core.cli.common import check_out, int_list, positive_int, preprocessing_arg, whole_int
+from cmcsl_core.cli.label import request_from_args
+from cmcsl_core.constants import DEFAULT_PREPROCESSING, LABEL_SEED
+from cmcsl_core.errors import CMCSLError
+
+NAME = "labels"
+HELP = "final labels from seeds plus human labels, with provenance (CSV, Parquet, Label Studio JSON)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of ``labels``."""
+    from cmcsl_core.annotations.formats import FORMATS
+    from cmcsl_core.method.preprocessing import PREPROCESSINGS
+
+    parser.add_argument("--db", help="annotation database (SQLite); default: $CMCSL_DB, else the feature file's "
+                        "database in $XDG_DATA_HOME/cmcsl-studio")
+    parser.add_argument("--features", required=True, help="feature file (.npz)")
+    seeds = parser.add_mutually_exclusive_group(required=True)
+    seeds.add_argument("--b-class", type=positive_int, help="seeds per class, drawn at random")
+    seeds.add_argument("--seeds", type=int_list, help="explicit seed item indices, e.g. 3,17,42")
+    parser.add_argument("--seed", type=whole_int, default=LABEL_SEED, help="random seed of the --b-class draw")
+    parser.add_argument(
+        "--preprocessing",
+        type=preprocessing_arg,
+        default=DEFAULT_PREPROCESSING,
+        help=f"one of {', '.join(PREPROCESSINGS)}",
+    )
+    parser.add_argument("--format", choices=FORMATS, help="output format (default: from the suffix of --out)")
+    parser.add_argument("--out", required=True, help="file to write, one row (or task) per item")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compute and write the labels; print a one-line summary per provenance."""
+    from cmcsl_core.annotations.formats import export_labels, format_for
+    from cmcsl_core.annotations.provenance import labels_with_annotations
+    from cmcsl_core.annotations.store import AnnotationStore
+    from cmcsl_core.datasets.features import load_features
+
+    fmt = format_for(args.out, args.format)
+    out = check_out(args.out, args.features, args.db)
+    request = request_from_args(args)
+    fs = load_features(args.features)
+    store = AnnotationStore(fs, args.db)
+    if not store.path.exists():
+        raise CMCSLError(f"annotation database {store.path} does not exist; record labels with `annotate` first")
+    annotated = labels_with_annotations(fs, request, store)
+    export_labels(fs, annotated, out, fmt)
+    counts = annotated.counts()
+    parts = ", ".join(f"{k} {counts[k]}" for k in sorted(counts))
+    n_human, n_seeds = len(annotated.human), annotated.seed_idx.size
+    print(f"{fs.n_items} items, {n_human} human labels, {n_seeds} seeds; provenance: {parts}")
+    print(f"wrote {Path(out)} ({fmt})")
+    return 0

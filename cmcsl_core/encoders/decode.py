@@ -1,0 +1,141 @@
+"""Reading image files into the encoders' input: RGB, resize 256 (short side), centre crop 224.
+
+Any format Pillow reads is accepted (JPEG, PNG, GIF (first frame), WebP, BMP, TIFF, ...).
+Palette, CMYK, greyscale, 16-bit and alpha images are converted to 8-bit RGB (alpha is
+composited on white). A file that cannot be decoded (truncated, empty, not an image) gives
+a one-line reason instead of an exception; ``ImageFile.LOAD_TRUNCATED_IMAGES`` is left as
+it is. JPEG files are decoded at a reduced scale when they are much larger than needed
+(``Image.draft``), which makes big photos several times faster to read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Sequence, Union
+
+import numpy as np
+
+__all__ = ["RESIZE", "CROP", "MEAN", "STD", "MISSING", "load_image", "file_digest", "file_digests", "decode_threads"]
+
+RESIZE = 256
+"""Short side after resizing."""
+
+CROP = 224
+"""Side of the centre crop fed to the network."""
+
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+"""ImageNet normalisation (per RGB channel, on [0, 1] pixels)."""
+
+MISSING = "missing file"
+"""The error reason of a path that is not a readable file."""
+
+
+def file_digest(path: str) -> str | None:
+    """SHA-256 (hex) of a file's bytes, or None when it cannot be read."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def decode_threads() -> int:
+    """Threads used to read and decode files (one per CPU, at most 8)."""
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def file_digests(paths: Sequence[str]) -> list[str | None]:
+    """:func:`file_digest` of every path, read in parallel."""
+    if not paths:
+        return []
+    with ThreadPoolExecutor(max_workers=decode_threads()) as pool:
+        return list(pool.map(file_digest, paths))
+
+
+def _to_rgb(im: "object") -> "object":
+    """Convert any Pillow image mode to 8-bit RGB (alpha composited on white)."""
+    from PIL import Image
+
+    assert isinstance(im, Image.Image)
+    mode = im.mode
+    if mode == "RGB":
+        return im
+    if mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        arr = np.asarray(im, dtype=np.float64)
+        top = 65535.0 if mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
+        grey = np.clip(np.rint(arr * (255.0 / top)), 0, 255).astype(np.uint8)
+        return Image.fromarray(grey, "L").convert("RGB")
+    if mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+        mode = im.mode
+    elif mode in ("L", "1", "CMYK", "YCbCr", "LAB", "HSV"):
+        return im.convert("RGB")
+    elif "transparency" in im.info and mode in ("L", "RGB"):
+        im = im.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = im.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return im.convert("RGB")
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return "cannot decode: " + text[:160]
+
+
+def load_image(path: Union[str, "os.PathLike[str]"], resize: int = RESIZE, crop: int = CROP) -> "np.ndarray | str":
+    """Decode one image file and preprocess it like torchvision's ``Resize(256)`` + ``CenterCrop(224)``.
+
+    Parameters
+    ----------
+    path : path
+        The image file.
+    resize, crop : int
+        Short side after resizing (bilinear, antialiased) and side of the centre crop.
+
+    Returns
+    -------
+    ndarray of uint8 (crop, crop, 3) or str
+        The RGB pixels, or a one-line reason when the file cannot be used
+        (``"missing file"`` or ``"cannot decode: ..."``).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        return MISSING
+    try:
+        if os.path.getsize(path) == 0:
+            return "cannot decode: empty file"
+        with Image.open(path) as opened:
+            w, h = opened.size
+            if w < 1 or h < 1:
+                return "cannot decode: image has no pixels"
+            if opened.format == "JPEG":
+                # decode at the smallest DCT scale that keeps the short side >= resize
+                scale = resize / min(w, h)
+                if scale < 0.5:
+                    opened.draft("RGB", (max(1, int(np.ceil(w * scale))), max(1, int(np.ceil(h * scale)))))
+            opened.load()  # raises for truncated files (LOAD_TRUNCATED_IMAGES untouched)
+            im = _to_rgb(opened)
+            assert isinstance(im, Image.Image)
+            w, h = im.size
+            # as torchvision's Resize(resize) + CenterCrop(crop) on a PIL image
+            nw, nh = (resize, int(resize * h / w)) if w <= h else (int(resize * w / h), resize)
+            if (nw, nh) != (w, h):
+                im = im.resize((max(nw, 1), max(nh, 1)), Image.Resampling.BILINEAR)
+            left, top = int(round((nw - crop) / 2.0)), int(round((nh - crop) / 2.0))
+            im = im.crop((left, top, left + crop, top + crop))
+            return np.asarray(im, dtype=np.uint8)
+    except FileNotFoundError:
+        return MISSING
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        return _reason(exc)

@@ -1,0 +1,205 @@
+"""One cross-validation fold of a curve: what is precomputed once, and how methods are scored.
+
+For a fold the preprocessing is fitted on the training rows and applied to both
+sides once; then, for every ``b_class``, seeds are drawn from the training fold
+(nested draws from one random order keyed by ``(random_state, fold)``: all methods
+at one ``(fold, b)`` share the same seeds), and each method trains a base
+classifier whose balanced accuracy on the test fold is one row of the curve.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from cmcsl_core.constants import FUSED
+from cmcsl_core.datasets.features import FeatureSet
+from cmcsl_core.evaluation.config import CMCSL_FUSION_METHODS, SEEDED_METHODS, CurveConfig
+from cmcsl_core.evaluation.metrics import balanced_accuracy
+from cmcsl_core.method.labeling import cross_modal_labels, squared_distances, squared_norms
+from cmcsl_core.method.preprocessing import fit_preprocessor, l2_normalize
+from cmcsl_core.method.seeds import seed_order
+from cmcsl_core.models.base import class_weight_vector, make_sklearn_classifier
+from cmcsl_core.models.gnb import GNBBatch, GNBTask
+from cmcsl_core.models.proba import FitTask, fit_predict, fit_predict_proba
+from cmcsl_core.evaluation.late_fusion import late_fusion_rows
+
+__all__ = ["Row", "TrainingSet", "row_step", "Fold", "fold_label_sets", "evaluate_fold", "evaluate_fold_single_thread"]
+
+Row = tuple[str, str, int, int, float]
+"""One row of a curve: method, modality, b_class, fold, bac."""
+
+TrainingSet = tuple[np.ndarray, "np.ndarray | None"]
+"""Training labels and the training rows they belong to (None: every training row)."""
+
+
+def row_step(X_list: Sequence[np.ndarray], preprocessing: str) -> tuple[list[np.ndarray], str]:
+    """Split a preprocessing into its row-wise part (done once) and its fitted column part.
+
+    L2 normalisation looks at one row at a time, so doing it once before the folds
+    is exactly the same as doing it in every fold.
+    """
+    if preprocessing in ("l2", "l2std"):
+        return [l2_normalize(X) for X in X_list], {"l2": "raw", "l2std": "std"}[preprocessing]
+    return list(X_list), preprocessing
+
+
+class Fold:
+    """One CV fold with everything that does not depend on the seeds precomputed."""
+
+    def __init__(
+        self,
+        fs: FeatureSet,
+        train: np.ndarray,
+        test: np.ndarray,
+        config: CurveConfig,
+        X_rows: Sequence[np.ndarray],
+        column_step: str,
+    ) -> None:
+        self.k = fs.n_classes
+        self.y_tr, self.y_te = fs.y[train], fs.y[test]
+        self.config = config
+        self.Xtr: list[np.ndarray] = []
+        self.Xte: list[np.ndarray] = []
+        for X in X_rows:
+            prep = fit_preprocessor(X[train], column_step)
+            self.Xtr.append(prep.transform(X[train]))
+            self.Xte.append(prep.transform(X[test]))
+        self.gnb = config.classifier == "gnb"
+        if self.gnb:
+            self.batches = [GNBBatch(a, b) for a, b in zip(self.Xtr, self.Xte)]
+        else:
+            self.factory = make_sklearn_classifier(config.classifier)
+
+    def weights(self, labels: np.ndarray) -> np.ndarray:
+        """Sample weights of a classifier trained on ``labels`` (the config's scheme)."""
+        return class_weight_vector(labels, self.k, self.config.class_weights, self.y_tr)
+
+    def score(self, pred: np.ndarray) -> float:
+        """Balanced accuracy of test-fold predictions."""
+        return balanced_accuracy(self.y_te, pred, self.k)
+
+    def scores(self, m: int, tasks: list[TrainingSet]) -> list[float]:
+        """BAC on the test fold of modality ``m``'s classifier for each (labels, rows) task."""
+        if self.gnb:
+            batch = self.batches[m]
+            gnb_tasks = [GNBTask(lab, self.weights(lab), rows) for lab, rows in tasks]
+            preds = batch.predict(batch.fit(gnb_tasks, self.k))
+            return [self.score(p) for p in preds]
+        if self.config.classifier == "lr":  # batched L-BFGS (cmcsl_core.models.lr)
+            fits = [FitTask(lab, self.weights(lab), rows) for lab, rows in tasks]
+            return [self.score(p) for p in fit_predict("lr", self.Xtr[m], self.Xte[m], fits, self.k)]
+        out = []
+        for lab, rows in tasks:
+            X = self.Xtr[m] if rows is None else self.Xtr[m][rows]
+            clf = self.factory()
+            clf.fit(X, lab, sample_weight=self.weights(lab))
+            out.append(self.score(clf.predict(self.Xte[m])))
+        return out
+
+    def proba(self, X: np.ndarray, Xt: np.ndarray, batch: GNBBatch | None = None) -> np.ndarray:
+        """Class supports on the test rows ``Xt`` of a classifier trained on ``X`` with all true labels."""
+        w = self.weights(self.y_tr)
+        if self.gnb:
+            batch = batch if batch is not None else GNBBatch(X, Xt)
+            return batch.predict_proba(batch.fit([GNBTask(self.y_tr, w)], self.k)[0])
+        return fit_predict_proba(self.config.classifier, X, Xt, [FitTask(self.y_tr, w)], self.k)[0]
+
+    def early_fusion(self) -> float:
+        """EF: one classifier on the concatenated modalities."""
+        return self.score(np.argmax(self.proba(np.hstack(self.Xtr), np.hstack(self.Xte)), axis=1))
+
+    def late_fusion(self) -> float:
+        """LF: per-modality classifiers; the class with the largest mean support wins."""
+        batches: Sequence[GNBBatch | None] = self.batches if self.gnb else [None] * len(self.Xtr)
+        support = np.mean([self.proba(a, b, batch) for a, b, batch in zip(self.Xtr, self.Xte, batches)], axis=0)
+        return self.score(np.argmax(support, axis=1))
+
+
+def fold_label_sets(
+    fold: Fold, fold_id: int, config: CurveConfig, names: tuple[str, ...], class_names: tuple[str, ...]
+) -> list[tuple[str, int, list[TrainingSet]]]:
+    """For every (method, b): the training labels and rows each modality's classifier gets.
+
+    Seeds for all b come from one random order per fold (nested draws), so the
+    squared distances to every candidate seed are one matrix product per modality.
+    """
+    cmcsl_fusion = any(m in CMCSL_FUSION_METHODS for m in config.methods)  # needs the CMCSL labels
+    seeded = [m for m in SEEDED_METHODS if m in config.methods or (m == "CMCSL" and cmcsl_fusion)]
+    if not seeded:
+        return []
+    b_max = max(config.b_values)
+    order = seed_order(fold.y_tr, b_max, (config.random_state, fold_id), class_names=class_names, n_classes=fold.k)
+    need_labels = "UNI" in seeded or "CMCSL" in seeded
+    if need_labels:
+        candidates = order.ravel()  # class-major: column c * b_max + j
+        norms = [squared_norms(X) for X in fold.Xtr]
+        d2_all = [squared_distances(X, X[candidates], xx) for X, xx in zip(fold.Xtr, norms)]
+    out: list[tuple[str, int, list[TrainingSet]]] = []
+    n_mod = len(names)
+    for b in config.b_values:
+        cols = np.sort((np.arange(fold.k)[:, None] * b_max + np.arange(b)[None, :]).ravel())
+        seeds_unsorted = order.ravel()[cols]
+        rank = np.argsort(seeds_unsorted)
+        seeds, cols = seeds_unsorted[rank], cols[rank]
+        seed_labels = fold.y_tr[seeds]
+        if "PRE" in seeded:
+            pre: list[TrainingSet] = [(seed_labels, seeds)] * n_mod
+            out.append(("PRE", b, pre))
+        if need_labels:
+            result = cross_modal_labels(
+                fold.Xtr,
+                seeds,
+                seed_labels,
+                names,
+                sq_distances=[d2[:, cols] for d2 in d2_all],
+                sq_norms=norms,
+                exact_distances=False,
+            )
+            if "UNI" in seeded:
+                uni: list[TrainingSet] = [(result.labels[m], None) for m in range(n_mod)]
+                out.append(("UNI", b, uni))
+            if "CMCSL" in seeded:
+                cmcsl: list[TrainingSet] = [(result.final_labels, None)] * n_mod
+                out.append(("CMCSL", b, cmcsl))
+    return out
+
+
+def evaluate_fold(
+    fs: FeatureSet,
+    fold_id: int,
+    train: np.ndarray,
+    test: np.ndarray,
+    config: CurveConfig,
+    X_rows: Sequence[np.ndarray],
+    column_step: str,
+) -> list[Row]:
+    """All rows of one fold (FULL, EF and LF repeated for every ``b_class``)."""
+    fold = Fold(fs, train, test, config, X_rows, column_step)
+    names = fs.modality_names
+    fixed: list[tuple[str, str, float]] = []
+    if "FULL" in config.methods:
+        scores = [fold.scores(m, [(fold.y_tr, None)])[0] for m in range(len(names))]
+        fixed += [("FULL", n, s) for n, s in zip(names, scores)]
+    if "EF" in config.methods:
+        fixed.append(("EF", FUSED, fold.early_fusion()))
+    if "LF" in config.methods:
+        fixed.append(("LF", FUSED, fold.late_fusion()))
+    rows = [(method, name, b, fold_id, score) for b in config.b_values for method, name, score in fixed]
+    label_sets = fold_label_sets(fold, fold_id, config, names, fs.class_names)
+    cmcsl_labels = [(b, tasks[0][0]) for method, b, tasks in label_sets if method == "CMCSL"]
+    rows += late_fusion_rows(fold, fold_id, config.methods, config.b_values, cmcsl_labels)
+    label_sets = [entry for entry in label_sets if entry[0] in config.methods]
+    for m, name in enumerate(names):
+        scores = fold.scores(m, [tasks[m] for _, _, tasks in label_sets]) if label_sets else []
+        rows += [(method, name, b, fold_id, s) for (method, b, _), s in zip(label_sets, scores)]
+    return rows
+
+
+def evaluate_fold_single_thread(*args: object) -> list[Row]:
+    """:func:`evaluate_fold` with one BLAS thread (for parallel workers, so they do not oversubscribe)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return evaluate_fold(*args)  # type: ignore[arg-type]

@@ -1,0 +1,110 @@
+"""A labeling request: which seeds, which preprocessing. The one value ``label`` runs.
+
+The CLI's ``label`` parses into a :class:`LabelRequest`, the app builds the same
+value from its widgets, and :meth:`LabelRequest.command` renders the equivalent
+command line, so every labeling the app shows can be reproduced in a shell.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+import numpy as np
+
+from cmcsl_core.constants import CLI, DEFAULT_PREPROCESSING, LABEL_SEED
+from cmcsl_core.datasets.features import FeatureSet
+from cmcsl_core.errors import SeedError
+from cmcsl_core.method.labeling import LabelingResult, propagate
+from cmcsl_core.method.preprocessing import check_preprocessing
+from cmcsl_core.method.seeds import check_seeds, draw_seeds
+
+__all__ = ["LabelRequest"]
+
+
+@dataclass(frozen=True)
+class LabelRequest:
+    """Label every item of a feature set from a few seeds.
+
+    Exactly one of ``b_class`` (seeds drawn at random, ``b_class`` per class) and
+    ``seeds`` (explicit item indices) is given.
+
+    Parameters
+    ----------
+    preprocessing : {"raw", "l2", "std", "minmax", "l2std"}, default="l2std"
+        Fitted on all items of the feature set.
+    b_class : int or None, default=None
+        Seeds per class, drawn uniformly without replacement.
+    seed : int, default=0
+        Random seed of the ``b_class`` draw.
+    seeds : tuple of int or None, default=None
+        Explicit seed item indices (sorted and de-duplicated by :meth:`validated`).
+
+    Examples
+    --------
+    >>> from cmcsl_core.datasets.features import make_feature_set
+    >>> X_img = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 4.9]])
+    >>> X_txt = np.array([[1.0], [0.9], [-1.0], [-1.1]])
+    >>> fs = make_feature_set([X_img, X_txt], [0, 0, 1, 1])
+    >>> request = LabelRequest(preprocessing="raw", seeds=(3, 0))
+    >>> request.seed_indices(fs)
+    array([0, 3])
+    >>> request.run(fs).final_labels
+    array([0, 0, 1, 1])
+    >>> print(request.command("my features.npz"))
+    python -m cmcsl_core label --features 'my features.npz' --seeds 0,3 --preprocessing raw --out labels.csv
+    """
+
+    preprocessing: str = DEFAULT_PREPROCESSING
+    b_class: int | None = None
+    seed: int = LABEL_SEED
+    seeds: tuple[int, ...] | None = None
+
+    def validated(self) -> "LabelRequest":
+        """A copy with a canonical preprocessing name and sorted seeds.
+
+        Raises
+        ------
+        CMCSLError
+            An unknown preprocessing; neither or both of ``b_class`` and ``seeds``;
+            ``b_class < 1``; repeated or negative seed indices.
+        """
+        preprocessing = check_preprocessing(self.preprocessing)
+        if (self.b_class is None) == (self.seeds is None):
+            raise SeedError("give exactly one of b_class (random seeds per class) and seeds (item indices)")
+        if self.b_class is not None and int(self.b_class) < 1:
+            raise SeedError(f"b_class must be at least 1, got {self.b_class}")
+        seeds = None
+        if self.seeds is not None:
+            arr = check_seeds(self.seeds, np.iinfo(np.int64).max)
+            seeds = tuple(int(i) for i in arr)
+        b_class = None if self.b_class is None else int(self.b_class)
+        return LabelRequest(preprocessing=preprocessing, b_class=b_class, seed=int(self.seed), seeds=seeds)
+
+    def seed_indices(self, fs: FeatureSet) -> np.ndarray:
+        """The sorted seed item indices of this request on ``fs``.
+
+        Raises
+        ------
+        SeedError
+            Seeds out of range, or a class with fewer than ``b_class`` items.
+        """
+        req = self.validated()
+        if req.seeds is not None:
+            return check_seeds(req.seeds, fs.n_items)
+        assert req.b_class is not None
+        return draw_seeds(fs.y, req.b_class, req.seed, class_names=fs.class_names)
+
+    def run(self, fs: FeatureSet) -> LabelingResult:
+        """Label every item of ``fs`` (:func:`cmcsl_core.method.labeling.propagate`)."""
+        return propagate(fs, self.seed_indices(fs), self.validated().preprocessing)
+
+    def command(self, features: str, out: str = "labels.csv") -> str:
+        """The equivalent ``python -m cmcsl_core label ...`` line, paths shell-quoted."""
+        req = self.validated()
+        if req.seeds is not None:
+            seed_args = ["--seeds", ",".join(map(str, req.seeds))]
+        else:
+            seed_args = ["--b-class", str(req.b_class), "--seed", str(req.seed)]
+        args = ["label", "--features", str(features), *seed_args, "--preprocessing", req.preprocessing, "--out", str(out)]
+        return f"{CLI} {shlex.join(args)}"

@@ -1,0 +1,111 @@
+"""What the shared sidebar chooses: one frozen :class:`Settings` value, its defaults and labels.
+
+Pure (no Streamlit): the URL codec (:mod:`.url`), the session (:mod:`.session`), the sidebar
+(:mod:`.sidebar`) and the pages all speak this one type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cmcsl_core.constants import DEFAULT_CLASSIFIER, DEFAULT_PREPROCESSING, LABEL_SEED
+from cmcsl_core.datasets.sources import DEFAULT_SOURCE, DEFAULT_SUBSET, SOURCE_HELP, SOURCES, source_info
+
+__all__ = [
+    "Settings",
+    "DEFAULTS",
+    "MAX_B_CLASS",
+    "MAX_SEED",
+    "FILE",
+    "APP_SOURCES",
+    "source_label",
+    "path_help",
+    "takes_path",
+    "takes_subset",
+    "takes_option",
+    "option_help",
+    "CLASSIFIER_LABELS",
+]
+
+MAX_B_CLASS = 500
+"""Largest b_class the sidebar accepts (the data may allow fewer: that is reported as an error)."""
+
+MAX_SEED = 2**31 - 1
+"""Largest random seed (numpy's legacy limit, shared with the CLI's --seed)."""
+
+FILE = "file"
+"""The app's own source: a feature file written by ``export`` (a path on the server, or an upload)."""
+
+APP_SOURCES: tuple[str, ...] = (*SOURCES, FILE)
+"""Data sources offered in the sidebar: the library's registered sources, then a feature file."""
+
+_SOURCE_LABELS: dict[str, str] = {
+    "demo": "Built-in demo (no download)",
+    "hdf5": "MM-IMDb hdf5 (Arevalo's multimodal_imdb.hdf5)",
+    "w4k2": "Authors' features (mmIMDb_<SUBSET>_*.npy)",
+    "raw": "Raw MM-IMDb archive (posters + plots)",
+    FILE: "Feature file (.npz): path or upload",
+}
+
+_PATH_HELP: dict[str, str] = {
+    "hdf5": "Path of multimodal_imdb.hdf5 on the server.",
+    "w4k2": "Folder holding the authors' mmIMDb_<SUBSET>_*.npy files.",
+    "raw": "The extracted MM-IMDb folder (mmimdb/, holding dataset/<id>.jpeg and <id>.json; extract "
+    "mmimdb.tar.gz first). Encoding all posters and plots takes a long time on a CPU; it is done once and cached.",
+    FILE: "A feature file written by `python -m cmcsl_core export` (or upload one below).",
+}
+
+
+def source_label(source: str) -> str:
+    """How the sidebar names a source (a registered source without a label: its help line)."""
+    return _SOURCE_LABELS.get(source) or f"{source}: {SOURCE_HELP[source]}"
+
+
+def path_help(source: str) -> str:
+    """Help of the path box for ``source``."""
+    return _PATH_HELP.get(source) or SOURCE_HELP[source]
+
+
+def takes_path(source: str) -> bool:
+    """Whether ``source`` reads a file or folder (the sidebar shows a path box)."""
+    return source == FILE or source_info(source).needs_path
+
+
+def takes_subset(source: str) -> bool:
+    """Whether ``source`` labels its items by an MM-IMDb subset (the sidebar shows the subset picker)."""
+    return source != FILE and source_info(source).has_subset
+
+
+def takes_option(source: str, option: str) -> bool:
+    """Whether ``source`` accepts the loader option ``option`` (e.g. ``image_encoder``)."""
+    return source != FILE and any(o.name == option for o in source_info(source).options)
+
+
+def option_help(source: str, option: str) -> str:
+    """The registry's help line and default of a source's option."""
+    opt = source_info(source).option(option)
+    return f"{opt.help} (default {opt.default})" if opt.default is not None else opt.help
+
+CLASSIFIER_LABELS: dict[str, str] = {
+    "gnb": "Gaussian naive Bayes (GNB)",
+    "lr": "Logistic regression (LR)",
+    "cart": "Decision tree (CART)",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the sidebar chooses (the random ``seed`` picks the seeds unless chosen by hand)."""
+
+    source: str = DEFAULT_SOURCE
+    path: str = ""
+    subset: str = DEFAULT_SUBSET
+    preprocessing: str = DEFAULT_PREPROCESSING
+    classifier: str = DEFAULT_CLASSIFIER
+    b_class: int = 5
+    seed: int = LABEL_SEED
+    image_encoder: str = ""
+    """Image encoder of the sources that encode images (``""``: the source's default)."""
+
+
+DEFAULTS = Settings()

@@ -1,0 +1,170 @@
+"""The shared sidebar: data source, subset, preprocessing, classifier and seed widgets.
+
+The session's :class:`~.settings.Settings` are the truth; every widget is a view of one
+field. Its value is loaded from the settings at every run and stored back by its
+``on_change`` callback (Streamlit's documented pattern for widgets shared by pages: a
+page switch drops widget state, the settings survive).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import streamlit as st
+
+from cmcsl_core.datasets.sources import source_info
+from cmcsl_core.datasets.subsets import load_subsets
+from cmcsl_core.method.preprocessing import PREPROCESSING_LABELS, PREPROCESSINGS
+from cmcsl_core.models.classifiers import CLASSIFIERS
+
+from .session import (
+    current_settings,
+    forget_manual_seeds,
+    init_session,
+    manual_seed_count,
+    randomize_seeds,
+    store_upload,
+    sync_url,
+    update_settings,
+)
+from .settings import (
+    APP_SOURCES,
+    CLASSIFIER_LABELS,
+    FILE,
+    MAX_B_CLASS,
+    MAX_SEED,
+    Settings,
+    option_help,
+    path_help,
+    source_label,
+    takes_option,
+    takes_path,
+    takes_subset,
+)
+
+__all__ = ["sidebar", "CUSTOM", "CUSTOM_DEFAULT"]
+
+CUSTOM = "Custom genres…"
+"""The subset choice that opens a text box for a list of genres."""
+
+CUSTOM_DEFAULT = "Horror,Romance"
+"""The genres first offered when "Custom genres…" is chosen."""
+
+
+def _store(field: str, then: Callable[[], None] | None = None) -> None:
+    value = st.session_state[f"w_{field}"]
+    update_settings(**{field: value.strip() if isinstance(value, str) else int(value)})
+    if then is not None:
+        then()
+
+
+def _bound(field: str, value: Any, then: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Widget arguments for the settings field ``field``: its key, loaded with ``value``, stored back on change."""
+    key = f"w_{field}"
+    st.session_state[key] = value
+    return {"key": key, "on_change": _store, "args": (field, then)}
+
+
+def _store_subset_choice() -> None:
+    choice = st.session_state["w_subset_choice"]
+    update_settings(subset=CUSTOM_DEFAULT if choice == CUSTOM else choice)
+
+
+def _store_upload() -> None:
+    upload = st.session_state.get("upload")
+    store_upload(None, None) if upload is None else store_upload(upload.name, upload.getvalue())
+
+
+def _subset_widgets(cfg: Settings) -> None:
+    paper = list(load_subsets())
+    known = next((p for p in paper if p.upper() == cfg.subset.upper()), None)
+    st.session_state["w_subset_choice"] = known or CUSTOM
+    choice = st.selectbox(
+        "Subset",
+        [*paper, CUSTOM],
+        key="w_subset_choice",
+        on_change=_store_subset_choice,
+        help=f"The {len(paper)} MM-IMDb subsets of the paper (Table I), or your own list of genres.",
+    )
+    if choice == CUSTOM:
+        st.text_input(
+            "Genres (comma separated)",
+            **_bound("subset", cfg.subset if known is None else CUSTOM_DEFAULT),
+            help="A movie belongs when exactly one of these genres is among its genres.",
+        )
+
+
+def _data_widgets(cfg: Settings) -> None:
+    st.subheader("Data")
+    source = st.selectbox("Data source", list(APP_SOURCES), format_func=source_label, **_bound("source", cfg.source))
+    if takes_path(source):
+        st.text_input(
+            "File or folder path" if source != FILE else "Feature file path",
+            **_bound("path", cfg.path),
+            help=path_help(source),
+            placeholder="/data/mmimdb/multimodal_imdb.hdf5" if source == "hdf5" else "",
+        )
+    if takes_option(source, "image_encoder"):
+        st.text_input(
+            "Image encoder",
+            **_bound("image_encoder", cfg.image_encoder),
+            help=option_help(source, "image_encoder") + ". Weights are read offline, never downloaded.",
+            placeholder=str(source_info(source).option("image_encoder").default),
+        )
+    if source == FILE:
+        st.file_uploader("…or upload a feature file", type=["npz"], key="upload", on_change=_store_upload)
+    if takes_subset(source):
+        _subset_widgets(cfg)
+
+
+def _choice(label: str, labels: dict[str, str], field: str, value: str, help_: str) -> None:
+    st.selectbox(label, list(labels), format_func=labels.__getitem__, help=help_, **_bound(field, value))
+
+
+def _seed_number(label: str, field: str, value: int, lo: int, hi: int, help_: str | None = None) -> None:
+    """A number that picks the random seeds: changing it forgets hand-picked seeds."""
+    st.number_input(label, lo, hi, step=1, help=help_, **_bound(field, value, then=forget_manual_seeds))
+
+
+def _method_widgets(cfg: Settings) -> None:
+    st.subheader("Method")
+    _choice(
+        "Preprocessing",
+        {p: PREPROCESSING_LABELS[p] for p in PREPROCESSINGS},
+        "preprocessing",
+        cfg.preprocessing,
+        "Applied to each modality before nearest-seed labeling (L2+STD is the paper's best).",
+    )
+    _choice(
+        "Base classifier",
+        {c: CLASSIFIER_LABELS.get(c, c) for c in CLASSIFIERS},
+        "classifier",
+        cfg.classifier,
+        "Trained on the pseudo-labels for the BAC curves.",
+    )
+    _seed_number("Seeds per class (b_class)", "b_class", cfg.b_class, 1, MAX_B_CLASS)
+    _seed_number(
+        "Random seed", "seed", cfg.seed, 0, MAX_SEED,
+        "Draws the seed items (b_class per class). The same value gives the same seeds.",
+    )  # fmt: skip
+    st.button(
+        "Randomize seeds",
+        on_click=randomize_seeds,
+        icon=":material/casino:",
+        width="stretch",
+        help="Draw new random seeds (and forget hand-picked ones).",
+    )
+    picked = manual_seed_count()
+    if picked:
+        st.caption(f"Using {picked} hand-picked seeds (see the Clusters page).")
+
+
+def sidebar() -> Settings:
+    """Draw the shared sidebar (its widgets edit the session's settings); write the URL; return the settings."""
+    init_session()
+    cfg = current_settings()
+    with st.sidebar:
+        _data_widgets(cfg)
+        _method_widgets(cfg)
+    sync_url()
+    return cfg
