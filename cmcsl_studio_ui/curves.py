@@ -10,13 +10,27 @@ from cmcsl_core.constants import FUSED
 from cmcsl_core.datasets.features import FeatureSet
 from cmcsl_core.evaluation.config import SEEDED_METHODS, CurveConfig
 from cmcsl_core.evaluation.curve import CurveResult, run_curve
+from cmcsl_core.evaluation.fusion_study import FusionStudyConfig, FusionStudyResult, run_fusion_study
 
 from .loading import Dataset
 
-__all__ = ["CURVE_CSV", "PER_MODALITY", "compute_curve", "curve_image_cached", "published_overlay", "max_b_class"]
+__all__ = [
+    "CURVE_CSV",
+    "FUSION_CSV",
+    "PER_MODALITY",
+    "compute_curve",
+    "compute_fusion",
+    "fusion_weights_frame",
+    "curve_image_cached",
+    "published_overlay",
+    "max_b_class",
+]
 
 CURVE_CSV = "curve.csv"
 """File name of the curve download (and the ``--out`` of the command line shown)."""
+
+FUSION_CSV = "fusion.csv"
+"""File name of the late-fusion study's download (and the ``--out`` of its command line)."""
 
 PER_MODALITY: tuple[str, ...] = ("FULL", *SEEDED_METHODS)
 """Methods with one curve per modality (the others, EF and LF, fuse the modalities: modality ``fused``)."""
@@ -45,6 +59,48 @@ def compute_curve(data: Dataset, config: CurveConfig) -> CurveResult:
         An invalid config, or b_class larger than the training folds allow.
     """
     return CurveResult(frame=_curve(data.key, config.validated(), data.fs))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _fusion(data_key: str, config: FusionStudyConfig, _fs: FeatureSet) -> FusionStudyResult:
+    bar = st.empty()
+
+    def progress(done: int, total: int) -> None:
+        if total:
+            bar.progress(done / total, text=f"late-fusion study: {done}/{total} random splits")
+
+    progress(0, config.repeats)
+    result = run_fusion_study(_fs, config, progress=progress)
+    bar.empty()
+    return result
+
+
+def compute_fusion(data: Dataset, config: FusionStudyConfig) -> FusionStudyResult:
+    """The late-fusion paper's protocol on ``data`` (cached per data and config), with a progress bar.
+
+    Raises
+    ------
+    CMCSLError
+        An invalid config, or a class too small for a train/validation/test split.
+    """
+    return _fusion(data.key, config.validated(), data.fs)
+
+
+def fusion_weights_frame(result: FusionStudyResult, modalities: tuple[str, ...], class_names: tuple[str, ...]) -> pd.DataFrame:
+    """The DRA and MLA weights, averaged over the repeats: one row per modality.
+
+    Columns ``DRA <class>`` (the per-class column weights ``W_ij``) and ``MLA`` (the modality weight ``W_i``).
+    """
+    cols: dict[str, np.ndarray] = {}
+    dra = [w["DRA"].weights for w in result.weights if w["DRA"].weights is not None]
+    if dra:
+        mean = np.mean(np.stack(dra), axis=0)
+        for j, name in enumerate(class_names):
+            cols[f"DRA {name}"] = mean[:, j]
+    mla = [w["MLA"].weights for w in result.weights if w["MLA"].weights is not None]
+    if mla:
+        cols["MLA"] = np.mean(np.stack(mla), axis=0)
+    return pd.DataFrame(cols, index=pd.Index(list(modalities), name="modality"))
 
 
 def max_b_class(fs: FeatureSet) -> int:

@@ -14,11 +14,15 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from cmcsl_core.constants import FUSED
 from cmcsl_core.datasets.features import FeatureSet
+from cmcsl_core.evaluation.metrics import human_label_pair
 from cmcsl_core.method.labeling import LabelingResult
 
 __all__ = [
     "COLOR_MODES",
+    "HUMAN_COLOR_MODES",
+    "color_modes",
     "Coloring",
     "class_colors",
     "coloring",
@@ -45,7 +49,20 @@ COLOR_MODES: dict[str, str] = {
     "decided": "Decided by",
     "correct": "Correct?",
 }
-"""Ways to color the points of a view."""
+"""Ways to color the points of a view (every data set)."""
+
+HUMAN_COLOR_MODES: dict[str, str] = {
+    "human": "Annotator label",
+    "human_disagree": "Annotators disagree",
+}
+"""More ways, for data with a human label per modality (MVSA-Single): the view's modality's own
+human label, and whether the annotators of the two modalities disagree."""
+
+
+def color_modes(fs: FeatureSet) -> dict[str, str]:
+    """The color modes offered for ``fs``: :data:`COLOR_MODES`, plus :data:`HUMAN_COLOR_MODES` when
+    the data carries human labels for two of its modalities."""
+    return {**COLOR_MODES, **HUMAN_COLOR_MODES} if human_label_pair(fs) is not None else dict(COLOR_MODES)
 
 METHOD_COLORS: dict[str, str] = {
     "FULL": "#555555",
@@ -54,7 +71,26 @@ METHOD_COLORS: dict[str, str] = {
     "CMCSL": "#d62728",
     "EF": "#2ca02c",
     "LF": "#9467bd",
+    "LF-MEAN": "#9467bd",
+    "LF-MAX": "#c5b0d5",
+    "LF-DRA": "#8c564b",
+    "LF-MLA": "#17becf",
+    "CMCSL-MEAN": "#e377c2",
+    "CMCSL-MAX": "#ff9896",
+    "CMCSL-DRA": "#bcbd22",
+    "CMCSL-MLA": "#7f0000",
 }
+"""Line colors of the curve methods (the fused ones, modality ``fused``, are drawn dotted: LF-* and EF, or dash-dotted: CMCSL-*)."""
+
+
+def _is_fused(method: str) -> bool:
+    """Whether ``method`` fuses the modalities (its rows have modality ``fused``): EF, LF, LF-*, CMCSL-*."""
+    return method in ("EF", "LF") or method.startswith(("LF-", "CMCSL-"))
+
+
+def _dash(method: str) -> str:
+    """Plotly dash of a method's mean line."""
+    return "dashdot" if method.startswith("CMCSL-") else "dot" if _is_fused(method) else "solid"
 
 
 def class_colors(k: int) -> list[str]:
@@ -99,7 +135,31 @@ def coloring(mode: str, fs: FeatureSet, result: LabelingResult, m: int) -> Color
     if mode == "correct":
         codes = (result.final_labels != fs.y).astype(np.int64)
         return Coloring(codes, ("correct", "incorrect"), ("#9ecae1", "#d62728"))
+    if mode in HUMAN_COLOR_MODES:
+        return _human_coloring(mode, fs, m, classes, palette)
     raise ValueError(f"unknown color mode {mode!r}")
+
+
+def _human_coloring(mode: str, fs: FeatureSet, m: int, classes: tuple[str, ...], palette: tuple[str, ...]) -> Coloring:
+    """The annotators' label of modality ``m`` (``"human"``) or their image-vs-text disagreement."""
+    pair = human_label_pair(fs)
+    human = fs.modality_labels or {}
+    unknown = "#e0e0e0"
+    if mode == "human":
+        own = human.get(fs.modality_names[m])
+        if own is None:
+            raise ValueError(f"the data has no human labels for modality {fs.modality_names[m]!r}")
+        codes = np.where(own < 0, len(classes), own)
+        return Coloring(codes, tuple(f"annotator: {c}" for c in classes) + ("not annotated",), palette + (unknown,))
+    if pair is None:
+        raise ValueError("the data has no human labels for two modalities")
+    a, b = human[pair[0]], human[pair[1]]
+    codes = np.where((a < 0) | (b < 0), 2, (a != b).astype(np.int64))
+    return Coloring(
+        codes,
+        (f"annotators agree ({pair[0]} = {pair[1]})", f"annotators disagree ({pair[0]} ≠ {pair[1]})", "not annotated"),
+        ("#c6dbef", "#e6550d", unknown),
+    )
 
 
 def _hover(base: np.ndarray, fs: FeatureSet, result: LabelingResult) -> np.ndarray:
@@ -230,7 +290,7 @@ def _series(
 ) -> Iterator[tuple[str, str, str, np.ndarray, np.ndarray, np.ndarray]]:
     """Per method drawn in ``modality``'s panel: (method, its modality, color, b, mean, std)."""
     for method in methods:
-        mod = "fused" if method in ("EF", "LF") else modality
+        mod = FUSED if _is_fused(method) else modality
         band = _band(summary, method, mod)
         if band.empty:
             continue
@@ -247,7 +307,7 @@ def curve_figure(
 ) -> go.Figure:
     """BAC vs b_class, one panel per modality: mean line and a ±1 std band over folds.
 
-    EF/LF (modality ``fused``) are drawn in every panel; ``published`` curves
+    Fused methods (EF, LF, LF-*, CMCSL-*: modality ``fused``) are drawn in every panel; ``published`` curves
     (keyed by ``(modality, method)``) are dashed.
     """
     from plotly.subplots import make_subplots
@@ -279,7 +339,7 @@ def curve_figure(
                     name=method,
                     legendgroup=method,
                     showlegend=col == 1,
-                    line={"color": color, "width": 2, "dash": "dot" if method in ("EF", "LF") else "solid"},
+                    line={"color": color, "width": 2, "dash": _dash(method)},
                     marker={"size": 5},
                     hovertemplate=f"{method} ({mod})<br>b=%{{x}}<br>BAC %{{y:.3f}}<extra></extra>",
                 ),
@@ -334,7 +394,7 @@ def curve_image(
     for ax, modality in zip(axes, modalities):
         for method, mod, color, b, mean, std in _series(summary, modality, methods):
             ax.fill_between(b, mean - std, mean + std, color=color, alpha=0.15, linewidth=0)
-            ax.plot(b, mean, color=color, marker="o", ms=3, lw=1.6, ls=":" if mod == "fused" else "-", label=method)
+            ax.plot(b, mean, color=color, marker="o", ms=3, lw=1.6, ls={"dashdot": "-.", "dot": ":"}.get(_dash(method), "-"), label=method)
             pub = published.get((mod, method))
             if pub is not None and not pub.empty:
                 pub = pub[(pub["b_class"] >= b.min()) & (pub["b_class"] <= b.max())]

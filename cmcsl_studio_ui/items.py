@@ -1,10 +1,12 @@
-"""One item, in detail: what it is and how each modality labeled it (the Clusters page's inspector).
+"""Items in detail: one item (the Clusters page's inspector), item tables with thumbnails.
 
-:func:`item_details` is the one place that draws an item; later views (a review queue,
-thumbnails) call it too.
+:func:`item_details` is the one place that draws an item (thumbnail, text, labels); tables of
+items get a thumbnail column from :func:`with_thumbnails`.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,15 +15,31 @@ import streamlit as st
 from cmcsl_core.method.labeling import LabelingResult
 
 from .loading import Dataset
+from .thumbs import TABLE_THUMBNAILS, has_thumbnails, thumbnail_urls
 
-__all__ = ["item_details", "item_label_table"]
+__all__ = [
+    "item_details",
+    "item_label_table",
+    "with_thumbnails",
+    "seed_items_table",
+    "item_gallery",
+    "THUMB_COLUMN",
+    "TEXT_CHARS",
+]
+
+THUMB_COLUMN = "image"
+"""Name of the thumbnail column of item tables."""
+
+TEXT_CHARS = 400
+"""Characters of an item's text shown in its details."""
 
 
 def item_label_table(data: Dataset, result: LabelingResult, i: int) -> pd.DataFrame:
-    """Per modality: the nearest-seed label, the distance to that seed, and whether CMCSL kept it."""
+    """Per modality: the nearest-seed label, the distance to that seed, whether CMCSL kept it, and
+    (data with human labels per modality) the annotators' label."""
     fs = data.fs
     names = np.asarray(fs.class_names, dtype=object)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "modality": list(result.modality_names),
             "label": names[result.labels[:, i]],
@@ -29,10 +47,16 @@ def item_label_table(data: Dataset, result: LabelingResult, i: int) -> pd.DataFr
             "kept": [bool(result.disagree[i]) and int(result.decided_by[i]) == m for m in range(len(result.modality_names))],
         }
     )
+    human = fs.modality_labels or {}
+    if any(m in human for m in result.modality_names):
+        frame["annotator"] = [
+            names[human[m][i]] if m in human and human[m][i] >= 0 else "—" for m in result.modality_names
+        ]
+    return frame
 
 
 def item_details(data: Dataset, result: LabelingResult, i: int) -> None:
-    """Draw item ``i``: name, id, text, true label, CMCSL label and the per-modality labels."""
+    """Draw item ``i``: thumbnail, name, id, text, true label, CMCSL label and the per-modality labels."""
     fs = data.fs
     i = int(i)
     true, final = fs.class_names[fs.y[i]], fs.class_names[result.final_labels[i]]
@@ -40,12 +64,79 @@ def item_details(data: Dataset, result: LabelingResult, i: int) -> None:
     if fs.ids is not None and fs.ids[i] and fs.titles is not None:
         head += f" ({fs.ids[i]})"
     st.markdown(head)
+    thumb = fs.thumbnail(i)
+    if thumb:
+        st.image(thumb, width=160)
     badges = [f"true **{true}**", f"CMCSL **{final}** ({'right' if true == final else 'wrong'})"]
     if result.is_seed[i]:
         badges.append("seed")
     if result.disagree[i]:
         badges.append("modalities disagree")
+    human = fs.modality_labels or {}
+    known = [m for m in result.modality_names if m in human and human[m][i] >= 0]
+    if len(known) >= 2 and len({int(human[m][i]) for m in known}) > 1:
+        badges.append("annotators disagree")
     st.caption(" · ".join(badges))
     if fs.texts is not None and fs.texts[i]:
-        st.markdown(f"> {fs.texts[i][:400]}{'…' if len(fs.texts[i]) > 400 else ''}")
+        text = fs.texts[i]
+        st.markdown(f"> {text[:TEXT_CHARS]}{'…' if len(text) > TEXT_CHARS else ''}")
     st.dataframe(item_label_table(data, result, i), hide_index=True, key=f"item_{i}_labels")
+
+
+def with_thumbnails(
+    data: Dataset, frame: pd.DataFrame, index: str = "index", limit: int = TABLE_THUMBNAILS
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """``frame`` with a thumbnail column first (data URLs of its first ``limit`` rows) and that column's config.
+
+    ``frame[index]`` holds item indices. Data without thumbnails: ``frame`` unchanged and no config.
+    """
+    if not has_thumbnails(data.fs) or frame.empty:
+        return frame, {}
+    out = frame.copy()
+    out.insert(0, THUMB_COLUMN, thumbnail_urls(data.fs, out[index].astype(int), limit))
+    help_ = "The item's image (thumbnail)"
+    if len(out) > limit:
+        help_ += f"; shown for the first {limit} rows: search or filter to see others"
+    return out, {THUMB_COLUMN: st.column_config.ImageColumn(THUMB_COLUMN, width="small", help=help_)}
+
+
+def seed_items_table(data: Dataset, result: LabelingResult) -> None:
+    """The seed items themselves (thumbnail, class, text), for data with thumbnails or texts."""
+    fs = data.fs
+    if not has_thumbnails(fs) and fs.texts is None:
+        return
+    seeds = np.asarray(result.seed_idx, dtype=np.int64)
+    names = np.asarray(fs.class_names, dtype=object)
+    frame = pd.DataFrame({"index": seeds, "class": names[np.asarray(result.seed_labels)]})
+    if fs.texts is not None:
+        frame["text"] = [fs.texts[i] for i in seeds]
+    frame, config = with_thumbnails(data, frame)
+    config["text"] = st.column_config.TextColumn("text", width="large")
+    st.dataframe(frame, hide_index=True, key="seed_items", column_config=config, row_height=56 if config else None)
+
+
+GALLERY_TEXT = 140
+"""Characters of an item's text under its picture in a gallery."""
+
+
+def item_gallery(data: Dataset, rows: Any, notes: Any = None, per_row: int = 4, key: str = "gallery") -> None:
+    """Items as cards in a row of columns: thumbnail (when the data has them), a note, the text's start.
+
+    ``notes`` (one markdown line per row, optional) say what the card shows, e.g. the item's labels.
+    """
+    fs = data.fs
+    rows = [int(i) for i in rows]
+    if not rows:
+        return
+    notes = list(notes) if notes is not None else [""] * len(rows)
+    with st.container(key=key):
+        for start in range(0, len(rows), per_row):
+            for col, i, note in zip(st.columns(per_row), rows[start : start + per_row], notes[start : start + per_row]):
+                with col:
+                    thumb = fs.thumbnail(i)
+                    if thumb:
+                        st.image(thumb, width="stretch")
+                    st.markdown(f"**#{i} {fs.item_name(i)}**" + (f"  \n{note}" if note else ""))
+                    if fs.texts is not None and fs.texts[i]:
+                        text = fs.texts[i]
+                        st.caption(text[:GALLERY_TEXT] + ("…" if len(text) > GALLERY_TEXT else ""))

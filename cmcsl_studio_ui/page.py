@@ -23,7 +23,7 @@ from .session import adopt_manual_seeds
 from .settings import Settings
 from .sidebar import sidebar
 
-__all__ = ["PageInfo", "PAGES", "HOME", "CLUSTERS", "CURVES", "HOW", "start_page", "user_errors", "cli_block"]
+__all__ = ["PageInfo", "PAGES", "HOME", "CLUSTERS", "CURVES", "HOW", "REVIEW", "start_page", "user_errors", "cli_block"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ HOME = PageInfo("app.py", "Home", ":material/home:", "What CMCSL is and the chos
 CLUSTERS = PageInfo("pages/1_Clusters.py", "Clusters", ":material/scatter_plot:", "Clusters: pick seeds, see the labels")
 CURVES = PageInfo("pages/2_BAC_curves.py", "BAC curves", ":material/show_chart:", "BAC curves: PRE vs UNI vs CMCSL")
 HOW = PageInfo("pages/3_How_CMCSL_works.py", "How CMCSL works", ":material/school:", "How CMCSL works, step by step")
-PAGES: tuple[PageInfo, ...] = (HOME, CLUSTERS, CURVES, HOW)
+REVIEW = PageInfo("pages/4_Review.py", "Review", ":material/rate_review:", "Review: correct labels where the modalities disagree")
+PAGES: tuple[PageInfo, ...] = (HOME, CLUSTERS, CURVES, HOW, REVIEW)
 """The navigation, in order (a new page: its script in pages/ and one entry here)."""
 
 

@@ -5,17 +5,21 @@ so it is tested without a browser:
 
 * :func:`key_map` -- one key per action: ``1``..``9``, ``0`` choose class 1..10;
   one letter per modality accepts that modality's label (its first free letter:
-  ``v`` visual, ``t`` text); ``s`` skip; ``u`` undo.
+  ``v`` visual, ``t`` text; never ``c`` or ``r``, which Streamlit reserves); ``s`` skip; ``u`` undo.
+  The page binds them with ``st.button(..., shortcut=key)``.
 * :func:`apply_action` -- stores a label / undo in the :class:`AnnotationStore`
   (skip stores nothing) and returns what the page shows next.
 * :class:`ReviewCursor` -- the position in the queue; skips reviewed and skipped
   items, so the next item appears at once.
 * :func:`progress_metrics` / :func:`metrics_delta` -- pseudo-label accuracy (where the
   truth is known) and the disagreement count, now vs the session start.
+* :func:`nearest_seed_item` -- the seed item behind a modality's proposal.
+* :func:`labels_command` -- the ``python -m cmcsl_core labels`` line of the page's labels.
 """
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field, replace
 from typing import Sequence
 
@@ -23,12 +27,15 @@ import numpy as np
 
 from cmcsl_core.annotations.provenance import AnnotatedLabels
 from cmcsl_core.annotations.store import Action, AnnotationStore
+from cmcsl_core.constants import CLI
 from cmcsl_core.datasets.features import FeatureSet
 from cmcsl_core.method.labeling import LabelingResult
+from cmcsl_core.method.request import LabelRequest
 
 __all__ = [
     "SKIP_KEY",
     "UNDO_KEY",
+    "RESERVED_KEYS",
     "ReviewAction",
     "key_map",
     "resolve_key",
@@ -36,10 +43,14 @@ __all__ = [
     "ReviewCursor",
     "progress_metrics",
     "metrics_delta",
+    "nearest_seed_item",
+    "labels_command",
 ]
 
 SKIP_KEY = "s"
 UNDO_KEY = "u"
+RESERVED_KEYS = frozenset("cr")
+"""Keys Streamlit keeps for itself (clear cache, rerun): never bound to an action."""
 _CLASS_KEYS = "1234567890"
 
 
@@ -65,13 +76,13 @@ def key_map(modality_names: Sequence[str], class_names: Sequence[str]) -> dict[s
     """The key of every action (keys are single lower-case characters).
 
     Classes get ``1``..``9``, ``0`` (the first ten classes); each modality the first
-    letter of its name not yet taken (``s`` and ``u`` are reserved), else the first
-    free letter of the alphabet.
+    letter of its name not yet taken (``s`` and ``u`` are bound, ``c`` and ``r``
+    reserved by Streamlit), else the first free letter of the alphabet.
     """
     keys: dict[str, ReviewAction] = {}
     for k, name in enumerate(class_names[: len(_CLASS_KEYS)]):
         keys[_CLASS_KEYS[k]] = ReviewAction("class", k, f"{_CLASS_KEYS[k]} {name}")
-    taken = {SKIP_KEY, UNDO_KEY, *keys}
+    taken = {SKIP_KEY, UNDO_KEY, *RESERVED_KEYS, *keys}
     for m, name in enumerate(modality_names):
         letters = [c for c in name.lower() if c.isalpha()] + list("abcdefghijklmnopqrstuvwxyz")
         key = next(c for c in letters if c not in taken)
@@ -196,3 +207,18 @@ def metrics_delta(start: ReviewMetrics, now: ReviewMetrics) -> dict[str, float]:
         "disagreements": float(now.disagreements - start.disagreements),
         "human": float(now.human - start.human),
     }
+
+
+def nearest_seed_item(result: LabelingResult, modality: int, item: int) -> int:
+    """The seed item whose label modality ``modality`` proposes for ``item`` (its nearest seed)."""
+    nearest = int(result.nearest_seed[modality, item])
+    return int(np.asarray(result.seed_idx)[nearest]) if result.seeds_are_rows else nearest
+
+
+def labels_command(request: LabelRequest, features: str, db: str, out: str = "labels.csv") -> str:
+    """The ``python -m cmcsl_core labels`` line writing the page's labels (the request's seeds + the database)."""
+    line = request.command(features, out)
+    prefix = f"{CLI} label "
+    if not line.startswith(prefix):  # pragma: no cover - LabelRequest.command always starts so
+        raise ValueError(f"unexpected label command {line!r}")
+    return f"{CLI} labels --db {shlex.quote(str(db))} {line[len(prefix):]}"

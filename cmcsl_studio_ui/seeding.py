@@ -1,12 +1,16 @@
-"""Picking seeds by hand: chart selections (click, box, lasso), a seed list, a searchable item table.
+"""Picking seeds by hand: clicks and lassos in the linked views, a seed list, a searchable item table.
 
-Hand-picked seeds are per session (``st.session_state``) and go into the URL.
-Chart selections are read from the charts' widget state at the top of the run, so
-the page draws the new labeling in the same run (no second rerun).
+Hand-picked seeds are per session (``st.session_state``) and go into the URL. The views'
+events (:class:`~cmcsl_studio_ui.scatter.ScatterEvent`) are read at the top of the views'
+fragment (:func:`apply_view_events`), so the fragment draws the new labeling in the same
+run. What an event does is decided by a pure function (:func:`plan_view_events`): with the
+"add"/"remove" action a click or a lasso adds/removes its items; "only inspect" changes no
+seed (a lasso becomes the inspected set); every click also opens its item in the side panel.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -17,31 +21,112 @@ from cmcsl_core.errors import CMCSLError
 from cmcsl_core.method.labeling import LabelingResult
 from cmcsl_core.method.seeds import parse_seed_list
 
+from .items import seed_items_table, with_thumbnails
 from .labels import current_seeds
 from .loading import Dataset
 from .page import user_errors
-from .session import clear_inspected, clear_manual_seeds, current_settings, inspected, set_inspected, set_manual_seeds
+from .scatter import ScatterEvent
+from .session import (
+    clear_inspected,
+    clear_manual_seeds,
+    current_settings,
+    inspected,
+    set_inspected,
+    set_manual_seeds,
+)
 from .settings import Settings
 
-__all__ = ["ACTIONS", "selected_items", "apply_chart_selections", "seed_panel", "item_table", "edit_seeds"]
+__all__ = [
+    "ACTIONS",
+    "ViewEdit",
+    "plan_view_events",
+    "apply_view_events",
+    "focused",
+    "set_focus",
+    "seed_panel",
+    "item_table",
+    "edit_seeds",
+]
 
 ACTIONS: dict[str, str] = {"add": "add seeds", "remove": "remove seeds", "inspect": "only inspect"}
 
 
-def selected_items(state: object) -> list[int]:
-    """Item indices of the points selected in a chart's selection state (via ``customdata``)."""
-    try:
-        points = state["selection"]["points"]  # type: ignore[index]
-    except (KeyError, TypeError):
-        return []
-    out = set()
-    for p in points or []:
-        cd = p.get("customdata") if isinstance(p, dict) else None
-        if isinstance(cd, (list, tuple)):
-            cd = cd[0] if cd else None
-        if cd is not None:
-            out.add(int(cd))
-    return sorted(out)
+FOCUS = "focus_item"
+"""Session key of the item open in the side panel: ``(data key, item index)``."""
+
+
+def focused(data_key: str) -> int | None:
+    """The item open in the side panel for the data set ``data_key`` (None: none)."""
+    got = st.session_state.get(FOCUS)
+    return int(got[1]) if got and got[0] == data_key else None
+
+
+def set_focus(data_key: str, item: int | None) -> None:
+    """Open ``item`` in the side panel (None: close it)."""
+    st.session_state[FOCUS] = None if item is None else (data_key, int(item))
+
+
+@dataclass(frozen=True)
+class ViewEdit:
+    """What the views' events amount to.
+
+    ``seeds``: the new seed set (None: unchanged); ``focus``: the item to open in the side
+    panel (None: unchanged); ``inspect``: the new inspected set (None: unchanged);
+    ``refused``: an edit would have removed every seed and was skipped.
+    """
+
+    seeds: tuple[int, ...] | None
+    focus: int | None
+    inspect: tuple[int, ...] | None
+    refused: bool = False
+
+
+def plan_view_events(events: Sequence[ScatterEvent], action: str, seeds: Iterable[int]) -> ViewEdit:
+    """Fold the events (oldest first) into one edit of the seeds ``seeds``, given the click action.
+
+    A click opens its item (``focus``); with ``action`` "add"/"remove" a click or a lasso
+    adds/removes its items; with "inspect" a lasso replaces the inspected set. An edit that
+    would leave no seed is skipped (``refused``).
+    """
+    start = frozenset(int(i) for i in seeds)
+    chosen = start
+    focus: int | None = None
+    inspect: tuple[int, ...] | None = None
+    refused = False
+    for ev in events:
+        ids = frozenset(int(i) for i in ev.ids)
+        if not ids:
+            continue
+        if ev.kind == "click":
+            focus = min(ids)
+        if action == "inspect":
+            if ev.kind == "select":
+                inspect = tuple(sorted(ids))
+            continue
+        new = chosen | ids if action == "add" else chosen - ids
+        if not new:
+            refused = True
+            continue
+        chosen = new
+    return ViewEdit(None if chosen == start else tuple(sorted(chosen)), focus, inspect, refused)
+
+
+def apply_view_events(data: Dataset, settings: Settings, events: Sequence[ScatterEvent]) -> ViewEdit | None:
+    """Apply the views' new clicks and lassos: seed edits (into the URL), the side panel's item, the inspected set."""
+    if not events:
+        return None
+    with user_errors():
+        seeds = current_seeds(data, settings)
+    edit = plan_view_events(events, str(st.session_state.get("click_action", "add")), seeds.tolist())
+    if edit.seeds is not None:
+        set_manual_seeds(data.key, edit.seeds)
+    if edit.focus is not None:
+        set_focus(data.key, edit.focus)
+    if edit.inspect is not None:
+        set_inspected(edit.inspect)
+    if edit.refused:
+        st.toast("At least one seed is needed; nothing removed.", icon=":material/warning:")
+    return edit
 
 
 def edit_seeds(data: Dataset, settings: Settings, items: Iterable[int], action: str) -> None:
@@ -56,24 +141,6 @@ def edit_seeds(data: Dataset, settings: Settings, items: Iterable[int], action: 
         return
     if new != chosen:
         set_manual_seeds(data.key, sorted(new))
-
-
-def apply_chart_selections(data: Dataset, settings: Settings, keys: Sequence[str]) -> None:
-    """Turn new selections in the charts ``keys`` into seed edits (or the inspected set)."""
-    ss = st.session_state
-    for key in keys:
-        items = selected_items(ss.get(key))
-        sig = tuple(items)
-        if ss.get(f"_done_{key}") == sig:
-            continue
-        ss[f"_done_{key}"] = sig
-        if not items:
-            continue
-        action = ss.get("click_action", "add")
-        if action == "inspect":
-            set_inspected(items)
-        else:
-            edit_seeds(data, settings, items, action)
 
 
 def _apply_seed_text(data_key: str, n_items: int) -> None:
@@ -95,6 +162,7 @@ def seed_panel(data: Dataset, settings: Settings, result: LabelingResult, manual
         {"class": list(fs.class_names), "seeds": counts, "items": np.bincount(fs.y, minlength=fs.n_classes)}
     )
     st.dataframe(table, hide_index=True, key="seed_counts")
+    seed_items_table(data, result)
     empty = [n for n, c in zip(fs.class_names, counts) if c == 0]
     if empty:
         st.warning(f"No seed in class {', '.join(empty)}: no item can get that label. Pick one for each class.")
@@ -163,6 +231,7 @@ def item_table(data: Dataset, result: LabelingResult) -> None:
         keep[inspected()] = True
         mask &= keep
     shown = frame[mask].reset_index(drop=True)
+    shown, thumbs = with_thumbnails(data, shown)
     st.caption(f"{len(shown):,} of {len(frame):,} items")
     event = st.dataframe(
         shown,
@@ -171,15 +240,16 @@ def item_table(data: Dataset, result: LabelingResult) -> None:
         on_select="rerun",
         selection_mode="multi-row",
         height=320,
-        column_config={"text": st.column_config.TextColumn(width="large")},
+        column_config={"text": st.column_config.TextColumn(width="large"), **thumbs},
+        row_height=56 if thumbs else None,
     )
     rows = list(getattr(event, "selection", {}).get("rows", [])) if event is not None else []
     picked = shown.loc[rows, "index"].astype(int).tolist() if rows else []
     settings_ = current_settings()
     b1, b2, _ = st.columns([1, 1, 2])
-    if b1.button(f"Add {len(picked)} selected as seeds", disabled=not picked, icon=":material/add:"):
-        edit_seeds(data, settings_, picked, "add")
-        st.rerun()
-    if b2.button(f"Remove {len(picked)} selected from seeds", disabled=not picked, icon=":material/remove:"):
-        edit_seeds(data, settings_, picked, "remove")
-        st.rerun()
+    for col, action, label, icon in (
+        (b1, "add", f"Add {len(picked)} selected as seeds", ":material/add:"),
+        (b2, "remove", f"Remove {len(picked)} selected from seeds", ":material/remove:"),
+    ):
+        # a callback: the edit is applied before the (fragment's) rerun that draws it
+        col.button(label, disabled=not picked, icon=icon, on_click=edit_seeds, args=(data, settings_, picked, action))

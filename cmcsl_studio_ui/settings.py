@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cmcsl_core.constants import DEFAULT_CLASSIFIER, DEFAULT_PREPROCESSING, LABEL_SEED
+from cmcsl_core.datasets.builtin import BUILTIN_MVSA_LABEL
 from cmcsl_core.datasets.sources import DEFAULT_SOURCE, DEFAULT_SUBSET, SOURCE_HELP, SOURCES, source_info
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "MAX_SEED",
     "FILE",
     "APP_SOURCES",
+    "MVSA_BUILTIN",
     "source_label",
     "path_help",
     "takes_path",
@@ -36,14 +38,24 @@ MAX_SEED = 2**31 - 1
 FILE = "file"
 """The app's own source: a feature file written by ``export`` (a path on the server, or an upload)."""
 
-APP_SOURCES: tuple[str, ...] = (*SOURCES, FILE)
-"""Data sources offered in the sidebar: the library's registered sources, then a feature file."""
+MVSA_BUILTIN = "mvsa-builtin"
+"""The built-in real data: MVSA-Single tweets shipped in ``data/mvsa_single.npz`` (no download)."""
+
+_FIRST: tuple[str, ...] = (DEFAULT_SOURCE, MVSA_BUILTIN)
+"""Sources offered first: the two that need nothing (the simulation, the built-in real tweets)."""
+
+APP_SOURCES: tuple[str, ...] = (*[s for s in _FIRST if s in SOURCES], *[s for s in SOURCES if s not in _FIRST], FILE)
+"""Data sources offered in the sidebar: the built-in ones first, then the library's other registered
+sources, then a feature file."""
 
 _SOURCE_LABELS: dict[str, str] = {
-    "demo": "Built-in demo (no download)",
+    "demo": "Built-in demo: simulated movies (no download)",
     "hdf5": "MM-IMDb hdf5 (Arevalo's multimodal_imdb.hdf5)",
     "w4k2": "Authors' features (mmIMDb_<SUBSET>_*.npy)",
     "raw": "Raw MM-IMDb archive (posters + plots)",
+    MVSA_BUILTIN: BUILTIN_MVSA_LABEL,
+    "mvsa": "MVSA-Single folder (tweets: images + texts)",
+    "table": "Table of items (.csv / .tsv / .jsonl: image, text, label)",
     FILE: "Feature file (.npz): path or upload",
 }
 
@@ -52,6 +64,10 @@ _PATH_HELP: dict[str, str] = {
     "w4k2": "Folder holding the authors' mmIMDb_<SUBSET>_*.npy files.",
     "raw": "The extracted MM-IMDb folder (mmimdb/, holding dataset/<id>.jpeg and <id>.json; extract "
     "mmimdb.tar.gz first). Encoding all posters and plots takes a long time on a CPU; it is done once and cached.",
+    "mvsa": "The MVSA-Single folder (holding labelResultAll.txt and data/<id>.jpg, data/<id>.txt). "
+    "Encoding all 4,869 tweets takes a few minutes on a CPU; it is done once and cached. The built-in "
+    "MVSA-Single needs none of this.",
+    "table": "A .csv, .tsv or .jsonl table with columns id, image (a path relative to the table), text, label.",
     FILE: "A feature file written by `python -m cmcsl_core export` (or upload one below).",
 }
 

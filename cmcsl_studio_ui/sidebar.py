@@ -33,6 +33,7 @@ from .settings import (
     FILE,
     MAX_B_CLASS,
     MAX_SEED,
+    MVSA_BUILTIN,
     Settings,
     option_help,
     path_help,
@@ -97,6 +98,11 @@ def _subset_widgets(cfg: Settings) -> None:
 def _data_widgets(cfg: Settings) -> None:
     st.subheader("Data")
     source = st.selectbox("Data source", list(APP_SOURCES), format_func=source_label, **_bound("source", cfg.source))
+    if source == MVSA_BUILTIN:
+        st.caption(
+            "4,869 real tweets (image + text), each modality labeled by its own annotators: EfficientNet-Lite0 "
+            "image and MiniLM text features, shipped with the app."
+        )
     if takes_path(source):
         st.text_input(
             "File or folder path" if source != FILE else "Feature file path",

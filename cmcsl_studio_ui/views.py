@@ -7,6 +7,7 @@ arrays and PCA views are shared between sessions (``st.cache_resource``, read-on
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from cmcsl_core.views.embedding import cached_umap, pca_2d, shipped_embedding, u
 from . import jobs
 from .loading import Dataset
 
-__all__ = ["View", "views", "umap_pending"]
+__all__ = ["View", "views", "umap_pending", "views_fingerprint"]
 
 
 @dataclass(frozen=True)
@@ -100,3 +101,16 @@ def views(data: Dataset, preprocessing: str, start_umap: bool = True) -> list[Vi
 def umap_pending(view_list: list[View]) -> list[str]:
     """Status of every view still waiting for UMAP (empty when all are UMAP or failed)."""
     return [s for v in view_list if v.method != "UMAP" for s in [jobs.status(v.umap_key)] if s in ("running", "queued")]
+
+
+def views_fingerprint(data: Dataset, preprocessing: str, view_list: list[View]) -> str:
+    """A short, stable name of (data, views): what the linked scatter caches the coordinates by.
+
+    Cheap (no hashing of coordinates): the data key, the preprocessing and each view's
+    method and UMAP cache key; it changes when a PCA view is swapped for UMAP.
+    """
+    h = hashlib.blake2b(digest_size=12)
+    for part in (data.key, preprocessing, *(f"{v.method}:{v.umap_key}" for v in view_list)):
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()

@@ -1,23 +1,34 @@
-"""Clusters: pick seeds, see the nearest-seed clusters per modality, the disagreements and the scores."""
+"""Clusters: pick seeds, see the nearest-seed clusters per modality, the disagreements and the scores.
+
+The views are the linked WebGL scatter (:mod:`cmcsl_studio_ui.scatter`): coordinates travel
+to the browser once per (data, view); a seed change sends only the per-item colours and
+flags. Everything that depends on the seeds lives in one fragment (:func:`clusters_panel`),
+so a click, a lasso or a colouring change reruns only that panel, not the page.
+"""
 
 from __future__ import annotations
 
 import time
 
+import numpy as np
 import streamlit as st
 
 from cmcsl_core.evaluation.metrics import LabelingSummary, labeling_summary
 from cmcsl_core.method.labeling import LabelingResult
 from cmcsl_core.tables import label_csv
 from cmcsl_studio_ui import seeding
-from cmcsl_studio_ui.figures import COLOR_MODES, confusion_figure, scatter_view
-from cmcsl_studio_ui.hover import hover_base
+from cmcsl_studio_ui.figures import COLOR_MODES, coloring, confusion_figure
+from cmcsl_studio_ui.hover import hover_names, thumbnail_url
 from cmcsl_studio_ui.items import item_details
 from cmcsl_studio_ui.labels import LABELS_CSV, is_manual, label_request, run_labeling
 from cmcsl_studio_ui.loading import Dataset
 from cmcsl_studio_ui.page import CLUSTERS, cli_block, start_page, user_errors
-from cmcsl_studio_ui.session import inspected
-from cmcsl_studio_ui.views import View, umap_pending, views
+from cmcsl_studio_ui.scatter import linked_scatter, pending_events
+from cmcsl_studio_ui.session import current_settings, inspected
+from cmcsl_studio_ui.views import View, umap_pending, views, views_fingerprint
+
+VIEWS_KEY = "clusters_views"
+"""Streamlit key of the linked views (keeps the frame and its coordinates alive across reruns)."""
 
 MAX_DETAILS = 6  # inspected items drawn in detail (the rest are in the table)
 
@@ -60,26 +71,47 @@ def controls() -> tuple[str, bool]:
         format_func=seeding.ACTIONS.__getitem__,
         key="click_action",
         horizontal=True,
+        help="Click a point, or lasso with Shift+drag (or the Lasso mode above the views). "
+        "A click also opens the item in the side panel.",
     )
     return mode, highlight
 
 
-def scatter_views(data: Dataset, result: LabelingResult, view_list: list[View], mode: str, highlight: bool) -> None:
-    """One selectable scatter view per modality (selections become seed edits at the next run)."""
-    base = hover_base(data)
-    names = data.fs.modality_names
-    for col, (m, name), view in zip(st.columns(len(names)), enumerate(names), view_list):
-        with col:
-            fig = scatter_view(
-                view.xy, data.fs, result, m, mode, base, f"{name} · {view.method}", highlight, selected=inspected()
-            )
-            st.plotly_chart(
-                fig,
-                key=f"view_{m}",
-                on_select="rerun",
-                selection_mode=("points", "box", "lasso"),
-                config={"displaylogo": False, "scrollZoom": True},
-            )
+def scatter_views(
+    data: Dataset, result: LabelingResult, view_list: list[View], mode: str, highlight: bool, preprocessing: str
+) -> None:
+    """The linked views, one per modality (hover or select in one highlights the same items in the others)."""
+    fs = data.fs
+    colorings = [coloring(mode, fs, result, m) for m in range(len(view_list))]
+    linked_scatter(
+        {f"{name} · {v.method}": v.xy for name, v in zip(fs.modality_names, view_list)},
+        key=VIEWS_KEY,
+        color=np.stack([c.codes for c in colorings]),
+        palette=colorings[0].colors,
+        label_names=colorings[0].names,
+        seeds=result.is_seed,
+        ring=result.disagree if highlight else None,
+        names=hover_names(data),
+        thumb_url=thumbnail_url(data),
+        fingerprint=views_fingerprint(data, preprocessing, view_list),
+        height=460,
+    )
+    legend = " ".join(
+        f"<span style='color:{col}'>●</span> {name}" for name, col in zip(colorings[0].names, colorings[0].colors)
+    )
+    rings = " · <span style='color:#d62728'>◯</span> modalities disagree" if highlight else ""
+    st.caption(f"{legend} · ◆ outlined: seed{rings}", unsafe_allow_html=True)
+
+
+def side_panel(data: Dataset, result: LabelingResult) -> None:
+    """The clicked item in detail (image and text when the data has them)."""
+    i = seeding.focused(data.key)
+    if i is None or not 0 <= i < data.fs.n_items:
+        st.caption("Click a point to see the item here.")
+        return
+    with st.container(key="item_panel"):
+        item_details(data, result, i)
+        st.button("Close", key="close_item", on_click=seeding.set_focus, args=(data.key, None), icon=":material/close:")
 
 
 def umap_notice(view_list: list[View]) -> None:
@@ -102,7 +134,7 @@ def umap_notice(view_list: list[View]) -> None:
 
 
 def inspector(data: Dataset, result: LabelingResult) -> None:
-    """The inspected items, each drawn by :func:`item_details`."""
+    """The inspected items (lasso with "only inspect"), each drawn by :func:`item_details`."""
     rows = inspected()
     if not rows:
         return
@@ -114,56 +146,68 @@ def inspector(data: Dataset, result: LabelingResult) -> None:
             st.caption(f"…and {len(rows) - MAX_DETAILS} more: see the table (Show: inspected).")
 
 
-t0 = time.perf_counter()
-settings, data = start_page(CLUSTERS)
-fs = data.fs
+@st.fragment
+def clusters_panel(data: Dataset, view_list: list[View]) -> None:
+    """Everything that depends on the seeds; reruns on its own after a click, a lasso or a setting in it."""
+    t0 = time.perf_counter()
+    fs = data.fs
+    settings = current_settings()
+    seeding.apply_view_events(data, settings, pending_events(VIEWS_KEY))
+    request = label_request(data, settings)
+    manual = is_manual(request)
+    with user_errors():
+        result = run_labeling(data, request)
+    summary = labeling_summary(result, fs.y, fs.n_classes)
 
-st.title("Clusters")
-seeding.apply_chart_selections(data, settings, [f"view_{m}" for m in range(len(fs.modality_names))])
-request = label_request(data, settings)
-manual = is_manual(request)
-with user_errors():
-    result = run_labeling(data, request)
-summary = labeling_summary(result, fs.y, fs.n_classes)
-
-how = (
-    f"{len(result.seed_idx)} hand-picked seeds"
-    if manual
-    else f"{settings.b_class} random seeds per class (seed {settings.seed})"
-)
-st.caption(
-    f"{fs.n_items:,} items, {fs.n_classes} classes · preprocessing **{settings.preprocessing}** · {how}. "
-    "Each item takes the label of its nearest seed in each modality (UNI); where they disagree, "
-    "the modality in which the item is closer to its seed wins (CMCSL)."
-)
-metrics(summary, fs.modality_names)
-mode, highlight = controls()
-view_list = views(data, settings.preprocessing)
-scatter_views(data, result, view_list, mode, highlight)
-umap_notice(view_list)
-inspector(data, result)
-
-left, right = st.columns([1, 1])
-with left:
-    st.subheader("Seeds")
-    seeding.seed_panel(data, settings, result, manual)
-with right:
-    st.subheader("Confusion matrix: CMCSL vs truth")
-    norm = st.toggle("Row percentages", value=True, key="cm_norm")
-    st.plotly_chart(confusion_figure(summary.confusion, fs.class_names, norm), key="confusion")
-
-with st.expander("Find items and pick seeds from a table", icon=":material/search:"):
-    seeding.item_table(data, result)
-
-with st.expander("Download the labels and reproduce them on the command line", icon=":material/terminal:"):
-    cli_block(data, request.command(data.features, LABELS_CSV))
-    st.download_button(
-        f"Download {LABELS_CSV}",
-        label_csv(fs, result),
-        file_name=LABELS_CSV,
-        mime="text/csv",
-        on_click="ignore",
-        icon=":material/download:",
-        key="labels_csv",
+    how = (
+        f"{len(result.seed_idx)} hand-picked seeds"
+        if manual
+        else f"{settings.b_class} random seeds per class (seed {settings.seed})"
     )
-st.caption(f"Labeling and drawing took {time.perf_counter() - t0:.2f} s on the server.")
+    st.caption(
+        f"{fs.n_items:,} items, {fs.n_classes} classes · preprocessing **{settings.preprocessing}** · {how}. "
+        "Each item takes the label of its nearest seed in each modality (UNI); where they disagree, "
+        "the modality in which the item is closer to its seed wins (CMCSL)."
+    )
+    metrics(summary, fs.modality_names)
+    mode, highlight = controls()
+    c_views, c_side = st.columns([4, 1])
+    with c_views:
+        scatter_views(data, result, view_list, mode, highlight, settings.preprocessing)
+    with c_side:
+        side_panel(data, result)
+    inspector(data, result)
+
+    left, right = st.columns([1, 1])
+    with left:
+        st.subheader("Seeds")
+        seeding.seed_panel(data, settings, result, manual)
+    with right:
+        st.subheader("Confusion matrix: CMCSL vs truth")
+        norm = st.toggle("Row percentages", value=True, key="cm_norm")
+        st.plotly_chart(confusion_figure(summary.confusion, fs.class_names, norm), key="confusion")
+
+    # lazy: the table (all items) is built and sent only while its expander is open
+    table = st.expander("Find items and pick seeds from a table", icon=":material/search:", key="table_open", on_change="rerun")
+    if table.open:
+        with table:
+            seeding.item_table(data, result)
+    with st.expander("Download the labels and reproduce them on the command line", icon=":material/terminal:"):
+        cli_block(data, request.command(data.features, LABELS_CSV))
+        st.download_button(
+            f"Download {LABELS_CSV}",
+            label_csv(fs, result),
+            file_name=LABELS_CSV,
+            mime="text/csv",
+            on_click="ignore",
+            icon=":material/download:",
+            key="labels_csv",
+        )
+    st.caption(f"Labeling and drawing took {time.perf_counter() - t0:.2f} s on the server.", help="server time")
+
+
+settings, data = start_page(CLUSTERS)
+st.title("Clusters")
+view_list = views(data, settings.preprocessing)
+umap_notice(view_list)
+clusters_panel(data, view_list)

@@ -78,8 +78,9 @@ def test_missing_file_is_one_clear_error(monkeypatch, tmp_path):
 
 
 @needs_mvsa
-def test_sample_matches_a_fresh_export():
+def test_sample_matches_a_fresh_export(monkeypatch, tmp_path):
     """A handful of tweets re-encoded now equal the shipped ones (float16 tolerance)."""
+    monkeypatch.setenv("CMCSL_CACHE_DIR", str(tmp_path / "empty-cache"))  # really encode, no cached features
     shipped = load_builtin_mvsa()
     assert shipped.ids is not None
     sample = [shipped.ids[i] for i in (0, 1, 36, 49, 1000, 2500, 4868)]  # 37 and 50: positive vs negative

@@ -37,7 +37,7 @@ def request_from_args(args: argparse.Namespace) -> LabelRequest:
 def run(args: argparse.Namespace) -> int:
     """Label, write the CSV, print a summary."""
     from cmcsl_core.datasets.features import load_features, write_atomically
-    from cmcsl_core.evaluation.metrics import labeling_summary
+    from cmcsl_core.evaluation.metrics import human_disagreement, human_label_pair, labeling_summary
     from cmcsl_core.tables import label_csv
 
     out = check_out(args.out, args.features, suffix=".csv")
@@ -53,5 +53,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"{fs.n_items} items, {len(seeds)} seeds, preprocessing {request.preprocessing}")
     print(f"pseudo-label accuracy on {s.n_scored} non-seed items: UNI {uni}; CMCSL {s.cmcsl_accuracy:.4f}")
     print(f"disagreements {s.disagreement_rate:.2%}, decided by: {wins}")
+    human = human_disagreement(fs, result)
+    if human is not None:
+        a, b = human_label_pair(fs) or ("", "")
+        print(f"vs the human labels (labels_{a} != labels_{b}): {human.describe()}")
     print(f"wrote {out}")
     return 0

@@ -160,6 +160,24 @@ def _embedding_dim(path: Path) -> int:
     return TEXT_DIM
 
 
+def _encode_in_batches(
+    model: Any, unique: list[str], order: list[int], batch_size: int, out: np.ndarray, progress: Optional[ProgressFn]
+) -> None:
+    """Encode ``unique`` in the given order into ``out`` (unit norm), calling ``progress`` per batch."""
+    n_u = len(unique)
+    for start in range(0, n_u, batch_size):
+        rows = order[start : start + batch_size]
+        out[rows] = model.encode(
+            [unique[i] for i in rows],
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        if progress is not None:
+            progress(min(start + batch_size, n_u), n_u)
+
+
 def encode_texts(
     texts: Sequence[str],
     encoder: TextEncoder,
@@ -189,20 +207,13 @@ def encode_texts(
     n_u = len(unique)
 
     def compute() -> dict[str, np.ndarray]:
+        import torch
+
         model = encoder.model
         out = np.zeros((n_u, encoder.dim), dtype=np.float32)
         order = sorted(range(n_u), key=lambda i: len(unique[i]))  # similar lengths share a batch: less padding
-        for start in range(0, n_u, int(batch_size)):
-            rows = order[start : start + int(batch_size)]
-            out[rows] = model.encode(
-                [unique[i] for i in rows],
-                batch_size=int(batch_size),
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-            if progress is not None:
-                progress(min(start + int(batch_size), n_u), n_u)
+        with torch.inference_mode():
+            _encode_in_batches(model, unique, order, int(batch_size), out, progress)
         return {"features": out}
 
     if not unique:

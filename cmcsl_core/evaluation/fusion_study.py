@@ -13,13 +13,14 @@ train and validation items alone (tested by poisoning the test labels).
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from cmcsl_core.constants import RANDOM_STATE
+from cmcsl_core.constants import CLI, RANDOM_STATE
 from cmcsl_core.datasets.features import FeatureSet, write_atomically
 from cmcsl_core.errors import CMCSLError
 from cmcsl_core.evaluation.fusion import (
@@ -47,6 +48,7 @@ __all__ = [
     "FusionStudyConfig",
     "FusionStudyResult",
     "parse_split",
+    "split_text",
     "stratified_three_way",
     "fusion_splits",
     "run_fusion_study",
@@ -112,6 +114,47 @@ class FusionStudyConfig:
             mla_metric=self.mla_metric,
             f1_average=self.f1_average,
         )
+
+    def command(self, features: str, out: str = "fusion.csv") -> str:
+        """The equivalent ``python -m cmcsl_core fusion ...`` line, paths shell-quoted.
+
+        The split is written as the smallest whole-number ratio that gives the same
+        proportions (``8:1:1``). Parsing the line with the CLI gives back this
+        (validated) config; the CLI has no class-weight flag, so ``class_weights``
+        must be ``"none"``.
+
+        Raises
+        ------
+        CMCSLError
+            ``class_weights`` other than ``"none"`` (the ``fusion`` command cannot express it).
+        """
+        c = self.validated()
+        if c.class_weights != "none":
+            raise CMCSLError("the fusion command trains unweighted classifiers; use class_weights='none'")
+        args = [
+            "fusion",
+            "--features", str(features),
+            "--split", split_text(c.split),
+            "--repeats", str(c.repeats),
+            "--classifier", c.classifier,
+            "--preprocessing", c.preprocessing,
+            "--seed", str(c.random_state),
+            "--alpha", c.alpha,
+            "--mla-metric", c.mla_metric,
+            "--f1", c.f1_average,
+            "--out", str(out),
+        ]  # fmt: skip
+        return f"{CLI} {shlex.join(args)}"
+
+
+def split_text(split: tuple[float, float, float]) -> str:
+    """``(0.8, 0.1, 0.1)`` -> ``"8:1:1"``: the smallest whole ratio (up to 1000) with the same proportions."""
+    fractions = parse_split(tuple(split))
+    for scale in range(1, 1001):
+        parts = [round(v * scale) for v in fractions]
+        if min(parts) > 0 and parse_split(tuple(float(p) for p in parts)) == fractions:
+            return ":".join(str(p) for p in parts)
+    return ":".join(repr(v) for v in fractions)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cmcsl_core.errors import CMCSLError
+from cmcsl_core.evaluation.fusion import FUSION_RULES
 
 __all__ = [
     "TestResult",
@@ -98,10 +99,24 @@ def average_ranks(table: pd.DataFrame) -> pd.Series:
 
 
 def default_pairs(methods: Sequence[str]) -> list[tuple[str, str]]:
-    """Method pairs worth testing, the proposed method first: CMCSL vs the others, then the rest."""
-    order = ["CMCSL", "UNI", "PRE", "FULL", "EF", "LF"]
-    present = [m for m in order if m in methods]
-    return list(combinations(present, 2))
+    """Method pairs worth testing, the proposed method first.
+
+    * the per-modality methods and EF/LF: every pair, in the order CMCSL, UNI, PRE, FULL, EF, LF
+      (so CMCSL against each of the others first);
+    * each CMCSL fusion against the late fusion by the same rule (``CMCSL-MLA`` vs ``LF-MLA``, ...),
+      in the order MLA, DRA, MEAN, MAX;
+    * within each family (``CMCSL-*``, ``LF-*``) every pair of rules, MLA first.
+
+    Only pairs of methods in ``methods`` are returned.
+    """
+    present = set(methods)
+    order = [m for m in ["CMCSL", "UNI", "PRE", "FULL", "EF", "LF"] if m in present]
+    pairs = list(combinations(order, 2))
+    rules = [r for r in ("MLA", "DRA", "MEAN", "MAX") if r in FUSION_RULES]
+    pairs += [(f"CMCSL-{r}", f"LF-{r}") for r in rules if f"CMCSL-{r}" in present and f"LF-{r}" in present]
+    for family in ("CMCSL", "LF"):
+        pairs += list(combinations([f"{family}-{r}" for r in rules if f"{family}-{r}" in present], 2))
+    return pairs
 
 
 def _fold_scores(frame: pd.DataFrame, modality: str) -> pd.DataFrame:

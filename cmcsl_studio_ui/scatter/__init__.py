@@ -226,6 +226,7 @@ def linked_scatter(
     ring: np.ndarray | None = None,
     names: Sequence[str] | None = None,
     label_names: Sequence[str] | None = None,
+    thumb_url: str | None = None,
     selected: np.ndarray | Sequence[int] | None = None,
     fingerprint: str | None = None,
     height: int = 480,
@@ -251,6 +252,9 @@ def linked_scatter(
         Item names for the hover tooltip (sent with the coordinates only).
     label_names
         Name of each colour code, shown in the tooltip.
+    thumb_url
+        URL folder, relative to the server root (e.g. ``"app/static/thumbs/abc/"``), holding
+        ``<item>.jpg`` thumbnails shown in the hover tooltip (items without a file show none).
     selected
         Item indices to select (highlight) in every view; ``None`` keeps the frame's own selection.
     fingerprint
@@ -287,6 +291,8 @@ def linked_scatter(
     }
     if label_names is not None:
         args["label_names"] = [str(s) for s in label_names]
+    if thumb_url:
+        args["thumb_url"] = str(thumb_url)
     if point_size is not None:
         args["point_size"] = float(point_size)
     if selected is not None:

@@ -41,6 +41,7 @@ const state = {
   selection: [],
   selectedBytes: null,
   labelNames: null,
+  thumbUrl: null,
   mouse: [0, 0],
 };
 
@@ -299,14 +300,36 @@ function onHover(v, i) {
   const data = cache.get(state.fp);
   const name = data && data.names ? data.names[i] : `item ${i}`;
   const code = state.codes ? state.codes[v][i] : null;
-  const label = state.labelNames && code !== null && code < state.labelNames.length ? ` · ${state.labelNames[code]}` : "";
+  const label = state.labelNames && code !== null && code < state.labelNames.length ? `\n${state.plots[v].name}: ${state.labelNames[code]}` : "";
   const seed = state.flags && state.flags[i] & 1 ? " · seed" : "";
   const tip = document.getElementById("tooltip");
-  tip.textContent = `${name}${label}${seed}`;
+  document.getElementById("tooltip-text").textContent = `${name}${label}${seed}`;
+  const img = document.getElementById("tooltip-img");
+  if (state.thumbUrl) {
+    // thumbnails are static files of the Streamlit server (same origin as this frame)
+    const base = window.location.pathname.split("/component/")[0];
+    const src = `${base}/${state.thumbUrl}${i}.jpg`;
+    if (img.dataset.src !== src) {
+      img.dataset.src = src;
+      img.hidden = true;
+      img.onload = () => { if (img.dataset.src === src) { img.hidden = false; placeTooltip(); } };
+      img.onerror = () => { img.hidden = true; };
+      img.src = src;
+    }
+  } else {
+    img.hidden = true;
+  }
   tip.hidden = false;
+  placeTooltip();
+  debug.tooltip = tip.innerText;
+}
+
+function placeTooltip() {
+  const tip = document.getElementById("tooltip");
   const [mx, my] = state.mouse;
-  tip.style.left = `${Math.min(mx + 12, window.innerWidth - 200)}px`;
-  tip.style.top = `${my + 14}px`;
+  tip.style.left = `${Math.max(0, Math.min(mx + 12, window.innerWidth - tip.offsetWidth - 4))}px`;
+  const below = my + 14;
+  tip.style.top = `${below + tip.offsetHeight > window.innerHeight ? Math.max(0, my - 10 - tip.offsetHeight) : below}px`;
 }
 
 function hideTooltip() {
@@ -427,6 +450,7 @@ async function apply(args) {
   state.seedIdx = seedIdx;
   state.ringIdx = ringIdx;
   state.labelNames = args.label_names || null;
+  state.thumbUrl = args.thumb_url || null;
 
   if (args.selected && !sameBytes(args.selected, state.selectedBytes)) {
     state.selectedBytes = args.selected;

@@ -1,0 +1,465 @@
+"""Review: walk the items whose modalities disagree, closest calls first, and correct their labels.
+
+Every action is one transaction in the annotation database (:class:`AnnotationStore`); human
+labels join the seeds, CMCSL reruns with them, and the page shows how the pseudo-label accuracy
+and the disagreement count moved since the session started. The walk, the keys and the metrics
+are pure logic in :mod:`cmcsl_studio_ui.review`; the review card is a fragment, so a key press
+reruns only the card.
+
+The queue is the disagreements of the run from the seeds alone (stable, so a session resumes
+where the last one stopped); the card shows what the modalities propose now, with the human
+labels as extra seeds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from cmcsl_core.annotations import (
+    HUMAN,
+    AnnotatedLabels,
+    AnnotationStore,
+    HumanLabels,
+    default_db_path,
+    disagreement_gap,
+    fingerprint,
+    labels_with_annotations,
+    queue_table,
+    review_queue,
+    suggest_next,
+)
+from cmcsl_core.annotations.formats import export_bytes
+from cmcsl_core.annotations.store import default_annotator
+from cmcsl_core.errors import CMCSLError
+from cmcsl_core.method.request import LabelRequest
+from cmcsl_studio_ui.labels import label_request
+from cmcsl_studio_ui.loading import Dataset
+from cmcsl_studio_ui.page import REVIEW, cli_block, start_page, user_errors
+from cmcsl_studio_ui.review import (
+    ReviewAction,
+    ReviewCursor,
+    apply_action,
+    key_map,
+    labels_command,
+    metrics_delta,
+    nearest_seed_item,
+    progress_metrics,
+)
+from cmcsl_studio_ui.session import inspected
+from cmcsl_studio_ui.views import _preprocessed
+
+QUEUE_ROWS = 300  # rows of the queue table shown
+EXPORTS = (("csv", "labels.csv", "text/csv"), ("parquet", "labels.parquet", "application/octet-stream"),
+           ("label-studio", "labels_label_studio.json", "application/json"))  # fmt: skip
+
+ss = st.session_state
+
+
+# ------------------------------------------------------------------ cached pieces
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _fingerprint(data_key: str, _data: Dataset) -> str:
+    return fingerprint(_data.fs)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _store(path: str, fp: str, data_key: str, _data: Dataset) -> AnnotationStore:
+    """One store per database and data (its connections are kept open and shared by sessions)."""
+    return AnnotationStore(_data.fs, path, fingerprint=fp)
+
+
+def _annotated(data: Dataset, request: LabelRequest, human: HumanLabels) -> AnnotatedLabels:
+    """CMCSL from the request's seeds plus ``human`` (memoised per session on the labels in force)."""
+    key = (data.key, request, tuple(int(a) for a in human.action_ids))
+    memo = ss.get("review_memo") or {}
+    if key not in memo:
+        X_list = _preprocessed(data.key, request.preprocessing, data)
+        memo = dict(list(memo.items())[-3:])  # the base run and the latest states
+        memo[key] = labels_with_annotations(data.fs, request, human, X_list)
+        ss["review_memo"] = memo
+    return memo[key]
+
+
+# ------------------------------------------------------------------ small drawing helpers
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>$~"})
+
+
+def _md(text: str) -> str:
+    """Text shown literally in markdown (tweets and plots hold *, #, $ ...)."""
+    return text.translate(_MD_SPECIAL)
+
+
+def show_item(data: Dataset, i: int, image_width: int, text_chars: int) -> None:
+    """Item ``i``'s thumbnail and text (when the data has them) and its name."""
+    fs = data.fs
+    thumb = fs.thumbnail(i)
+    if thumb:
+        st.image(thumb, width=image_width)
+    st.markdown(f"**#{i}** {_md(fs.item_name(i))}")
+    if fs.texts is not None and fs.texts[i]:
+        text = fs.texts[i]
+        st.markdown(f"> {_md(text[:text_chars])}{'…' if len(text) > text_chars else ''}")
+
+
+def _flash(kind: str, message: str) -> None:
+    ss["review_flash"] = (kind, message)
+
+
+def _show_flash() -> None:
+    flash = ss.pop("review_flash", None)
+    if flash is None:
+        return
+    kind, message = flash
+    if kind == "error":
+        st.error(message, icon=":material/error:")
+    else:
+        st.caption(message)
+
+
+def _persisted_text(key: str, default: str) -> None:
+    """Give the text field ``key`` its value kept across page switches (or ``default``)."""
+    if key not in ss:
+        ss[key] = ss.get(f"{key}_kept", default)
+
+
+def _keep(key: str) -> None:
+    ss[f"{key}_kept"] = ss[key]
+
+
+# ------------------------------------------------------------------ page
+settings, data = start_page(REVIEW)
+fs = data.fs
+names = fs.class_names
+modalities = fs.modality_names
+st.title("Review")
+st.caption(
+    "The items whose modalities disagree, closest calls first. Accept a modality's label, choose another "
+    "class or skip, with one key; every label is saved at once and joins the seeds, and CMCSL reruns with it."
+)
+
+fp = _fingerprint(data.key, data)
+default_db = str(default_db_path(fp))
+if ss.get("review_db_for") != fp:  # another data set: its own database by default
+    ss["review_db"] = ss["review_db_kept"] = default_db
+    ss["review_db_for"] = fp
+_persisted_text("review_db", default_db)
+_persisted_text("review_by", default_annotator())
+with st.sidebar:
+    st.subheader("Annotations", divider="gray")
+    st.text_input(
+        "Database",
+        key="review_db",
+        on_change=_keep,
+        args=("review_db",),
+        help=f"SQLite file of the human labels (one per feature file). Default: {default_db}",
+    )
+    st.text_input("Annotator", key="review_by", on_change=_keep, args=("review_by",), help="Your name, saved with every label")
+_keep("review_db")
+_keep("review_by")
+db_text = str(ss["review_db"]).strip()
+annotator = str(ss["review_by"]).strip()
+
+if not db_text:
+    st.error(f"Give the path of the annotation database in the sidebar (default {default_db}).", icon=":material/error:")
+    st.stop()
+db_path = str(Path(db_text).expanduser())
+request = label_request(data, settings)
+with user_errors():
+    store = _store(db_path, fp, data.key, data)
+    human = store.current()  # a foreign or corrupt database is refused here
+    base = _annotated(data, request, HumanLabels.empty())
+    now = _annotated(data, request, human)
+
+start_key = (data.key, request)
+starts = ss.setdefault("review_start", {})
+if start_key not in starts:
+    starts[start_key] = progress_metrics(fs, now)
+
+# ------------------------------------------------------------------ the queue
+c1, c2, c3 = st.columns([4, 3, 2], vertical_alignment="bottom")
+classes = c1.multiselect(
+    "Classes", list(range(fs.n_classes)), format_func=names.__getitem__, key="review_classes",
+    placeholder="all classes", help="Items for which any modality proposes one of these classes",
+)  # fmt: skip
+decided = c2.multiselect(
+    "Decided by", list(modalities), key="review_decided", placeholder="any modality",
+    help="Items whose disagreement CMCSL resolved with this modality's label",
+)  # fmt: skip
+unreviewed_only = c3.toggle("Not yet reviewed only", value=True, key="review_unreviewed")
+
+suggested: tuple[int, ...] | None = ss.get("review_suggested")
+cursor_key = (data.key, request, tuple(classes), tuple(decided), unreviewed_only, suggested)
+held = ss.get("review_cursor")
+if held is None or held[0] != cursor_key:
+    if suggested is not None:
+        order = np.asarray(suggested, dtype=np.int64)
+    else:
+        order = review_queue(base.result, classes or None, decided or None, human.index, unreviewed_only)
+    ss["review_cursor"] = (cursor_key, ReviewCursor.start(order, human.index if unreviewed_only else ()))
+
+KEYS = key_map(modalities, names)
+
+
+def _reviewed(store: AnnotationStore) -> np.ndarray:
+    return store.current().index if unreviewed_only else np.zeros(0, dtype=np.int64)
+
+
+def _on_key(key: str, item: int | None, shown: AnnotatedLabels) -> None:
+    """A key or button: store the action, move the cursor (one transaction; errors are shown, not raised)."""
+    action: ReviewAction = KEYS[key]
+    ckey, cursor = ss["review_cursor"]
+    if item is None and action.kind != "undo":
+        return
+    try:
+        done = apply_action(action, -1 if item is None else item, shown.result, store, annotator)
+        reviewed = _reviewed(store)
+    except CMCSLError as exc:
+        _flash("error", str(exc))
+        return
+    if done is None:  # skip
+        cursor = cursor.skip(reviewed)
+        _flash("info", f"Skipped #{item}.")
+    elif done.kind == "undo":
+        cursor = cursor.back_to(done.index)
+        _flash("info", f"Undone: {done.describe()}")
+    else:
+        cursor = cursor.advance(reviewed)
+        _flash("info", f"Saved: {done.describe()}")
+    ss["review_cursor"] = (ckey, cursor)
+
+
+def metrics_row(now: AnnotatedLabels, cursor: ReviewCursor, reviewed: np.ndarray) -> None:
+    """Human labels, CMCSL accuracy and disagreements now, with their change since the session started."""
+    start, current = starts[start_key], progress_metrics(fs, now)
+    delta = metrics_delta(start, current)
+    cols = st.columns(4)
+    cols[0].metric("Human labels", f"{current.human:,}", delta=f"{delta['human']:+,.0f} this session")
+    acc = "n/a" if np.isnan(current.accuracy) else f"{current.accuracy:.1%}"
+    cols[1].metric(
+        "CMCSL accuracy",
+        acc,
+        delta=None if np.isnan(delta["accuracy"]) else f"{delta['accuracy']:+.2%} this session",
+        help="Pseudo-label accuracy against the feature file's labels, on the items that are neither a seed "
+        "nor labelled by a person",
+    )
+    cols[2].metric(
+        "Disagreements",
+        f"{current.disagreements:,}",
+        delta=f"{delta['disagreements']:+,.0f} this session",
+        delta_color="inverse",
+        help="Items whose modalities propose different labels in CMCSL's run from the seeds plus the human labels",
+    )
+    cols[3].metric("Left in the queue", f"{cursor.remaining(reviewed):,}", help=f"of {len(cursor.queue):,} queued")
+
+
+def proposals(now: AnnotatedLabels, i: int) -> None:
+    """Per modality: the label it proposes and the nearest seed behind it (with its image and text)."""
+    r = now.result
+    final = int(r.final_labels[i])
+    for col, (m, name) in zip(st.columns(len(modalities)), enumerate(modalities)):
+        with col, st.container(border=True):
+            label = int(r.labels[m, i])
+            kept = " · **CMCSL's choice**" if label == final and r.disagree[i] else ""
+            st.markdown(f"**{name}** proposes **{_md(names[label])}**{kept}")
+            st.caption(f"distance to its seed {r.distances[m, i]:.3f}")
+            seed = nearest_seed_item(r, m, i)
+            human_seed = now.provenance[seed] == HUMAN
+            st.caption(f"nearest {'human-labelled item' if human_seed else 'seed'}:")
+            show_item(data, seed, 120, 160)
+
+
+@st.fragment
+def review_card() -> None:
+    """The item under review and its one-key actions (reruns alone on a key press)."""
+    with user_errors():
+        human = store.current()
+        now = _annotated(data, request, human)
+    _, cursor = ss["review_cursor"]
+    reviewed = human.index if unreviewed_only else np.zeros(0, dtype=np.int64)
+    metrics_row(now, cursor, reviewed)
+    _show_flash()
+    if not annotator:
+        st.error("Give the annotator's name in the sidebar to save labels.", icon=":material/error:")
+    item = cursor.current
+    with st.container(border=True):
+        if item is None:
+            st.success(
+                "Nothing left in this queue: change the filters, switch off 'Not yet reviewed only', "
+                "or ask for suggestions below.",
+                icon=":material/task_alt:",
+            )
+        else:
+            r = now.result
+            left, right = st.columns([2, 3])
+            with left:
+                pos = cursor.position + 1
+                st.caption(f"Item {pos:,} of {len(cursor.queue):,} in the queue")
+                show_item(data, item, 260, 600)
+                final = names[int(r.final_labels[item])]
+                if r.disagree[item]:
+                    how = f"decided by **{modalities[int(r.decided_by[item])]}** (nearer its seed)"
+                else:
+                    how = "the modalities agree now"
+                st.markdown(f"CMCSL: **{_md(final)}**, {how}")
+                human_now = human.as_dict(names).get(item)
+                extra = [f"human label **{_md(human_now)}**"] if human_now else []
+                if st.session_state.get("review_truth"):
+                    extra.append(f"label in the file **{_md(names[int(fs.y[item])])}**")
+                if extra:
+                    st.markdown(" · ".join(extra))
+            with right:
+                proposals(now, item)
+        disabled = not annotator
+        accept = [(k, a) for k, a in KEYS.items() if a.kind == "modality"]
+        for col, (k, a) in zip(st.columns(len(accept) + 2), accept):
+            proposal = "" if item is None else f": {names[int(now.result.labels[a.value, item])]}"
+            col.button(
+                f"Accept {modalities[a.value]}{proposal}", key=f"review_key_{k}", shortcut=k, on_click=_on_key,
+                args=(k, item, now), disabled=disabled or item is None, width="stretch", type="primary",
+            )  # fmt: skip
+        class_keys = [(k, a) for k, a in KEYS.items() if a.kind == "class"]
+        for col, (k, a) in zip(st.columns(max(len(class_keys), 4)), class_keys):
+            col.button(
+                names[a.value], key=f"review_key_{k}", shortcut=k, on_click=_on_key, args=(k, item, now),
+                disabled=disabled or item is None, width="stretch",
+            )  # fmt: skip
+        c_skip, c_undo, _ = st.columns([1, 1, 4])
+        for col, kind, icon in ((c_skip, "skip", ":material/skip_next:"), (c_undo, "undo", ":material/undo:")):
+            k = next(k for k, a in KEYS.items() if a.kind == kind)
+            col.button(
+                kind.capitalize(), key=f"review_key_{k}", shortcut=k, on_click=_on_key, args=(k, item, now),
+                disabled=disabled or (item is None and kind == "skip"), icon=icon, width="stretch",
+            )  # fmt: skip
+        keys_text = " · ".join(f"`{k}` {a.caption.split(' ', 1)[1]}" for k, a in KEYS.items())
+        st.caption(f"Keys: {keys_text}")
+    with st.expander(f"The queue ({len(cursor.queue):,} items)", icon=":material/list:"):
+        rows = np.asarray(cursor.queue[cursor.position : cursor.position + QUEUE_ROWS], dtype=np.int64)
+        table = queue_table(fs, base.result, rows, human.index)
+        table.insert(1, "name", [fs.item_name(int(i)) for i in rows])
+        st.dataframe(table, hide_index=True, key="review_queue_table", height=260)
+
+
+st.toggle("Show the label stored in the feature file", key="review_truth", help="The data's own label (hidden by default, so as not to bias the review)")
+review_card()
+
+# ------------------------------------------------------------------ bulk: the Clusters page's selection
+st.subheader("Label a selection")
+selected = inspected()
+
+
+def _label_selection(items: list[int], label: str) -> None:
+    try:
+        done = store.label_many(items, [label] * len(items), annotator)
+    except CMCSLError as exc:
+        _flash("error", str(exc))
+        return
+    _flash("info", f"Saved {len(done)} labels '{label}' (one transaction).")
+
+
+if not selected:
+    st.caption(
+        "Select items with the lasso or box on the Clusters page (clicks set to only inspect them); "
+        "they appear here to be labelled together."
+    )
+else:
+    c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+    bulk_label = c1.selectbox(
+        f"Label the {len(selected):,} items selected on the Clusters page as", list(names), key="review_bulk_class"
+    )
+    c2.button(
+        f"Label {len(selected):,} items", key="review_bulk", on_click=_label_selection, args=(selected, bulk_label),
+        disabled=not annotator, icon=":material/done_all:",
+    )  # fmt: skip
+    r = now.result
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "index": selected,
+                "name": [fs.item_name(i) for i in selected],
+                "CMCSL": [names[int(r.final_labels[i])] for i in selected],
+                "human": [human.as_dict(names).get(i, "") for i in selected],
+            }
+        ),
+        hide_index=True,
+        height=180,
+        key="review_selection",
+    )
+
+# ------------------------------------------------------------------ suggestions
+st.subheader("Label these next")
+c1, c2 = st.columns([1, 4], vertical_alignment="bottom")
+budget = int(c1.number_input("Budget k", min_value=1, max_value=500, value=10, step=1, key="review_budget"))
+X_list = _preprocessed(data.key, request.preprocessing, data)
+with user_errors():
+    sug = suggest_next(X_list, now.result, budget, reviewed=human.index)
+c2.caption(
+    "The contested items whose label, once a person confirms the label CMCSL rejected, would change the most "
+    "other labels (greedy: each next one counts only the items the earlier ones do not change)."
+)
+if len(sug):
+    r = now.result
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "index": sug.index,
+                "name": [fs.item_name(int(i)) for i in sug.index],
+                "CMCSL": [names[int(r.final_labels[i])] for i in sug.index],
+                "alternative": [names[int(a)] if a >= 0 else "" for a in sug.alternative],
+                "new changes": sug.gain,
+                "changes alone": sug.changes,
+                "gap": disagreement_gap(r)[sug.index],
+            }
+        ),
+        hide_index=True,
+        key="review_suggestions",
+    )
+
+
+def _review_suggested(items: tuple[int, ...] | None) -> None:
+    ss["review_suggested"] = items
+
+
+b1, b2, _ = st.columns([2, 2, 3])
+b1.button(
+    f"Review these {len(sug)} next", key="review_take_suggestions", on_click=_review_suggested,
+    args=(tuple(int(i) for i in sug.index),), disabled=not len(sug), icon=":material/playlist_play:",
+)  # fmt: skip
+if suggested is not None:
+    st.info(f"The review card walks the {len(suggested)} suggested items.", icon=":material/playlist_play:")
+    b2.button("Back to the disagreement queue", key="review_back_to_queue", on_click=_review_suggested, args=(None,))
+
+# ------------------------------------------------------------------ storage and export
+st.subheader("Your labels")
+history = store.history()
+st.caption(
+    f"Database **{store.path}** · {len(history):,} actions · {len(human):,} human labels in force. "
+    "Every action is saved at once (one transaction); undo is an action too, the history is kept."
+)
+
+
+def _exporter(fmt: str) -> Callable[[], bytes]:
+    """The file's bytes, computed when the button is clicked (the labels in the database at that moment)."""
+
+    def make() -> bytes:
+        annotated = labels_with_annotations(fs, request, store, _preprocessed(data.key, request.preprocessing, data))
+        return export_bytes(fs, annotated, fmt)
+
+    return make
+
+
+for col, (fmt, file_name, mime) in zip(st.columns(len(EXPORTS) + 1), EXPORTS):
+    col.download_button(
+        f"Download {file_name}", _exporter(fmt), file_name=file_name, mime=mime, on_click="ignore",
+        icon=":material/download:", key=f"review_download_{fmt}",
+    )  # fmt: skip
+if history:
+    with st.expander("History (latest first)", icon=":material/history:"):
+        st.dataframe(
+            pd.DataFrame([vars(a) for a in reversed(history[-200:])]), hide_index=True, key="review_history"
+        )
+st.markdown("The same labels on the command line (human labels win; CMCSL labels the rest from seeds + humans):")
+cli_block(data, labels_command(request, data.features, db_path, "labels.csv"))
