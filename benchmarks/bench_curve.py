@@ -51,9 +51,19 @@ def make_data(seed: int = 0) -> FeatureSet:
     return FeatureSet(("visual", "text"), tuple(X), y, tuple(f"genre {i}" for i in range(len(COUNTS))))
 
 
-def timed(cmd: list[str]) -> float:
+CPU: dict[str, list[float]] = {}
+"""CPU seconds (user + system) of every timed child process, per label."""
+
+
+def timed(cmd: list[str], label: str = "") -> float:
+    """Wall seconds of ``cmd`` as a fresh process; its CPU seconds are appended to ``CPU[label]``."""
     t = time.perf_counter()
+    before = os.times()
     subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    after = os.times()
+    CPU.setdefault(label, []).append(
+        (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    )
     return time.perf_counter() - t
 
 
@@ -71,11 +81,11 @@ def main() -> int:
         fast_cmd = [sys.executable, "-m", "cmcsl_core", "curve", "--features", str(feats), "--methods",
                     "PRE,UNI,CMCSL", "--classifier", "gnb", "--preprocessing", "l2std", "--b-max",
                     str(args.b_max), "--class-weights", "pseudo", "--no-progress", "--out", str(fast_csv)]
-        fast_times = [timed(fast_cmd) for _ in range(args.repeat)]
+        fast_times = [timed(fast_cmd, "fast") for _ in range(args.repeat)]
         fast_jobs = timed(fast_cmd[:-3] + ["--jobs", "2", "--no-progress", "--out", str(fast_csv)])
         plain = timed([sys.executable, str(ROOT / "benchmarks" / "plain_curve.py"), str(feats), str(args.b_max),
-                       str(plain_csv)])
-        fast_times.append(timed(fast_cmd))  # once more after the plain loop, so both see the same load
+                       str(plain_csv)], "plain")
+        fast_times.append(timed(fast_cmd, "fast"))  # once more after the plain loop, so both see the same load
         fast = statistics.median(fast_times)
         a = pd.read_csv(fast_csv).sort_values(["method", "modality", "b_class", "fold"]).reset_index(drop=True)
         b = pd.read_csv(plain_csv).sort_values(["method", "modality", "b_class", "fold"]).reset_index(drop=True)
@@ -96,6 +106,9 @@ def main() -> int:
     print(f"  plain scikit-learn loop : {plain:7.2f} s")
     print(f"  cmcsl_core curve        : {fast:7.2f} s   ratio {ratio:5.1f}x  (target >= 20x)")
     print(f"  cmcsl_core curve --jobs 2: {fast_jobs:6.2f} s   ratio {plain / fast_jobs:5.1f}x")
+    cpu_fast, cpu_plain = statistics.median(CPU["fast"]), CPU["plain"][0]
+    print(f"  CPU time (user + system): plain {cpu_plain:.2f} s, cmcsl_core {cpu_fast:.2f} s, "
+          f"ratio {cpu_plain / cpu_fast:5.1f}x  (less sensitive to other processes than wall time)")
     print(f"  max |BAC difference| between the two: {max_diff:.2e}")
     print(f"one relabel (b_class=5, {fs.n_items} items, preprocessed): {relabel * 1000:.1f} ms  (target < 50 ms)")
     print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}, {os.cpu_count()} CPUs")

@@ -18,7 +18,10 @@ jobs           background UMAP worker processes (no Streamlit import)
 hover          hover HTML of the scatter points
 figures        plotly/matplotlib figures (no Streamlit import)
 seeding        picking seeds: chart selections, seed list, item table
-items          one item in detail (:func:`item_details`)
+items          one item in detail (:func:`item_details`), thumbnail columns, galleries
+thumbs         item thumbnails as data URLs, square-padded for galleries (no Streamlit)
+human          the annotators' own image-vs-text disagreement vs CMCSL's (metrics block)
+wording        data-aware wording: tweets / movies / items, modality nouns (pure)
 curves         BAC curves: cached ``CurveConfig`` runs, the paper overlay, image export
 =============  ==================================================================
 

@@ -39,8 +39,8 @@ def human_disagreement_block(data: Dataset, result: LabelingResult) -> Disagreem
     with st.container(border=True, key="human_disagreement"):
         st.markdown(
             f"**Do CMCSL's disagreements match the annotators'?** Each {a} and each {b} was labeled by its own "
-            f"annotators; on {score.n_items:,} items (seeds left out) they gave the {a} and the {b} different "
-            "labels. Read CMCSL's *modalities disagree* as a prediction of that."
+            f"annotators. Of {score.n_items:,} items (seeds left out), they gave the {a} and the {b} different "
+            f"labels on {score.n_human:,}. Read CMCSL's *modalities disagree* as a prediction of those."
         )
         cols = st.columns(5)
         cols[0].metric(
@@ -49,7 +49,7 @@ def human_disagreement_block(data: Dataset, result: LabelingResult) -> Disagreem
             help=f"{score.n_human:,} of {score.n_items:,} items: labels_{a} differs from labels_{b}.",
         )
         cols[1].metric(
-            "CMCSL: UNI labels disagree",
+            "CMCSL: UNI labels differ",
             f"{score.cmcsl_rate:.1%}",
             help=f"{score.n_cmcsl:,} of {score.n_items:,} items: the nearest-seed labels of the modalities differ.",
         )

@@ -15,7 +15,7 @@ import streamlit as st
 from cmcsl_core.method.labeling import LabelingResult
 
 from .loading import Dataset
-from .thumbs import TABLE_THUMBNAILS, has_thumbnails, thumbnail_urls
+from .thumbs import TABLE_THUMBNAILS, has_thumbnails, square_thumbnail, thumbnail_urls
 
 __all__ = [
     "item_details",
@@ -23,6 +23,8 @@ __all__ = [
     "with_thumbnails",
     "seed_items_table",
     "item_gallery",
+    "item_heading",
+    "example_items",
     "THUMB_COLUMN",
     "TEXT_CHARS",
 ]
@@ -32,6 +34,16 @@ THUMB_COLUMN = "image"
 
 TEXT_CHARS = 400
 """Characters of an item's text shown in its details."""
+
+
+def item_heading(data: Dataset, i: int) -> str:
+    """``#12 Title (id)`` for items with titles, ``#12 · id 4711`` for items with ids only, else ``#12``."""
+    fs = data.fs
+    i = int(i)
+    ident = str(fs.ids[i]) if fs.ids is not None and fs.ids[i] else ""
+    if fs.titles is not None and fs.titles[i]:
+        return f"#{i} {fs.titles[i]}" + (f" ({ident})" if ident else "")
+    return f"#{i} · id {ident}" if ident else f"#{i}"
 
 
 def item_label_table(data: Dataset, result: LabelingResult, i: int) -> pd.DataFrame:
@@ -60,10 +72,7 @@ def item_details(data: Dataset, result: LabelingResult, i: int) -> None:
     fs = data.fs
     i = int(i)
     true, final = fs.class_names[fs.y[i]], fs.class_names[result.final_labels[i]]
-    head = f"**#{i} {fs.item_name(i)}**"
-    if fs.ids is not None and fs.ids[i] and fs.titles is not None:
-        head += f" ({fs.ids[i]})"
-    st.markdown(head)
+    st.markdown(f"**{item_heading(data, i)}**")
     thumb = fs.thumbnail(i)
     if thumb:
         st.image(thumb, width=160)
@@ -118,6 +127,36 @@ def seed_items_table(data: Dataset, result: LabelingResult) -> None:
 GALLERY_TEXT = 140
 """Characters of an item's text under its picture in a gallery."""
 
+GALLERY_WIDTH = 150
+"""Width of a gallery picture in pixels (thumbnails are small: larger would only blur them)."""
+
+
+def example_items(data: Dataset, per_class: int = 1, disagreeing: int = 4) -> tuple[list[int], list[str]]:
+    """A few items to show the data by, and a note on each: the first ``per_class`` items of every
+    class, then (data with human labels per modality) the first ``disagreeing`` items whose
+    annotators disagree. Deterministic (first by index)."""
+    fs = data.fs
+    names = fs.class_names
+    human = fs.modality_labels or {}
+    pair = [m for m in fs.modality_names if m in human][:2]
+    differ = np.zeros(fs.n_items, dtype=bool)
+    if len(pair) == 2:
+        a, b = human[pair[0]], human[pair[1]]
+        differ = (a >= 0) & (b >= 0) & (a != b)
+    rows: list[int] = []
+    for c in range(fs.n_classes):
+        rows += np.flatnonzero((fs.y == c) & ~differ)[:per_class].tolist()
+    rows += np.flatnonzero(differ)[:disagreeing].tolist() if len(pair) == 2 else []
+
+    def note(i: int) -> str:
+        if len(pair) == 2:
+            return "annotators: " + " · ".join(
+                f"{m} *{names[human[m][i]]}*" if human[m][i] >= 0 else f"{m} —" for m in pair
+            )
+        return f"label: *{names[fs.y[i]]}*"
+
+    return rows, [note(i) for i in rows]
+
 
 def item_gallery(data: Dataset, rows: Any, notes: Any = None, per_row: int = 4, key: str = "gallery") -> None:
     """Items as cards in a row of columns: thumbnail (when the data has them), a note, the text's start.
@@ -135,8 +174,8 @@ def item_gallery(data: Dataset, rows: Any, notes: Any = None, per_row: int = 4, 
                 with col:
                     thumb = fs.thumbnail(i)
                     if thumb:
-                        st.image(thumb, width="stretch")
-                    st.markdown(f"**#{i} {fs.item_name(i)}**" + (f"  \n{note}" if note else ""))
+                        st.image(square_thumbnail(thumb), width=GALLERY_WIDTH)
+                    st.markdown(f"**{item_heading(data, i)}**" + (f"  \n{note}" if note else ""))
                     if fs.texts is not None and fs.texts[i]:
                         text = fs.texts[i]
                         st.caption(text[:GALLERY_TEXT] + ("…" if len(text) > GALLERY_TEXT else ""))

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from cmcsl_core.method.labeling import LabelingResult
+from cmcsl_core.method.labeling import LabelingResult, cross_modal_labels
 from cmcsl_core.method.request import LabelRequest
 
 from .loading import Dataset
 from .session import manual_seeds
 from .settings import Settings
+from .views import preprocessed
 
 __all__ = ["LABELS_CSV", "label_request", "is_manual", "current_seeds", "run_labeling"]
 
@@ -47,5 +48,12 @@ def current_seeds(data: Dataset, settings: Settings) -> np.ndarray:
 
 
 def run_labeling(data: Dataset, request: LabelRequest) -> LabelingResult:
-    """CMCSL labels of every item, exactly as ``python -m cmcsl_core label`` computes them."""
-    return request.run(data.fs)
+    """CMCSL labels of every item, exactly as ``python -m cmcsl_core label`` computes them.
+
+    Same steps as :meth:`LabelRequest.run` (:func:`~cmcsl_core.method.labeling.propagate`), with the
+    preprocessed arrays taken from the per-data-set cache of :mod:`.views` (a seed change then
+    costs only the nearest-seed search).
+    """
+    seeds = request.seed_indices(data.fs)
+    X = preprocessed(data, request.validated().preprocessing)
+    return cross_modal_labels(list(X), seeds, data.fs.y[seeds], data.fs.modality_names)

@@ -22,7 +22,7 @@ from cmcsl_core.views.embedding import cached_umap, pca_2d, shipped_embedding, u
 from . import jobs
 from .loading import Dataset
 
-__all__ = ["View", "views", "umap_pending", "views_fingerprint"]
+__all__ = ["View", "views", "umap_pending", "views_fingerprint", "preprocessed"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,11 @@ def _preprocessed(data_key: str, preprocessing: str, _data: Dataset) -> tuple[np
     for a in arrays:
         a.flags.writeable = False
     return tuple(arrays)
+
+
+def preprocessed(data: Dataset, preprocessing: str) -> tuple[np.ndarray, ...]:
+    """The data's modalities preprocessed (fitted on all rows), shared between sessions (read-only)."""
+    return _preprocessed(data.key, preprocessing, data)
 
 
 @st.cache_resource(show_spinner=False, max_entries=24)

@@ -17,8 +17,9 @@ from cmcsl_core.evaluation.metrics import LabelingSummary, labeling_summary
 from cmcsl_core.method.labeling import LabelingResult
 from cmcsl_core.tables import label_csv
 from cmcsl_studio_ui import seeding
-from cmcsl_studio_ui.figures import COLOR_MODES, coloring, confusion_figure
+from cmcsl_studio_ui.figures import coloring, color_modes, confusion_figure
 from cmcsl_studio_ui.hover import hover_names, thumbnail_url
+from cmcsl_studio_ui.human import human_disagreement_block
 from cmcsl_studio_ui.items import item_details
 from cmcsl_studio_ui.labels import LABELS_CSV, is_manual, label_request, run_labeling
 from cmcsl_studio_ui.loading import Dataset
@@ -52,13 +53,13 @@ def metrics(summary: LabelingSummary, names: tuple[str, ...]) -> None:
     cols[len(names) + 2].markdown(f"**Disagreements won**  \n{wins}")
 
 
-def controls() -> tuple[str, bool]:
+def controls(modes: dict[str, str]) -> tuple[str, bool]:
     """How to color the points, whether to ring disagreements, and what a click does."""
     c1, c2, c3 = st.columns([5, 2, 4], vertical_alignment="bottom")
     mode = c1.segmented_control(
         "Color points by",
-        list(COLOR_MODES),
-        format_func=COLOR_MODES.__getitem__,
+        list(modes),
+        format_func=modes.__getitem__,
         key="color_mode",
         default="cmcsl",
         help="UNI: each modality's own nearest-seed label. Decided by: which modality's label CMCSL kept "
@@ -99,8 +100,8 @@ def scatter_views(
     legend = " ".join(
         f"<span style='color:{col}'>●</span> {name}" for name, col in zip(colorings[0].names, colorings[0].colors)
     )
-    rings = " · <span style='color:#d62728'>◯</span> modalities disagree" if highlight else ""
-    st.caption(f"{legend} · ◆ outlined: seed{rings}", unsafe_allow_html=True)
+    rings = " · ◯ thin ring: modalities disagree" if highlight else ""
+    st.caption(f"{legend} · large, outlined: seed{rings}", unsafe_allow_html=True)
 
 
 def side_panel(data: Dataset, result: LabelingResult) -> None:
@@ -170,7 +171,8 @@ def clusters_panel(data: Dataset, view_list: list[View]) -> None:
         "the modality in which the item is closer to its seed wins (CMCSL)."
     )
     metrics(summary, fs.modality_names)
-    mode, highlight = controls()
+    human_disagreement_block(data, result)  # data with human labels per modality (MVSA-Single): role P3
+    mode, highlight = controls(color_modes(fs))
     c_views, c_side = st.columns([4, 1])
     with c_views:
         scatter_views(data, result, view_list, mode, highlight, settings.preprocessing)

@@ -218,7 +218,8 @@ def fusion_section(data: Dataset, settings: Settings) -> None:
             "Fusion CSV", result.csv_bytes(), FUSION_CSV, "text/csv", on_click="ignore", icon=":material/download:",
             key="fusion_csv",
         )  # fmt: skip
-        cli_block(data, config.command(data.features, FUSION_CSV))
+        # the export line (when the data comes from a source) is shown once, under "Download and reproduce"
+        st.code(config.command(data.features, FUSION_CSV), language="bash", wrap_lines=True)
 
 
 settings, data = start_page(CURVES)

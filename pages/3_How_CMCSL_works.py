@@ -9,13 +9,16 @@ import streamlit as st
 from cmcsl_core.evaluation.metrics import labeling_summary
 from cmcsl_studio_ui.figures import scatter_view
 from cmcsl_studio_ui.hover import hover_base
+from cmcsl_studio_ui.items import item_gallery, with_thumbnails
 from cmcsl_studio_ui.labels import is_manual, label_request, run_labeling
 from cmcsl_studio_ui.page import HOW, start_page, user_errors
 from cmcsl_studio_ui.views import views
+from cmcsl_studio_ui.wording import wording
 
 settings, data = start_page(HOW)
 fs = data.fs
 names = fs.modality_names
+words = wording(fs)
 st.title("How CMCSL works")
 
 request = label_request(data, settings)
@@ -48,16 +51,15 @@ seed_text = (
 )
 texts = [
     f"We know the true label of only a few items, the *seeds*: here {seed_text}. Every other one of the "
-    f"{fs.n_items:,} items is unlabeled. The same seed item is shown in each modality's view (diamonds). "
+    f"{fs.n_items:,} {words.items} is unlabeled. The same seed item is shown in each modality's view (diamonds). "
     "Use *Randomize seeds* in the sidebar to draw others.",
     "**In each modality separately**, every item takes the label of its **nearest seed** (Euclidean distance "
     f"on the {settings.preprocessing}-preprocessed features): this partitions the items into one cluster per "
     "seed. These are the UNI pseudo-labels. Accuracy: "
     + ", ".join(f"{n} {summary.uni_accuracy[n]:.1%}" for n in names)
     + ".",
-    f"The modalities label **{n_dis:,} items ({summary.disagreement_rate:.1%})** differently (red). Elsewhere "
-    "they agree and that label is kept. A poster may look like a horror film while the plot reads like a "
-    "romance: which one to trust?",
+    f"The modalities label **{n_dis:,} {words.items} ({summary.disagreement_rate:.1%})** differently (red). "
+    f"Elsewhere they agree and that label is kept. {words.conflict}",
     "CMCSL keeps, for each disagreement, the label of the modality in which the item lies **closer to its "
     "nearest seed**: the more confident clustering wins. Colors now show the CMCSL label. "
     f"Accuracy: CMCSL {summary.cmcsl_accuracy:.1%} vs UNI "
@@ -86,18 +88,41 @@ for col, (m, name), view in zip(st.columns(len(names)), enumerate(names), view_l
         )
         st.plotly_chart(fig, key=f"how_view_{m}", config={"displaylogo": False})
 
+cls = np.asarray(fs.class_names, dtype=object)
+EXAMPLES = 4  # items shown as cards (with their pictures) under the views
 if k == 0:
     st.markdown("**Seeds per class:** " + " · ".join(f"{c} {n}" for c, n in zip(fs.class_names, per_class)))
+    first = [int(seeds[np.flatnonzero(result.seed_labels == c)[0]]) for c in range(fs.n_classes) if per_class[c]]
+    item_gallery(data, first[:8], [f"seed of **{cls[fs.y[i]]}**" for i in first[:8]], key="how_seed_cards")
 elif k >= 2 and n_dis:
     st.markdown("**Some disagreements, resolved**" if k == 3 else "**Some disagreements**")
-    rows = np.flatnonzero(result.disagree)[:8]
-    cls = np.asarray(fs.class_names, dtype=object)
-    table: dict[str, object] = {"item": [fs.item_name(i) for i in rows], "true": cls[fs.y[rows]]}
+    rows = np.flatnonzero(result.disagree & ~result.is_seed)[:8]
+    human = fs.modality_labels or {}
+
+    def _note(i: int) -> str:
+        note = "UNI: " + " · ".join(f"{n} *{cls[result.labels[m, i]]}*" for m, n in enumerate(names))
+        if any(n in human and human[n][i] >= 0 for n in names):
+            note += "  \nannotators: " + " · ".join(
+                f"{n} *{cls[human[n][i]]}*" for n in names if n in human and human[n][i] >= 0
+            )
+        if k < 3:
+            return note
+        verdict = "right" if result.final_labels[i] == fs.y[i] else "wrong"
+        return f"{note}  \nkept {names[result.decided_by[i]]} → **{cls[result.final_labels[i]]}** ({verdict})"
+
+    item_gallery(data, rows[:EXAMPLES], [_note(int(i)) for i in rows[:EXAMPLES]], key="how_cards")
+    table: dict[str, object] = {"index": rows, "item": [fs.item_name(i) for i in rows], "true": cls[fs.y[rows]]}
     for m, n in enumerate(names):
         table[f"{n} label"] = cls[result.labels[m, rows]]
         table[f"{n} distance"] = np.round(result.distances[m, rows], 3)
+        if n in human:
+            table[f"{n} annotator"] = [cls[v] if v >= 0 else "—" for v in human[n][rows]]
     if k == 3:
         table["kept"] = [names[d] for d in result.decided_by[rows]]
         table["CMCSL"] = cls[result.final_labels[rows]]
         table["right?"] = np.where(result.final_labels[rows] == fs.y[rows], "yes", "no")
-    st.dataframe(pd.DataFrame(table), hide_index=True, key="how_examples")
+    if fs.texts is not None:
+        table["text"] = [fs.texts[i] for i in rows]
+    frame, config = with_thumbnails(data, pd.DataFrame(table))
+    config["text"] = st.column_config.TextColumn("text", width="large")
+    st.dataframe(frame, hide_index=True, key="how_examples", column_config=config, row_height=56 if len(config) > 1 else None)

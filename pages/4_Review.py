@@ -67,9 +67,14 @@ def _fingerprint(data_key: str, _data: Dataset) -> str:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _store(path: str, fp: str, data_key: str, _data: Dataset) -> AnnotationStore:
-    """One store per database and data (its connections are kept open and shared by sessions)."""
-    return AnnotationStore(_data.fs, path, fingerprint=fp)
+def _store(path: str, default: bool, fp: str, data_key: str, _data: Dataset) -> AnnotationStore:
+    """One store per database and data (its connections are kept open and shared by sessions).
+
+    The default database's folder is created on the first write; another path's folder must exist.
+    """
+    if not default and not Path(path).parent.is_dir():
+        raise CMCSLError(f"folder {Path(path).parent} does not exist: create it or give another database path")
+    return AnnotationStore(_data.fs, None if default else path, fingerprint=fp)
 
 
 def _annotated(data: Dataset, request: LabelRequest, human: HumanLabels) -> AnnotatedLabels:
@@ -169,11 +174,12 @@ if not db_text:
 db_path = str(Path(db_text).expanduser())
 request = label_request(data, settings)
 with user_errors():
-    store = _store(db_path, fp, data.key, data)
+    store = _store(db_path, db_path == default_db, fp, data.key, data)
     human = store.current()  # a foreign or corrupt database is refused here
     base = _annotated(data, request, HumanLabels.empty())
     now = _annotated(data, request, human)
 
+base_gap = disagreement_gap(base.result)
 start_key = (data.key, request)
 starts = ss.setdefault("review_start", {})
 if start_key not in starts:
@@ -236,20 +242,24 @@ def metrics_row(now: AnnotatedLabels, cursor: ReviewCursor, reviewed: np.ndarray
     """Human labels, CMCSL accuracy and disagreements now, with their change since the session started."""
     start, current = starts[start_key], progress_metrics(fs, now)
     delta = metrics_delta(start, current)
+
+    def moved(value: float, fmt: str) -> str | None:  # no arrow before anything moved
+        return None if np.isnan(value) or value == 0 else f"{value:{fmt}} this session"
+
     cols = st.columns(4)
-    cols[0].metric("Human labels", f"{current.human:,}", delta=f"{delta['human']:+,.0f} this session")
+    cols[0].metric("Human labels", f"{current.human:,}", delta=moved(delta["human"], "+,.0f"))
     acc = "n/a" if np.isnan(current.accuracy) else f"{current.accuracy:.1%}"
     cols[1].metric(
         "CMCSL accuracy",
         acc,
-        delta=None if np.isnan(delta["accuracy"]) else f"{delta['accuracy']:+.2%} this session",
+        delta=moved(delta["accuracy"], "+.2%"),
         help="Pseudo-label accuracy against the feature file's labels, on the items that are neither a seed "
         "nor labelled by a person",
     )
     cols[2].metric(
         "Disagreements",
         f"{current.disagreements:,}",
-        delta=f"{delta['disagreements']:+,.0f} this session",
+        delta=moved(delta["disagreements"], "+,.0f"),
         delta_color="inverse",
         help="Items whose modalities propose different labels in CMCSL's run from the seeds plus the human labels",
     )
@@ -297,7 +307,10 @@ def review_card() -> None:
             left, right = st.columns([2, 3])
             with left:
                 pos = cursor.position + 1
-                st.caption(f"Item {pos:,} of {len(cursor.queue):,} in the queue")
+                st.caption(
+                    f"Item {pos:,} of {len(cursor.queue):,} in the queue · gap {base_gap[item]:.3g} "
+                    "(scaled distances to the seeds: the smaller, the closer the call)"
+                )
                 show_item(data, item, 260, 600)
                 final = names[int(r.final_labels[item])]
                 if r.disagree[item]:
@@ -316,10 +329,12 @@ def review_card() -> None:
         disabled = not annotator
         accept = [(k, a) for k, a in KEYS.items() if a.kind == "modality"]
         for col, (k, a) in zip(st.columns(len(accept) + 2), accept):
-            proposal = "" if item is None else f": {names[int(now.result.labels[a.value, item])]}"
+            label = None if item is None else int(now.result.labels[a.value, item])
+            chosen = label is not None and label == int(now.result.final_labels[item])  # CMCSL's pick: primary
             col.button(
-                f"Accept {modalities[a.value]}{proposal}", key=f"review_key_{k}", shortcut=k, on_click=_on_key,
-                args=(k, item, now), disabled=disabled or item is None, width="stretch", type="primary",
+                f"Accept {modalities[a.value]}" + ("" if label is None else f": {names[label]}"),
+                key=f"review_key_{k}", shortcut=k, on_click=_on_key, args=(k, item, now),
+                disabled=disabled or item is None, width="stretch", type="primary" if chosen else "secondary",
             )  # fmt: skip
         class_keys = [(k, a) for k, a in KEYS.items() if a.kind == "class"]
         for col, (k, a) in zip(st.columns(max(len(class_keys), 4)), class_keys):
@@ -411,7 +426,7 @@ if len(sug):
                 "alternative": [names[int(a)] if a >= 0 else "" for a in sug.alternative],
                 "new changes": sug.gain,
                 "changes alone": sug.changes,
-                "gap": disagreement_gap(r)[sug.index],
+                "gap": disagreement_gap(r)[sug.index].round(4),
             }
         ),
         hide_index=True,

@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cmcsl_core.constants import B_MAX, B_MIN, B_VALUES, RANDOM_STATE, REPEATS  # noqa: E402
+from cmcsl_core.constants import B_MAX, B_MIN, REPEATS  # noqa: E402
 from cmcsl_core.evaluation.config import CurveConfig  # noqa: E402
 from cmcsl_core.evaluation.curve import run_curve  # noqa: E402
 from cmcsl_core.datasets.features import FeatureSet  # noqa: E402
@@ -47,15 +47,7 @@ from cmcsl_core.datasets.subsets import load_subsets  # noqa: E402
 
 PAPER_FILES = {"visual": "experiment_3_m1_52.npy", "text": "experiment_3_m2_52.npy"}
 PAPER_METHODS = ("FULL", "PRE", "UNI", "CMCSL")
-PROTOCOL = CurveConfig(
-    methods=("FULL", "UNI"),
-    classifier="gnb",
-    preprocessing="l2std",
-    b_values=B_VALUES,
-    repeats=REPEATS,
-    random_state=RANDOM_STATE,
-    class_weights="oracle",
-)
+PROTOCOL = CurveConfig.paper(methods=("FULL", "UNI"))
 """The paper's protocol with the authors' (oracle) class weights."""
 TOL_FULL, TOL_UNI = 0.03, 0.05
 AIM_FULL, AIM_UNI = 0.012, 0.025  # stop once this close (margin for future library changes)

@@ -16,12 +16,23 @@ sys.path.insert(0, str(ROOT))
 
 from tests.browser_helpers import browser_page, headless_chromium, running_app, wait_for_charts, wait_idle  # noqa: E402
 
-PAGES = [("", 1, "home"), ("Clusters", 3, "clusters"), ("BAC_curves", 1, "curves"), ("How_CMCSL_works", 2, "how")]
+PAGES = [
+    ("", 1, "home"),
+    ("Clusters", 3, "clusters"),
+    ("BAC_curves", 1, "curves"),
+    ("BAC_curves?source=mvsa-builtin", 1, "fusion"),  # the Fusion section on the real MVSA-Single tweets
+    ("How_CMCSL_works", 2, "how"),
+    ("Review?source=mvsa-builtin", 0, "review"),  # the review card with the tweets' images and texts
+    ("?source=mvsa-builtin", 1, "home_mvsa"),  # the built-in real tweets: pictures, texts, human labels
+    ("Clusters?source=mvsa-builtin&b=3", 1, "clusters_mvsa"),
+    ("How_CMCSL_works?source=mvsa-builtin", 2, "how_mvsa"),
+]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    parser.add_argument("--only", nargs="*", help="only these screenshots (e.g. fusion)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -29,13 +40,25 @@ def main() -> int:
         browser, 1440, 1250, 120_000
     ) as page:
         for path, charts, name in PAGES:
+            if args.only and name not in args.only:
+                continue
             page.goto(f"{url}/{path}")
             wait_for_charts(page, charts, 120_000)
             wait_idle(page, 120_000)
-            if name == "how":  # show the last step, the resolution
+            if name.startswith("clusters"):  # the linked views are a component, not a Plotly chart
+                from tests.browser_helpers import wait_for_views
+
+                wait_for_views(page, 120_000)
+            if name.startswith("how"):  # show the last step, the resolution
                 for _ in range(3):
                     page.get_by_role("button", name="Next").click()
                     wait_idle(page)
+            if name == "review":  # no chart to wait for: wait for the review card
+                page.get_by_text("in the queue").first.wait_for(timeout=120_000)
+                wait_idle(page, 120_000)
+            if name == "fusion":  # scroll to the late-fusion study
+                page.get_by_text("Fusion weights").scroll_into_view_if_needed()
+                wait_idle(page, 120_000)
             page.wait_for_timeout(800)
             page.screenshot(path=str(out / f"{name}.png"))
             print(f"wrote {out / f'{name}.png'}")

@@ -123,6 +123,15 @@ def wait_for_charts(page, count: int, timeout_ms: int = 60_000) -> float:
     return time.monotonic() - t0
 
 
+def wait_for_views(page, timeout_ms: int = 60_000):
+    """Wait until the Clusters page's linked views have drawn their points; return their frame."""
+    from cmcsl_studio_ui.scatter.browser import scatter_frame, wait_ready
+
+    frame = scatter_frame(page, timeout_s=timeout_ms / 1000)
+    wait_ready(frame, timeout_ms=timeout_ms)
+    return frame
+
+
 @contextmanager
 def headless_chromium() -> Iterator[object]:
     """Debian's chromium under playwright, headless (WebGL through SwiftShader); closed afterwards."""

@@ -5,6 +5,10 @@ The fake image encoder decodes every file with the real decoder
 and returns the mean and spread of each RGB channel, so a test can predict the features of
 an image exactly; the fake text encoder maps a text to its length and code-point sums.
 Both count what they were asked to encode (cache hits and deduplication are observable).
+
+The fixtures shared by the encoder tests live here too: ``_private_cache`` (a fresh cache
+folder per test; import it to make it autouse in a module) and ``effnet`` / ``random_resnet``
+(the real encoders, loaded once per module).
 """
 
 from __future__ import annotations
@@ -13,9 +17,32 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+import pytest
 
 from cmcsl_core.datasets.sources.items import ItemEncoders
 from cmcsl_core.encoders.decode import load_image
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache folder of the test's own (autouse wherever it is imported)."""
+    monkeypatch.setenv("CMCSL_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="module")
+def effnet():
+    """The bundled EfficientNet-Lite0 image encoder on the CPU."""
+    from cmcsl_core.encoders.image import load_image_encoder
+
+    return load_image_encoder("efficientnet-lite0", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def random_resnet():
+    """The random-weights ResNet-18 (``none``) on the CPU: cheap and deterministic."""
+    from cmcsl_core.encoders.image import load_image_encoder
+
+    return load_image_encoder("none", device="cpu")
 
 
 def fake_image_features(arr: np.ndarray) -> np.ndarray:

@@ -26,13 +26,14 @@ from cmcsl_core.evaluation.config import CurveConfig
 from cmcsl_core.datasets.features import load_features
 from cmcsl_core.method.request import LabelRequest
 from cmcsl_core.tables import label_csv
-from cmcsl_studio_ui.seeding import selected_items
+from cmcsl_studio_ui.scatter import ScatterEvent
+from cmcsl_studio_ui.seeding import plan_view_events
 from cmcsl_studio_ui.settings import Settings
 from cmcsl_studio_ui.url import settings_from_params, settings_to_params
 
 ROOT = Path(__file__).resolve().parent.parent
 HOME, CLUSTERS, CURVES, HOW = "app.py", "pages/1_Clusters.py", "pages/2_BAC_curves.py", "pages/3_How_CMCSL_works.py"
-PAGES = {HOME: 1, CLUSTERS: 3, CURVES: 1, HOW: 2}  # plotly charts each page draws at least
+PAGES = {HOME: 1, CLUSTERS: 1, CURVES: 1, HOW: 2}  # plotly charts each page draws at least (Clusters: + the linked views)
 TITLES = {HOME: "CMCSL studio", CLUSTERS: "Clusters", CURVES: "BAC curves", HOW: "How CMCSL works"}
 TIMEOUT = 180
 
@@ -83,6 +84,20 @@ def plotly_charts(at: AppTest) -> list:
     return list(at.get("plotly_chart"))
 
 
+def linked_views(at: AppTest) -> dict:
+    """The JSON arguments of the Clusters page's linked views (AppTest does not run the component's frontend)."""
+    import json
+
+    (view,) = [e for e in at.get("component_instance") if e.proto.component_name.endswith("cmcsl_linked_scatter")]
+    return json.loads(view.proto.json_args)
+
+
+def view_events(*events: tuple[str, list[int]], nonce: str = "apptest") -> dict:
+    """What the linked views' frame (``nonce``) sends back: its not yet acknowledged events, ``seq`` increasing."""
+    items = [{"event": kind, "ids": ids, "view": "visual · UMAP", "seq": k} for k, (kind, ids) in enumerate(events, 1)]
+    return {"nonce": nonce, "seq": len(items), "events": items}
+
+
 def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
@@ -123,7 +138,7 @@ def test_every_page_runs_on_the_demo_with_the_shared_frame(page: str) -> None:
     assert at.sidebar.selectbox(key="w_source").value == "demo"
     assert [b.label for b in at.sidebar.button] == ["Randomize seeds"]
     links = [link.proto.label for link in at.sidebar.get("page_link")]
-    assert links == ["Home", "Clusters", "BAC curves", "How CMCSL works"]
+    assert links == ["Home", "Clusters", "BAC curves", "How CMCSL works", "Review"]
 
 
 @pytest.mark.parametrize("page", list(PAGES))
@@ -276,8 +291,9 @@ def test_curves_page_offers_downloads_and_the_paper_overlay() -> None:
 def test_clusters_page_shows_umap_views() -> None:
     at = run_page(CLUSTERS)
     assert_clean(at)
-    titles = [c.proto.spec for c in plotly_charts(at)[:2]]
-    assert all("UMAP" in spec for spec in titles), "the demo HR ships precomputed UMAP views"
+    args = linked_views(at)
+    assert args["view_names"] == ["visual · UMAP", "text · UMAP"], "the demo HR ships precomputed UMAP views"
+    assert args["n"] == 5443 and "points_fingerprint" in args  # the coordinates ride along on the first render
 
 
 def test_randomize_seeds_changes_the_seeds_and_the_url() -> None:
@@ -313,10 +329,29 @@ def test_hand_picked_seeds_do_not_follow_to_another_data_set() -> None:
     assert "--b-class 5" in shown_command(at, "label")
 
 
+def test_clicks_and_lassos_in_the_views_edit_the_seeds_and_open_the_item() -> None:
+    at = run_page(CLUSTERS)
+    before = at.text_input(key="seed_text").value.split(",")
+    at.session_state["clusters_views"] = view_events(("click", [12]), ("select", [40, 41]))
+    at.run()
+    assert_clean(at)
+    after = at.text_input(key="seed_text").value.split(",")
+    assert set(after) == set(before) | {"12", "40", "41"}
+    assert at.query_params["seeds"] == ",".join(after)  # hand-picked seeds go into the URL
+    details = [m.value for m in at.markdown if m.value.startswith("**#")]
+    assert [d.split()[0] for d in details] == ["**#12"]  # the clicked item, in the side panel
+    at.run()  # the frame still reports the same events: applied once
+    assert at.text_input(key="seed_text").value.split(",") == after
+    at.radio(key="click_action").set_value("remove").run()
+    at.session_state["clusters_views"] = view_events(("click", [12]), ("select", [40, 41]), nonce="reloaded-frame")
+    at.run()
+    assert at.text_input(key="seed_text").value.split(",") == before
+
+
 def test_inspecting_points_shows_their_details() -> None:
     at = run_page(CLUSTERS)
     at.radio(key="click_action").set_value("inspect")
-    at.session_state["view_0"] = {"selection": {"points": [{"customdata": 12}, {"customdata": 40}]}}
+    at.session_state["clusters_views"] = view_events(("select", [12, 40]))
     at.run()
     assert_clean(at)
     assert any(e.proto.label.startswith("Inspected items (2)") for e in at.expander)
@@ -383,7 +418,7 @@ def test_an_uploaded_or_local_feature_file_is_used(tmp_path: Path) -> None:
     assert cli_main(["export", "--source", "demo", "--subset", "HR", "--out", str(out)]) == 0
     at = run_page(CLUSTERS, source="file", path=str(out))
     assert_clean(at)
-    assert len(plotly_charts(at)) >= 3
+    assert linked_views(at)["n"] == 5443
     assert f"--features '{out}'" in shown_command(at, "label")  # shell-quoted
     assert not any(line.startswith("python -m cmcsl_core export") for line in code_lines(at))
 
@@ -411,19 +446,19 @@ def test_raw_archive_source_takes_the_image_encoder_from_the_sidebar(
 # ---------------------------------------------------------------- pure helpers
 
 
-def test_selected_items_reads_customdata_of_every_trace() -> None:
-    state = {
-        "selection": {
-            "points": [
-                {"curve_number": 0, "customdata": 5},
-                {"curve_number": 1, "customdata": [9]},
-                {"curve_number": 2, "customdata": 5},
-                {"curve_number": 3},
-            ]
-        }
-    }
-    assert selected_items(state) == [5, 9]
-    assert selected_items(None) == []
+def test_view_events_become_seed_edits() -> None:
+    def ev(kind: str, *ids: int) -> ScatterEvent:
+        return ScatterEvent(kind, ids, "visual", 0)
+
+    edit = plan_view_events([ev("click", 7), ev("select", 1, 2, 3)], "add", [1, 5])
+    assert edit.seeds == (1, 2, 3, 5, 7) and edit.focus == 7 and edit.inspect is None
+    edit = plan_view_events([ev("select", 1, 9)], "remove", [1, 5])
+    assert edit.seeds == (5,) and edit.focus is None
+    edit = plan_view_events([ev("select", 1, 5), ev("click", 1)], "remove", [1, 5])  # never no seed at all
+    assert edit.refused and edit.seeds == (5,) and edit.focus == 1
+    edit = plan_view_events([ev("click", 4), ev("select", 8, 6)], "inspect", [1])
+    assert edit.seeds is None and edit.focus == 4 and edit.inspect == (6, 8)
+    assert plan_view_events([ev("click", 5)], "add", [5]).seeds is None  # already a seed: unchanged
 
 
 def test_settings_round_trip_through_query_parameters() -> None:

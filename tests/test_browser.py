@@ -1,26 +1,31 @@
 """The running app in headless Chromium (Debian's chromium driven by playwright; no browser download).
 
 Starts ``streamlit run app.py`` on a free port, opens a deep link as the very first request
-to a fresh server, opens every page by its URL, presses
-"Randomize seeds", lasso-selects points to add seeds, checks that two sessions do
-not share seeds, and saves screenshots (to ``$CMCSL_SCREENSHOT_DIR`` if set, else the
-test's temporary folder).
+to a fresh server, opens every page by its URL, and drives the Clusters page's linked views
+(:mod:`cmcsl_studio_ui.scatter`, through :mod:`cmcsl_studio_ui.scatter.browser`): first paint,
+"Randomize seeds" (bytes pushed, read from the websocket frames, and time to idle), a click
+that adds a seed and opens the side panel, a lasso, linked hover/selection; checks that two
+sessions do not share seeds, and saves screenshots (to ``$CMCSL_SCREENSHOT_DIR`` if set, else
+the test's temporary folder).
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 import time
 from pathlib import Path
 
 import pytest
 
+from cmcsl_studio_ui.scatter.browser import WsCounter, click_item, hover_item, isolated_item, lasso, wait_settled
 from tests.browser_helpers import (
     browser_page,
     chromium_path,
     headless_chromium,
     running_app,
     wait_for_charts,
+    wait_for_views,
     wait_idle,
 )
 
@@ -28,6 +33,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = chromium_path()
 SEED_LIST = "Seed items (indices, comma separated)"
+MAX_PUSH = 100_000
+"""Bytes the server may push per seed change (issue: at most 0.1 MB)."""
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +74,30 @@ def open_page(pg, url: str, charts: int) -> float:
     return first_paint
 
 
+def open_clusters(pg, url: str):
+    """Open the Clusters page; return (its views' frame, seconds until both views were drawn)."""
+    t0 = time.monotonic()
+    pg.goto(url)
+    frame = wait_for_views(pg)
+    first_paint = time.monotonic() - t0
+    wait_for_charts(pg, 1)  # the confusion matrix
+    wait_idle(pg)
+    assert pg.locator('[data-testid="stException"]').count() == 0
+    assert frame.evaluate("() => window.__scatter.error || null") is None
+    return frame, first_paint
+
+
 def seed_list(pg) -> list[str]:
     return pg.get_by_role("textbox", name=SEED_LIST).input_value().split(",")
+
+
+def draws(frame) -> int:
+    return int(frame.evaluate("() => window.__scatter.draws"))
+
+
+def non_seed(frame, pg) -> int:
+    """An item that is not a seed and stands apart in view 0 (a click hits it alone)."""
+    return isolated_item(frame, 0, exclude=[int(s) for s in seed_list(pg)])
 
 
 def wait_for_new_seeds(pg, before: list[str], timeout_s: float = 60.0) -> list[str]:
@@ -103,7 +132,8 @@ def test_a_deep_link_as_the_first_request_to_a_fresh_server_opens_its_page(
         # the sidebar's navigation keeps the settings
         pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Clusters").click()
         pg.wait_for_url("**/Clusters**")
-        wait_for_charts(pg, 3)
+        wait_for_views(pg)
+        wait_for_charts(pg, 1)
         wait_idle(pg)
         assert pg.get_by_role("heading", level=1).first.inner_text().startswith("Clusters")
         assert sidebar_subset(pg) == "DS" and "subset=DS" in pg.url
@@ -111,51 +141,80 @@ def test_a_deep_link_as_the_first_request_to_a_fresh_server_opens_its_page(
         pg.screenshot(path=str(shot_dir(tmp_path) / "deep_link.png"))
 
 
-def test_randomize_seeds_redraws_the_clusters(app_url: str, page, tmp_path: Path) -> None:
-    first_paint = open_page(page, f"{app_url}/Clusters", charts=3)
-    assert first_paint < 20, f"first paint took {first_paint:.1f} s"
-    assert page.locator('[data-testid="stPlotlyChart"] canvas').count() >= 2  # WebGL scatter drawn
-    assert "UMAP" in page.locator('[data-testid="stPlotlyChart"]').first.inner_text()
-    before = seed_list(page)
-    seed_box = page.get_by_role("spinbutton", name="Random seed")
-    old_seed = seed_box.input_value()
-    page.get_by_role("button", name="Randomize seeds").click()
-    page.wait_for_function(
-        f"() => document.querySelector('input[aria-label=\"Random seed\"]').value !== '{old_seed}'"
-    )
-    assert wait_for_new_seeds(page, before) != before
-    new_seed = seed_box.input_value()
-    assert f"seed={new_seed}" in page.url
-    wait_for_charts(page, 3)
+def test_first_paint_and_randomize_seeds_push_kilobytes_not_the_points(app_url: str, page, tmp_path: Path) -> None:
+    ws = WsCounter().attach(page)
+    frame, first_paint = open_clusters(page, f"{app_url}/Clusters")
+    assert first_paint < 10, f"first paint took {first_paint:.1f} s"
+    titles = frame.evaluate("() => Array.from(document.querySelectorAll('.view-title')).map(e => e.textContent)")
+    assert titles == ["visual · UMAP", "text · UMAP"]
+    assert frame.evaluate("() => window.__scatter.total") == 5443
+    assert frame.evaluate("() => window.__scatter.pointsReceived") == 1
+    first_load = ws.received
+    assert first_load > 5443 * 2 * 2 * 4  # the coordinates came once (float32, 2 views)...
+    settled = []
+    for _ in range(3):
+        before, seed = seed_list(page), page.get_by_role("spinbutton", name="Random seed").input_value()
+        d, t0 = draws(frame), time.monotonic()
+        page.get_by_role("button", name="Randomize seeds").click()
+        settled.append(wait_settled(page, frame, ws, d, t0))
+        assert wait_for_new_seeds(page, before) != before
+        new_seed = page.get_by_role("spinbutton", name="Random seed").input_value()
+        assert new_seed != seed and f"seed={new_seed}" in page.url
+    # ...and never again: a seed change pushes the new colours and flags (a few bytes per item)
+    assert frame.evaluate("() => window.__scatter.pointsReceived") == 1
+    pushed = [s.bytes for s in settled]
+    assert max(pushed) <= MAX_PUSH, pushed
+    assert min(pushed) >= 5443  # the colour codes of the items did travel
+    idle = statistics.median(s.idle_s for s in settled)
+    assert idle <= 1.5, f"idle again after {[round(s.idle_s, 2) for s in settled]} s"
     out = shot_dir(tmp_path) / "clusters.png"
     page.screenshot(path=str(out))
     assert out.stat().st_size > 20_000
 
 
-def test_lasso_selection_adds_seeds(app_url: str, page) -> None:
-    open_page(page, f"{app_url}/Clusters", charts=3)
+def test_click_adds_a_seed_and_opens_the_item_in_the_side_panel(app_url: str, page) -> None:
+    ws = WsCounter().attach(page)
+    frame, _ = open_clusters(page, f"{app_url}/Clusters")
+    item, before = non_seed(frame, page), seed_list(page)
+    d, t0 = draws(frame), time.monotonic()
+    click_item(page, frame, 0, item)
+    settled = wait_settled(page, frame, ws, d, t0)
+    assert set(wait_for_new_seeds(page, before)) == set(before) | {str(item)}
+    assert f"{item}" in page.url.split("seeds=")[1]  # hand-picked seeds go into the link
+    panel = page.locator(".st-key-item_panel")
+    assert panel.get_by_text(f"#{item} ").count() >= 1  # the item's details, in the side panel
+    assert frame.evaluate("() => window.__scatter.selectedIn(1)") == [item]  # selected in the other view too
+    assert settled.bytes <= MAX_PUSH, settled
+    assert frame.evaluate("() => window.__scatter.pointsReceived") == 1
+
+
+def test_lasso_selection_adds_seeds_in_every_view(app_url: str, page) -> None:
+    frame, _ = open_clusters(page, f"{app_url}/Clusters")
     before = seed_list(page)
-    area = page.locator('[data-testid="stPlotlyChart"]').first.locator(".nsewdrag").first.bounding_box()
-    cx, cy, r = area["x"] + area["width"] * 0.5, area["y"] + area["height"] * 0.5, area["width"] * 0.3
-    page.mouse.move(cx - r, cy - r)
-    page.mouse.down()
-    for dx, dy in [(r, -r), (r, r), (-r, r), (-r, -r)]:
-        page.mouse.move(cx + dx, cy + dy, steps=6)
-    page.mouse.up()
-    page.wait_for_function(
-        f"() => document.querySelector('input[aria-label=\"{SEED_LIST}\"]').value.split(',').length > {len(before)}"
-    )
-    wait_idle(page)
-    after = seed_list(page)
+    lasso(page, frame, view=0, frac=0.15)
+    after = wait_for_new_seeds(page, before)
+    selected = frame.evaluate("() => window.__scatter.selectedIn(0)")
+    assert selected and sorted(selected) == sorted(frame.evaluate("() => window.__scatter.selectedIn(1)"))
     assert set(before) < set(after)
-    assert "seeds=" in page.url  # hand-picked seeds go into the link
+    assert set(map(str, selected)) <= set(after)
+    assert "seeds=" in page.url
+
+
+def test_hovering_a_point_highlights_it_in_the_other_view(app_url: str, page) -> None:
+    frame, _ = open_clusters(page, f"{app_url}/Clusters")
+    item = non_seed(frame, page)
+    hover_item(page, frame, 0, item)
+    frame.wait_for_function(f"() => window.__scatter.hoveredIn(1) === {item}")
+    assert frame.evaluate("() => window.__scatter.hoveredIn(0)") == item
+    tooltip = frame.evaluate("() => window.__scatter.tooltip")
+    assert tooltip.startswith(f"#{item} ") and "true: " in tooltip
 
 
 @pytest.mark.parametrize(
     "path, charts, name",
     [
         ("/", 1, "home"),
-        ("/Clusters?seed=7&b=3&pre=l2", 3, "clusters_url"),
+        ("/Clusters?seed=7&b=3&pre=l2", 1, "clusters_url"),
         ("/BAC_curves", 1, "curves"),
         ("/How_CMCSL_works", 2, "how"),
     ],
@@ -171,7 +230,7 @@ def test_every_page_opens_by_its_url(app_url: str, page, tmp_path: Path, path: s
 def test_two_sessions_do_not_share_seeds(app_url: str, browser) -> None:
     with browser_page(browser, 1400, 1200) as a, browser_page(browser, 1400, 1200) as b:
         for pg in (a, b):
-            open_page(pg, f"{app_url}/Clusters", charts=3)
+            open_clusters(pg, f"{app_url}/Clusters")
         seeds_b = seed_list(b)
         a.get_by_role("button", name="Randomize seeds").click()
         a.wait_for_function("() => document.querySelector('input[aria-label=\"Random seed\"]').value !== '0'")

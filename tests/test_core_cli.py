@@ -335,8 +335,8 @@ def test_every_command_has_a_description_and_shows_its_defaults(capsys):
             "curve": ["--methods METHODS comma-separated, any of", "(default: PRE,UNI,CMCSL)", "--jobs JOBS",
                       "(default: 1)", "(default: 1410)", "(default: gnb)"],
             "export": ["(default: demo)", "(default: HR;"] + [
-                f"{name}: {opt.help} (default: {opt.default})"
-                for name, info in SOURCE_TABLE.items() for opt in info.options if opt.default is not None
+                f"{opt.help} (default: {opt.default})"  # sources sharing an option are named together before it
+                for info in SOURCE_TABLE.values() for opt in info.options if opt.default is not None
             ],
             "label": ["(default: l2std)", "(default: 0)"],
             "cache": ["CMCSL_CACHE_DIR", "--clear"],

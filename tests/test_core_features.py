@@ -11,7 +11,8 @@ import pytest
 
 from cmcsl_core import cache
 from cmcsl_core.errors import CMCSLError, FeatureFileError
-from cmcsl_core.datasets.features import FeatureSet, load_features, make_feature_set, save_features, write_atomically
+from cmcsl_core.datasets.features import FeatureSet, load_features, make_feature_set, save_features
+from cmcsl_core.fileio import write_atomically
 from helpers_core import synthetic_features
 
 

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from cmcsl_core.cache import cache_dir
-from cmcsl_core.constants import B_VALUES, RANDOM_STATE, REPEATS
 from cmcsl_core.datasets.sources import load_source
 from cmcsl_core.datasets.sources.demo import (
     DIMENSIONS,
@@ -63,15 +62,7 @@ def test_published_means_are_the_papers_table_v():
         assert PUBLISHED[("HR", "visual", method)] == pytest.approx(value, abs=5e-4)
 
 
-PAPER_PROTOCOL = CurveConfig(
-    methods=("FULL", "PRE", "UNI"),
-    classifier="gnb",
-    preprocessing="l2std",
-    b_values=B_VALUES,
-    repeats=REPEATS,
-    random_state=RANDOM_STATE,
-    class_weights="oracle",
-)
+PAPER_PROTOCOL = CurveConfig.paper(methods=("FULL", "PRE", "UNI"))
 
 
 @pytest.fixture(scope="module")

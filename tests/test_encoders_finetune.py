@@ -14,16 +14,7 @@ from cmcsl_core.encoders import finetune as ft_mod
 from cmcsl_core.encoders.finetune import EpochReport, finetune_image_encoder, split_finetune
 from cmcsl_core.encoders.image import describe_image_encoder, encode_images, load_image_encoder
 from cmcsl_core.errors import SourceError
-
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CMCSL_CACHE_DIR", str(tmp_path / "cache"))
-
-
-@pytest.fixture(scope="module")
-def effnet():
-    return load_image_encoder("efficientnet-lite0", device="cpu")
+from helpers_items import _private_cache, effnet  # noqa: F401 (fixtures)
 
 
 def make_items(folder: Path, n: int = 16) -> tuple[list[str], np.ndarray]:

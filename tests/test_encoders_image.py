@@ -23,23 +23,9 @@ from cmcsl_core.encoders.image import (
     to_input,
 )
 from cmcsl_core.errors import SourceError
+from helpers_items import _private_cache, effnet, random_resnet  # noqa: F401 (fixtures)
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CMCSL_CACHE_DIR", str(tmp_path / "cache"))
-
-
-@pytest.fixture(scope="module")
-def effnet():
-    return load_image_encoder("efficientnet-lite0", device="cpu")
-
-
-@pytest.fixture(scope="module")
-def random_resnet():
-    return load_image_encoder("none", device="cpu")
 
 
 def _pixels(seed: int, size: tuple[int, int] = (60, 80)) -> np.ndarray:
@@ -215,6 +201,7 @@ def test_second_call_is_a_cache_hit(tmp_path: Path, effnet, monkeypatch: pytest.
     paths = [files[n] for n in ("rgb", "cmyk", "photo", "truncated", "missing")]
     first = encode_images(paths, effnet)
     calls: list[int] = []
+    real = image_mod.run_network
     monkeypatch.setattr(image_mod, "run_network", lambda *a, **k: calls.append(1))
     t0 = time.perf_counter()
     second = encode_images(list(reversed(paths)), effnet)  # another order: same entry
@@ -224,13 +211,36 @@ def test_second_call_is_a_cache_hit(tmp_path: Path, effnet, monkeypatch: pytest.
     assert {len(paths) - 1 - i: r for i, r in second.errors.items()} == first.errors
     # changed bytes -> recomputed (content-keyed, not name-keyed)
     files["rgb"].write_bytes(files["rgb"].read_bytes() + b"\0")
-    monkeypatch.undo()
+    monkeypatch.setattr(image_mod, "run_network", real)  # (not undo(): that drops the private cache too)
     third = encode_images(paths, effnet)
-    assert third.n_encoded == 4  # the set of contents changed: its 4 distinct readable-or-not files
-    np.testing.assert_array_equal(third.features, first.features)  # a trailing byte: same pixels
+    assert third.n_encoded == 1  # per-file entries: only the changed file is encoded again
+    # a trailing byte: same pixels (encoded in another batch: equal up to float32 rounding)
+    np.testing.assert_allclose(third.features, first.features, rtol=1e-4, atol=1e-5)
     # another encoder identity -> its own entry
     other = load_image_encoder("none", device="cpu")
     assert encode_images(paths, other).n_encoded == 4
+
+
+def test_one_more_file_runs_one_row_through_the_network(
+    tmp_path: Path, random_resnet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = make_images(tmp_path)
+    paths = [files[n] for n in ("rgb", "plain", "photo", "truncated", "missing")]
+    first = encode_images(paths, random_resnet)
+    rows: list[int] = []
+    forward = random_resnet.model.forward
+
+    def counting(x):
+        rows.append(int(x.shape[0]))
+        return forward(x)
+
+    monkeypatch.setattr(random_resnet.model, "forward", counting)
+    more = encode_images([*paths, files["cmyk"]], random_resnet)
+    assert rows == [1] and more.n_encoded == 1  # only the new file went through the model
+    np.testing.assert_array_equal(more.features[: len(paths)], first.features)
+    assert more.errors == first.errors  # the truncated file's reason came from the cache too
+    direct = encode_images([files["cmyk"]], random_resnet, use_cache=False).features[0]
+    np.testing.assert_allclose(more.features[-1], direct, rtol=1e-5, atol=1e-6)
 
 
 def test_progress_and_empty_input(tmp_path: Path, random_resnet) -> None:

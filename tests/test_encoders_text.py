@@ -12,6 +12,7 @@ import pytest
 from cmcsl_core.encoders import text as text_mod
 from cmcsl_core.encoders.text import TEXT_DIM, encode_texts, load_text_encoder, minilm_path
 from cmcsl_core.errors import SourceError
+from helpers_items import _private_cache  # noqa: F401 (fixture)
 
 TEXTS = [
     "A ghost haunts a house.",
@@ -20,11 +21,6 @@ TEXTS = [
     "A ghost haunts a house.",  # duplicate
     "Two lovers meet in Paris. " * 20,  # long
 ]
-
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CMCSL_CACHE_DIR", str(tmp_path / "cache"))
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +62,9 @@ def test_cache_hit_and_dedup(minilm, monkeypatch: pytest.MonkeyPatch) -> None:
     second = encode_texts(list(reversed(TEXTS)), minilm)
     assert time.perf_counter() - t0 < 0.5 and batches == [4]  # served from the disk cache
     np.testing.assert_array_equal(second[::-1], first)
-    encode_texts(TEXTS + ["one more"], minilm)
-    assert batches == [4, 5]
+    more = encode_texts(TEXTS + ["one more"], minilm)
+    assert batches == [4, 1]  # per-text entries: only the new text is encoded
+    np.testing.assert_array_equal(more[: len(TEXTS)], first)
     assert encode_texts([], minilm).shape == (0, TEXT_DIM)
 
 

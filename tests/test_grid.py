@@ -125,3 +125,34 @@ def test_own_repeated_stratified_kfold_equals_sklearn(seed):
             assert len(ours) == len(theirs)
             for (a, b), (c, d) in zip(ours, theirs):
                 assert np.array_equal(a, c) and np.array_equal(b, d)
+
+
+def test_all_subsets_of_a_source_without_subsets_is_the_whole_file(tmp_path: Path):
+    """``grid --source mvsa-builtin --subsets all`` runs one "subset" (the whole file, named by the source)."""
+    from cmcsl_core.cli import main as cli_main
+    from cmcsl_core.datasets.sources import load_source
+    from cmcsl_core.evaluation.curve import run_curve
+    from cmcsl_core.evaluation.grid import resolve_subsets
+
+    assert resolve_subsets("mvsa-builtin", ["all"]) == ("mvsa-builtin",)
+    assert resolve_subsets("table", ["ALL"]) == ("table",)
+    from cmcsl_core.datasets.subsets import load_subsets
+
+    assert resolve_subsets("demo", ["all"]) == tuple(load_subsets()) and len(load_subsets()) == 20
+    assert resolve_subsets("demo", ["HR", "FS", "HR"]) == ("HR", "FS")
+    with pytest.raises(CMCSLError, match="has no subsets"):
+        resolve_subsets("mvsa-builtin", ["HR"])
+    out = tmp_path / "g"
+    argv = ["grid", "--source", "mvsa-builtin", "--subsets", "all", "--methods", "PRE,CMCSL", "--classifiers", "gnb",
+            "--preprocessing", "l2std", "--b-max", "2", "--repeats", "1", "--no-progress", "--out", str(out)]
+    assert cli_main(argv) == 0
+    rows = read_results(out)
+    assert set(rows["subset"]) == {"mvsa-builtin"}
+    assert len(rows) == 2 * 2 * 2 * 2  # folds x b x methods x modalities
+    # the rows are the curve of the whole file
+    curve = run_curve(load_source("mvsa-builtin"), methods=("PRE", "CMCSL"), b_values=(1, 2), repeats=1).frame
+    merged = rows.merge(curve, on=["method", "modality", "b_class", "fold"], suffixes=("", "_curve"))
+    assert len(merged) == len(rows) and (merged["bac"] - merged["bac_curve"]).abs().max() < 1e-6
+    assert (out / "tables").is_dir()
+    assert cli_main(argv) == 0  # a rerun skips the finished tasks
+    assert len(read_results(out)) == len(rows)

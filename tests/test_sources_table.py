@@ -141,6 +141,23 @@ def test_identical_images_encoded_once_and_cache_hit(items_dir, monkeypatch, tmp
     assert len(fake.image_calls) == 2
 
 
+def test_adding_one_item_encodes_only_that_item(items_dir, monkeypatch, tmp_path_factory):
+    """The feature caches are per item: one more row of a table encodes that row's image and text only."""
+    monkeypatch.setenv("CMCSL_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    fake = FakeEncoders()
+    first = load_table_items(_write_table(items_dir, "csv"), encoders=fake.build())
+    new_image = save_image(items_dir / "img/new one.jpg", "jpeg", (5, 150, 250))
+    bigger = _write_table(items_dir, "csv", rows=ROWS + [("a11", "img/new one.jpg", "jpeg", "a new text", "dog")])
+    second = load_table_items(bigger, encoders=fake.build())
+    assert len(fake.image_calls) == 2 and fake.image_calls[-1] == [str(new_image)]  # exactly one image encoded
+    assert len(fake.text_calls) == 2 and fake.text_calls[-1] == ["a new text"]
+    assert second.features.ids == first.features.ids + ("a11",)
+    fresh = load_table_items(bigger, encoders=FakeEncoders().build(), use_cache=False)
+    assert second.skipped == fresh.skipped  # undecodable images are remembered with their reasons
+    for a, b in zip(second.features.X, fresh.features.X):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_configurable_columns_and_no_id_column(items_dir):
     rows = [(f"r{i}", "img/red one.png", "png", f"t{i}", ["x", "y"][i % 2]) for i in range(4)]
     table = _write_table(items_dir, "csv", rows=rows, header=("key", "Picture", "caption", "Class"))

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from cmcsl_core.annotations.provenance import HUMAN, AnnotatedLabels
-from cmcsl_core.datasets.features import FeatureSet, write_atomically
+from cmcsl_core.datasets.features import FeatureSet
+from cmcsl_core.fileio import write_atomically
 from cmcsl_core.errors import CMCSLError
 from cmcsl_core.types import PathLike
 

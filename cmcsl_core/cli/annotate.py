@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from cmcsl_core.cli.common import add_store_arguments, add_writer_arguments
 from cmcsl_core.errors import CMCSLError
 
 NAME = "annotate"
@@ -17,16 +18,11 @@ HELP = "record one human label in the annotation database (or --undo your last o
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of ``annotate``."""
-    from cmcsl_core.annotations.store import DEFAULT_TIMEOUT
-
-    parser.add_argument("--db", help="annotation database (SQLite); default: $CMCSL_DB, else one per feature file "
-                        "in $XDG_DATA_HOME/cmcsl-studio")
-    parser.add_argument("--features", required=True, help="feature file (.npz) the labels refer to")
+    add_store_arguments(parser)
     parser.add_argument("--item", help="the item: its id, or its index 0..N-1")
     parser.add_argument("--label", help="class name")
     parser.add_argument("--undo", action="store_true", help="take back this annotator's last label instead")
-    parser.add_argument("--by", help="annotator's name (default: $CMCSL_ANNOTATOR, else the login name)")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for another writer")
+    add_writer_arguments(parser, "annotator's name (default: $CMCSL_ANNOTATOR, else the login name)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Callable, NoReturn
 
-from cmcsl_core.constants import CLI
+from cmcsl_core.constants import CLI, DEFAULT_PREPROCESSING, LABEL_SEED
 from cmcsl_core.errors import CMCSLError
 from cmcsl_core.types import ProgressFn
 
@@ -31,6 +31,9 @@ __all__ = [
     "PREPROCESSING_ALIASES",
     "check_out",
     "tqdm_progress",
+    "add_store_arguments",
+    "add_writer_arguments",
+    "add_seed_arguments",
 ]
 
 EXIT_USAGE = 2
@@ -168,3 +171,31 @@ def tqdm_progress(desc: str, enabled: bool = True) -> tuple[ProgressFn, Callable
             bar[0].close()
 
     return progress, close
+
+
+def add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--db`` and ``--features``: the annotation database of a feature file (annotate, labels, labels-import)."""
+    parser.add_argument("--db", help="annotation database (SQLite); default: $CMCSL_DB, else one per feature file "
+                        "in $XDG_DATA_HOME/cmcsl-studio")
+    parser.add_argument("--features", required=True, help="feature file (.npz) the labels refer to")
+
+
+def add_writer_arguments(parser: argparse.ArgumentParser, by_help: str) -> None:
+    """``--by NAME`` (help ``by_help``) and ``--timeout``: who writes to the annotation database, how patiently."""
+    from cmcsl_core.annotations.store import DEFAULT_TIMEOUT
+
+    parser.add_argument("--by", help=by_help)
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for another writer")
+
+
+def add_seed_arguments(parser: argparse.ArgumentParser) -> None:
+    """The seeds of a labelling (``--b-class`` or ``--seeds``, ``--seed``) and ``--preprocessing`` (label, labels)."""
+    from cmcsl_core.method.preprocessing import PREPROCESSINGS
+
+    seeds = parser.add_mutually_exclusive_group(required=True)
+    seeds.add_argument("--b-class", type=positive_int, help="seeds per class, drawn at random")
+    seeds.add_argument("--seeds", type=int_list, help="explicit seed item indices, e.g. 3,17,42")
+    parser.add_argument("--seed", type=whole_int, default=LABEL_SEED, help="random seed of the --b-class draw")
+    parser.add_argument(
+        "--preprocessing", type=preprocessing_arg, default=DEFAULT_PREPROCESSING, help=f"one of {', '.join(PREPROCESSINGS)}"
+    )

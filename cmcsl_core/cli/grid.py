@@ -43,14 +43,13 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from cmcsl_core.cli.common import CLASSIFIER_ALIASES, PREPROCESSING_ALIASES
-    from cmcsl_core.datasets.subsets import load_subsets
     from cmcsl_core.evaluation.grid import GridSpec, read_results, run_grid
     from cmcsl_core.evaluation.grid_tables import write_tables
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CMCSLError(f"--out {out} is a file; give a folder")
-    subsets = tuple(load_subsets()) if args.subsets.strip().lower() == "all" else _names(args.subsets)
+    subsets = _names(args.subsets)  # "all": every paper subset, or the whole file of a source without subsets
     spec = GridSpec(
         source=args.source,
         subsets=subsets,

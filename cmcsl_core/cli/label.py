@@ -36,7 +36,8 @@ def request_from_args(args: argparse.Namespace) -> LabelRequest:
 
 def run(args: argparse.Namespace) -> int:
     """Label, write the CSV, print a summary."""
-    from cmcsl_core.datasets.features import load_features, write_atomically
+    from cmcsl_core.datasets.features import load_features
+    from cmcsl_core.fileio import write_atomically
     from cmcsl_core.evaluation.metrics import human_disagreement, human_label_pair, labeling_summary
     from cmcsl_core.tables import label_csv
 

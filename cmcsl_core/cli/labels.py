@@ -13,9 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cmcsl_core.cli.common import check_out, int_list, positive_int, preprocessing_arg, whole_int
+from cmcsl_core.cli.common import add_seed_arguments, add_store_arguments, check_out
 from cmcsl_core.cli.label import request_from_args
-from cmcsl_core.constants import DEFAULT_PREPROCESSING, LABEL_SEED
 from cmcsl_core.errors import CMCSLError
 
 NAME = "labels"
@@ -25,21 +24,9 @@ HELP = "final labels from seeds plus human labels, with provenance (CSV, Parquet
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of ``labels``."""
     from cmcsl_core.annotations.formats import FORMATS
-    from cmcsl_core.method.preprocessing import PREPROCESSINGS
 
-    parser.add_argument("--db", help="annotation database (SQLite); default: $CMCSL_DB, else the feature file's "
-                        "database in $XDG_DATA_HOME/cmcsl-studio")
-    parser.add_argument("--features", required=True, help="feature file (.npz)")
-    seeds = parser.add_mutually_exclusive_group(required=True)
-    seeds.add_argument("--b-class", type=positive_int, help="seeds per class, drawn at random")
-    seeds.add_argument("--seeds", type=int_list, help="explicit seed item indices, e.g. 3,17,42")
-    parser.add_argument("--seed", type=whole_int, default=LABEL_SEED, help="random seed of the --b-class draw")
-    parser.add_argument(
-        "--preprocessing",
-        type=preprocessing_arg,
-        default=DEFAULT_PREPROCESSING,
-        help=f"one of {', '.join(PREPROCESSINGS)}",
-    )
+    add_store_arguments(parser)
+    add_seed_arguments(parser)
     parser.add_argument("--format", choices=FORMATS, help="output format (default: from the suffix of --out)")
     parser.add_argument("--out", required=True, help="file to write, one row (or task) per item")
 

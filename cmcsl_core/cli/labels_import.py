@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from cmcsl_core.cli.common import add_store_arguments, add_writer_arguments
 from cmcsl_core.errors import CMCSLError
 
 NAME = "labels-import"
@@ -18,15 +19,10 @@ HELP = "import human labels (columns id or index, label) into the annotation dat
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of ``labels-import``."""
-    from cmcsl_core.annotations.store import DEFAULT_TIMEOUT
-
-    parser.add_argument("--db", help="annotation database (SQLite); default: $CMCSL_DB, else one per feature file "
-                        "in $XDG_DATA_HOME/cmcsl-studio")
-    parser.add_argument("--features", required=True, help="feature file (.npz) the labels refer to")
+    add_store_arguments(parser)
     parser.add_argument("--csv", required=True, help="label file: CSV (or .parquet) with id or index, and label")
-    parser.add_argument("--by", help="annotator's name for every row (default: the file's annotator column, "
-                        "else $CMCSL_ANNOTATOR, else the login name)")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for another writer")
+    add_writer_arguments(parser, "annotator's name for every row (default: the file's annotator column, "
+                         "else $CMCSL_ANNOTATOR, else the login name)")
 
 
 def run(args: argparse.Namespace) -> int:

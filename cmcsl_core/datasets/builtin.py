@@ -16,13 +16,20 @@ gives the paper's 4,511 (``"merged"``), or ``y`` = one modality's label (``"text
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from cmcsl_core.datasets.features import FeatureSet, load_features
-from cmcsl_core.datasets.sources.items import ItemEncoders, LoadedItems, encode_items, make_thumbnail
+from cmcsl_core.datasets.sources.items import (
+    EncoderOptions,
+    ItemEncoders,
+    LoadedItems,
+    encode_with_options,
+    make_thumbnail,
+)
 from cmcsl_core.datasets.sources.mvsa import merge_labels, read_mvsa_rows
 from cmcsl_core.errors import SourceError
 from cmcsl_core.types import PathLike, ProgressFn
@@ -110,18 +117,7 @@ def load_builtin_mvsa(labels: str = "all") -> FeatureSet:
     keep = np.flatnonzero(y >= 0)
     sub = fs.subset(keep)
     how = "the paper's merge rule" if mode == "merged" else f"the {mode} annotation"
-    return FeatureSet(
-        modality_names=sub.modality_names,
-        X=sub.X,
-        y=y[keep],
-        class_names=sub.class_names,
-        ids=sub.ids,
-        texts=sub.texts,
-        source=sub.source,
-        description=f"{sub.description}; y = {how} ({keep.size} tweets)",
-        modality_labels=sub.modality_labels,
-        thumbnails=sub.thumbnails,
-    )
+    return replace(sub, y=y[keep], description=f"{sub.description}; y = {how} ({keep.size} tweets)")
 
 
 def build_mvsa_builtin(
@@ -152,43 +148,19 @@ def build_mvsa_builtin(
         Features (float32 until saved), ``y`` as described in the module docs, both human
         labels, texts, ids and thumbnails (image paths are left out: they only exist here).
     """
-    from cmcsl_core.datasets.sources.items import EncoderOptions, default_encoders
-
     rows, skipped, table = read_mvsa_rows(mvsa_dir, labels="text")
     assert rows.modality_labels is not None
     merged = merge_labels(rows.modality_labels["text"], rows.modality_labels["image"])
-    y = np.where(merged >= 0, merged, rows.modality_labels["text"])
-    rows = type(rows)(rows.ids, rows.image_paths, rows.texts, y, rows.class_names, rows.modality_labels)
+    rows = replace(rows, y=np.where(merged >= 0, merged, rows.modality_labels["text"]))
     if ids is not None:
         pos = {t: i for i, t in enumerate(rows.ids)}
         rows = rows.take(np.asarray([pos[t] for t in ids], dtype=np.int64))
-    if encoders is None:
-        encoders = default_encoders(EncoderOptions(device="cpu"))
-    n_dropped = int(np.sum(merged < 0))
-    loaded = encode_items(
-        rows,
-        encoders,
-        source="mvsa-builtin",
-        description=(
-            f"MVSA-Single, built in: {len(table.ids)} real tweets (Niu et al., MMM 2016), y = the late-fusion "
-            f"paper's merged label, the text label for the {n_dropped} positive-vs-negative tweets the rule drops"
-        ),
-        skipped=skipped,
-        progress=progress,
-        use_cache=use_cache,
+    description = (
+        f"MVSA-Single, built in: {len(table.ids)} real tweets (Niu et al., MMM 2016), y = the late-fusion paper's "
+        f"merged label, the text label for the {int(np.sum(merged < 0))} positive-vs-negative tweets the rule drops"
     )
+    options = EncoderOptions(device="cpu")
+    loaded = encode_with_options(rows, skipped, "mvsa-builtin", description, options, encoders, progress, use_cache)
     fs = loaded.features
     thumbs = tuple(make_thumbnail(p, THUMBNAIL_SIZE, THUMBNAIL_QUALITY) for p in fs.image_paths or ())
-    shipped = FeatureSet(
-        modality_names=fs.modality_names,
-        X=fs.X,
-        y=fs.y,
-        class_names=fs.class_names,
-        ids=fs.ids,
-        texts=fs.texts,
-        source=fs.source,
-        description=fs.description,
-        modality_labels=fs.modality_labels,
-        thumbnails=thumbs,
-    )
-    return LoadedItems(features=shipped, skipped=loaded.skipped)
+    return LoadedItems(features=replace(fs, image_paths=None, thumbnails=thumbs), skipped=loaded.skipped)

@@ -30,16 +30,16 @@ interrupted save never destroys an existing file.
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Callable, Mapping, Sequence
+from typing import IO, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import DTypeLike
 
 from cmcsl_core.errors import FeatureFileError
+from cmcsl_core.fileio import write_atomically
 from cmcsl_core.types import PathLike
 
 __all__ = [
@@ -47,7 +47,6 @@ __all__ = [
     "load_features",
     "save_features",
     "make_feature_set",
-    "write_atomically",
     "OPTIONAL_TEXT_KEYS",
     "RESERVED_KEYS",
 ]
@@ -452,41 +451,6 @@ def save_features(fs: FeatureSet, path: PathLike, feature_dtype: "DTypeLike | No
         arrays["thumb_bytes"] = np.frombuffer(b"".join(fs.thumbnails), dtype=np.uint8)
     write_atomically(path, lambda fh: np.savez_compressed(fh, **arrays))  # type: ignore[arg-type]
     return path
-
-
-def _file_mode(path: Path) -> int:
-    """The mode a written file gets: an existing file's, else ``0o666`` less the umask."""
-    try:
-        return path.stat().st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def write_atomically(path: PathLike, write: Callable[[IO[bytes]], object]) -> None:
-    """Call ``write(fh)`` on a temporary file next to ``path``, then rename it to ``path``.
-
-    The file gets the mode of the file it replaces, or the one the user's umask
-    allows for a new file (``0o666 & ~umask``, e.g. ``-rw-r--r--``), never the
-    temporary file's private ``-rw-------``.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fchmod(fh.fileno(), _file_mode(path))
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def make_feature_set(

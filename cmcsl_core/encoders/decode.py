@@ -10,14 +10,12 @@ it is. JPEG files are decoded at a reduced scale when they are much larger than 
 
 from __future__ import annotations
 
-import hashlib
 import os
-from concurrent.futures import ThreadPoolExecutor
-from typing import Sequence, Union
+from typing import Union
 
 import numpy as np
 
-__all__ = ["RESIZE", "CROP", "MEAN", "STD", "MISSING", "load_image", "file_digest", "file_digests", "decode_threads"]
+__all__ = ["RESIZE", "CROP", "MEAN", "STD", "MISSING", "load_image"]
 
 RESIZE = 256
 """Short side after resizing."""
@@ -31,31 +29,6 @@ STD = (0.229, 0.224, 0.225)
 
 MISSING = "missing file"
 """The error reason of a path that is not a readable file."""
-
-
-def file_digest(path: str) -> str | None:
-    """SHA-256 (hex) of a file's bytes, or None when it cannot be read."""
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    except OSError:
-        return None
-    return h.hexdigest()
-
-
-def decode_threads() -> int:
-    """Threads used to read and decode files (one per CPU, at most 8)."""
-    return max(1, min(8, os.cpu_count() or 1))
-
-
-def file_digests(paths: Sequence[str]) -> list[str | None]:
-    """:func:`file_digest` of every path, read in parallel."""
-    if not paths:
-        return []
-    with ThreadPoolExecutor(max_workers=decode_threads()) as pool:
-        return list(pool.map(file_digest, paths))
 
 
 def _to_rgb(im: "object") -> "object":

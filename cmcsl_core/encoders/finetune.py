@@ -25,16 +25,17 @@ import hashlib
 import os
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Callable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 import numpy as np
 
 from cmcsl_core.cache import cache_key, cached_arrays
 from cmcsl_core.constants import RANDOM_STATE
-from cmcsl_core.encoders.decode import file_digests
 from cmcsl_core.encoders.device import resolve_device
 from cmcsl_core.encoders.image import FinetuneInfo, ImageEncoder, place_frozen, run_network
 from cmcsl_core.errors import SourceError
+from cmcsl_core.fileio import file_digests
+from cmcsl_core.types import PathLike, ProgressFn
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -66,8 +67,6 @@ LR_HEAD = 1e-3
 WEIGHT_DECAY = 1e-4
 _VERSION = "tail-frozen-bn/adamw/v1"
 
-ProgressFn = Callable[[int, int], None]
-PathLike = Union[str, "os.PathLike[str]"]
 
 
 @dataclass(frozen=True)

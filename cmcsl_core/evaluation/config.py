@@ -143,6 +143,14 @@ class CurveConfig:
             n_jobs=n_jobs,
         )
 
+    @classmethod
+    def paper(cls, methods: Iterable[str] = ("FULL", "PRE", "UNI", "CMCSL")) -> "CurveConfig":
+        """The CMCSL paper's protocol: GNB, L2STD, b_class 1..20, 5 x 2 CV seeded 1410, the authors' oracle class weights.
+
+        ``methods`` picks the curves (the paper's Table V compares FULL, PRE, UNI and CMCSL).
+        """
+        return cls(methods=tuple(methods), classifier="gnb", preprocessing="l2std", class_weights="oracle")
+
     @property
     def seeded(self) -> bool:
         """True when some method trains on seeds (so ``b_values`` matter)."""

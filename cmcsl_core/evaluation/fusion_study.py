@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from cmcsl_core.constants import CLI, RANDOM_STATE
-from cmcsl_core.datasets.features import FeatureSet, write_atomically
+from cmcsl_core.datasets.features import FeatureSet
+from cmcsl_core.fileio import write_atomically
 from cmcsl_core.errors import CMCSLError
 from cmcsl_core.evaluation.fusion import (
     ALPHAS,

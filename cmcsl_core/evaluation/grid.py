@@ -118,6 +118,7 @@ class GridSpec:
 
         if not self.subsets or not self.classifiers or not self.preprocessings:
             raise CMCSLError("a grid needs at least one subset, classifier and preprocessing")
+        source = str(self.source).strip().lower()
         base = CurveConfig(
             methods=tuple(self.methods),
             b_values=tuple(self.b_values),
@@ -126,8 +127,8 @@ class GridSpec:
             class_weights=self.class_weights,
         ).validated()
         return GridSpec(
-            source=str(self.source).strip().lower(),
-            subsets=tuple(dict.fromkeys(str(s).strip() for s in self.subsets)),
+            source=source,
+            subsets=resolve_subsets(source, self.subsets),
             path=None if self.path in (None, "") else str(self.path),
             methods=base.methods,
             classifiers=tuple(dict.fromkeys(check_classifier(c) for c in self.classifiers)),
@@ -184,9 +185,44 @@ class GridRun:
         object.__setattr__(self, "results", self.directory / RESULTS)
 
 
-def _load_subset(spec: GridSpec, subset: str) -> FeatureSet:
-    from cmcsl_core.datasets.sources import load_source
+ALL_SUBSETS = "all"
+"""The ``subsets`` entry that stands for every paper subset (or the whole file of a source without subsets)."""
 
+
+def resolve_subsets(source: str, subsets: Sequence[str]) -> tuple[str, ...]:
+    """The subsets a grid on ``source`` runs: ``all`` expanded, duplicates dropped.
+
+    A source without subsets (``mvsa``, ``table``, ...) runs one "subset", the whole
+    file, named by the source: ``all`` (or the source's name) gives ``(source,)``.
+
+    Raises
+    ------
+    CMCSLError
+        An unknown source, or subset names for a source that has none.
+    """
+    from cmcsl_core.datasets.sources import source_info
+
+    info = source_info(source)
+    names = tuple(dict.fromkeys(str(s).strip() for s in subsets if str(s).strip()))
+    if not info.has_subset:
+        if all(n.lower() in (ALL_SUBSETS, info.name) for n in names):
+            return (info.name,)
+        raise CMCSLError(
+            f"source {info.name!r} has no subsets; use --subsets {ALL_SUBSETS} "
+            f"(the whole file runs as one subset named {info.name!r})"
+        )
+    if any(n.lower() == ALL_SUBSETS for n in names):
+        from cmcsl_core.datasets.subsets import load_subsets
+
+        return tuple(load_subsets())
+    return names
+
+
+def _load_subset(spec: GridSpec, subset: str) -> FeatureSet:
+    from cmcsl_core.datasets.sources import load_source, source_info
+
+    if not source_info(spec.source).has_subset:  # one "subset": the whole file
+        return load_source(spec.source, None, path=spec.path)
     return load_source(spec.source, subset, path=spec.path)
 
 
@@ -271,7 +307,7 @@ def _check_settings(d: Path, spec: GridSpec) -> None:
                 f"{d} holds a grid with other settings ({', '.join(changed)}); use another --out to start a new one"
             )
         return
-    from cmcsl_core.datasets.features import write_atomically
+    from cmcsl_core.fileio import write_atomically
 
     data = json.dumps(fixed, indent=2).encode()
     write_atomically(path, lambda fh: fh.write(data))

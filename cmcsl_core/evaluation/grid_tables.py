@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
-from cmcsl_core.datasets.features import write_atomically
+from cmcsl_core.fileio import write_atomically
 from cmcsl_core.errors import CMCSLError
 from cmcsl_core.types import PathLike
 

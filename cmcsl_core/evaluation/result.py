@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cmcsl_core.datasets.features import write_atomically
+from cmcsl_core.fileio import write_atomically
 from cmcsl_core.evaluation.config import METHODS, CurveConfig
 from cmcsl_core.types import PathLike
 

@@ -83,8 +83,18 @@ class GNBTask:
     rows: np.ndarray | None = None
 
 
+_U32: float = float(np.finfo(np.float32).eps) / 2.0
+"""Unit roundoff of float32."""
+
+
 class GNBBatch:
     """Many GNBs on the same training and test rows, fitted and applied together.
+
+    Fitting is float64 throughout. Prediction does the big test-side product in
+    float32 and then re-checks in float64 every (test row, model) whose winning
+    margin is within a rigorous bound of the float32 error (inputs rounded to float32
+    plus worst-case accumulation of ``2 d`` terms, bounded by Cauchy-Schwarz), so the
+    predicted classes are those of the float64 computation.
 
     Parameters
     ----------
@@ -102,33 +112,64 @@ class GNBBatch:
         test = np.asarray(test, dtype=np.float64)
         d = train.shape[1]
         self.d = d
-        self.center = train.mean(axis=0)
-        # [Xc | Xc**2] for the training rows, [Xt**2 | Xt] for the test rows, built in place
+        self.center = train.mean(axis=0) if train.shape[0] else np.zeros(d)
+        # [Xc | Xc**2] for the training rows (float64), built in place
         self.train_stack = np.empty((train.shape[0], 2 * d))
-        np.subtract(train, self.center, out=self.train_stack[:, :d])
-        np.square(self.train_stack[:, :d], out=self.train_stack[:, d:])
-        self.test_stack = np.empty((test.shape[0], 2 * d))
-        np.subtract(test, self.center, out=self.test_stack[:, d:])
-        np.square(self.test_stack[:, d:], out=self.test_stack[:, :d])
+        xc = self.train_stack[:, :d]
+        np.subtract(train, self.center, out=xc)
+        np.square(xc, out=self.train_stack[:, d:])
         self.var_smoothing = float(var_smoothing)
-        xc2 = self.train_stack[:, d:]
-        self.epsilon = float(self.var_smoothing * xc2.mean(axis=0).max()) if train.shape[0] else 0.0
+        self.epsilon = float(self.var_smoothing * np.einsum("ij,ij->j", xc, xc).max() / train.shape[0]) if train.shape[0] else 0.0
+        self._test = test
+        self._stack64: np.ndarray | None = None
+        # [Xt**2 | Xt] for the test rows in float32, and each row's Euclidean norm (for the error bound)
+        tc = test - self.center
+        self.test_stack32 = np.empty((test.shape[0], 2 * d), dtype=np.float32)
+        self.test_stack32[:, d:] = tc
+        np.square(self.test_stack32[:, d:], out=self.test_stack32[:, :d])
+        sq = np.einsum("ij,ij->i", tc, tc)
+        self._test_norm = np.sqrt(np.einsum("ij,ij->i", tc * tc, tc * tc) + sq)
+
+    def _test_stack64(self) -> np.ndarray:
+        """``[Xt**2 | Xt]`` of the test rows in float64 (made on first use, for re-checking near ties)."""
+        if self._stack64 is None:
+            d = self.d
+            stack = np.empty((self._test.shape[0], 2 * d))
+            np.subtract(self._test, self.center, out=stack[:, d:])
+            np.square(stack[:, d:], out=stack[:, :d])
+            self._stack64 = stack
+        return self._stack64
 
     def fit(self, tasks: list[GNBTask], n_classes: int) -> list[GNBModel]:
-        """Fit one :class:`GNBModel` per task."""
+        """Fit one :class:`GNBModel` per task.
+
+        Tasks on every training row share one matrix product; tasks on a few rows
+        (``rows`` given, e.g. the seeds) are summed over those rows only.
+        """
         n, d = self.train_stack.shape[0], self.d
         k = n_classes
-        W = np.zeros((len(tasks) * k, n))
+        sums = np.empty((len(tasks) * k, 2 * d))
+        counts = np.zeros(len(tasks) * k)
         eps = np.empty(len(tasks))
-        for t, task in enumerate(tasks):
-            cols = np.arange(n) if task.rows is None else np.asarray(task.rows)
-            W[t * k + task.labels, cols] = task.weights
-            if task.rows is None:
+        full = [t for t, task in enumerate(tasks) if task.rows is None]
+        if full:
+            W = np.zeros((len(full) * k, n))
+            for i, t in enumerate(full):
+                W[i * k + tasks[t].labels, np.arange(n)] = tasks[t].weights
                 eps[t] = self.epsilon
-            else:
-                eps[t] = self.var_smoothing * float(self.train_stack[cols, :d].var(axis=0).max())
-        sums = W @ self.train_stack
-        counts = W.sum(axis=1)
+            idx = (np.asarray(full)[:, None] * k + np.arange(k)[None, :]).ravel()
+            sums[idx] = W @ self.train_stack
+            counts[idx] = W.sum(axis=1)
+        for t, task in enumerate(tasks):
+            if task.rows is None:
+                continue
+            cols = np.asarray(task.rows)
+            stack = self.train_stack[cols]
+            Wt = np.zeros((k, cols.size))
+            Wt[task.labels, np.arange(cols.size)] = task.weights
+            sums[t * k : (t + 1) * k] = Wt @ stack
+            counts[t * k : (t + 1) * k] = Wt.sum(axis=1)
+            eps[t] = self.var_smoothing * float(stack[:, :d].var(axis=0).max()) if cols.size else 0.0
         present = counts > 0
         safe = np.where(present, counts, 1.0)[:, None]
         theta = sums[:, :d] / safe
@@ -146,19 +187,39 @@ class GNBBatch:
         return models
 
     def predict(self, models: list[GNBModel]) -> np.ndarray:
-        """Predictions of every model on the test rows, shape (len(models), n_test)."""
+        """Predictions of every model on the test rows, shape (len(models), n_test).
+
+        Equal to the argmax of the float64 joint log-likelihoods (see the class docstring).
+        """
         k = models[0].theta.shape[0]
+        n_models = len(models)
         theta = np.vstack([m.theta for m in models])
         inv = 1.0 / np.vstack([m.var for m in models])
-        params = np.vstack([inv.T, (-2.0 * theta * inv).T])
-        quad = self.test_stack @ params
+        params = np.vstack([inv.T, (-2.0 * theta * inv).T])  # (2d, n_models * k)
         const = np.concatenate(
             [m.log_prior - 0.5 * np.sum(np.log(2.0 * np.pi * m.var), axis=1) for m in models]
         ) - 0.5 * np.sum(theta * theta * inv, axis=1)
-        jll = const[None, :] - 0.5 * quad
-        return np.argmax(jll.reshape(jll.shape[0], len(models), k), axis=2).T
+        quad = self.test_stack32 @ params.astype(np.float32)
+        jll = (const[None, :] - 0.5 * quad).reshape(quad.shape[0], n_models, k)
+        pred = np.argmax(jll, axis=2)
+        if k < 2:
+            return pred.T
+        # |error of 0.5 * quad| <= 0.5 * (2d + 4) * u * ||a_row|| * ||b_col||: rounding of both inputs to
+        # float32, worst-case summation of 2d products, and rounding of quad itself (|quad| <= ||a|| ||b||)
+        col_norm = np.sqrt(np.einsum("ij,ij->j", params, params)).reshape(n_models, k).max(axis=1)
+        bound = np.multiply.outer((0.5 * (2 * self.d + 4) * _U32) * self._test_norm, col_norm)
+        top2 = np.partition(jll, k - 2, axis=2)[:, :, k - 2 :]
+        unsure = (top2[:, :, 1] - top2[:, :, 0]) <= 2.0 * bound
+        finite = np.isfinite(const).reshape(n_models, k)
+        for t in np.flatnonzero(unsure.any(axis=0)):
+            rows = np.flatnonzero(unsure[:, t])
+            sl = slice(t * k, (t + 1) * k)
+            exact = const[sl][None, :] - 0.5 * (self._test_stack64()[rows] @ params[:, sl])
+            exact[:, ~finite[t]] = -np.inf
+            pred[rows, t] = np.argmax(exact, axis=1)
+        return pred.T
 
     def predict_proba(self, model: GNBModel) -> np.ndarray:
-        """Class posterior probabilities (n_test, K) of one model on the test rows."""
-        d = self.d
-        return model.predict_proba(self.test_stack[:, d:], self.test_stack[:, :d])
+        """Class posterior probabilities (n_test, K) of one model on the test rows (float64)."""
+        tc = self._test - self.center
+        return model.predict_proba(tc, tc * tc)

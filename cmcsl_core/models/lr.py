@@ -95,57 +95,68 @@ class LRBatch:
 
 
 class _Problem:
-    """Loss and gradient of a batch of models on shared rows (the scaled sklearn objective)."""
+    """Loss and gradient of a batch of models on shared rows (the scaled sklearn objective).
+
+    Arrays are laid out row-major as (n, T, K), the layout of the matrix product
+    ``Xa @ W``, so no evaluation transposes or copies the big arrays; the element-wise
+    work runs in float32 with sums over rows accumulated in float64. Labels are kept
+    as indices (a gather for the loss, a scatter for the gradient), not as one-hot arrays.
+    """
 
     def __init__(self, X: np.ndarray, tasks: Sequence[LRTask], n_classes: int, C: float) -> None:
         n = X.shape[0]
-        self.Xa = np.hstack([X, np.ones((n, 1))])
-        self.Xa32 = self.Xa.astype(np.float32)
+        self.Xa32 = np.hstack([X, np.ones((n, 1))]).astype(np.float32)
+        self.XaT32 = np.ascontiguousarray(self.Xa32.T)
         k = n_classes
         T = len(tasks)
         self.k = k
-        self.SW = np.zeros((T, n))  # sample weights, 0 outside a model's rows
-        self.Y = np.zeros((T, n, k))
+        self.SW = np.zeros((n, T), dtype=np.float32)  # sample weights, 0 outside a model's rows
+        self.L = np.zeros((n, T), dtype=np.int64)  # label per row and model (0 where the weight is 0)
+        self.present = np.zeros((T, k), dtype=bool)
         for t, task in enumerate(tasks):
             rows = np.arange(n) if task.rows is None else np.asarray(task.rows)
             labels = np.asarray(task.labels, dtype=np.int64)
             w = np.asarray(task.weights, dtype=np.float64)
             if labels.shape != rows.shape or w.shape != rows.shape:
                 raise CMCSLError("an LR task's labels, weights and rows must have the same length")
-            self.SW[t, rows] = w
-            self.Y[t, rows, labels] = 1.0
-        self.present = np.zeros((T, k), dtype=bool)
-        for t, task in enumerate(tasks):
-            lab = np.asarray(task.labels)[np.asarray(task.weights) > 0]
-            self.present[t, np.unique(lab)] = True
+            self.SW[rows, t] = w
+            self.L[rows, t] = labels
+            self.present[t, np.unique(labels[w > 0])] = True
         n_present = self.present.sum(axis=1)
         self.free = self.present.copy()
         for b in np.flatnonzero(n_present == 2):  # binary: one vector, for the larger class
             self.free[b, np.flatnonzero(self.present[b])[0]] = False
         self.free[n_present < 2] = False
-        S = self.SW.sum(axis=1)
+        # absent classes: a logit so low that exp() gives exactly 0 in float32
+        self.bias = np.where(self.present, 0.0, -1e4).astype(np.float32)
+        S = self.SW.sum(axis=0, dtype=np.float64)
         self.S = np.where(S > 0, S, 1.0)
         self.alpha = 1.0 / (C * self.S)  # penalty factor per model
-        self.Y *= self.SW[:, :, None]  # weighted one-hot
+        self.T = T
 
     def evaluate(self, W: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Objective (t,) and gradient (t, d+1, K) of models ``idx`` at coefficients ``W``."""
         t, p, k = W.shape
+        n = self.Xa32.shape[0]
+        every = idx.size == self.T and bool(np.all(idx == np.arange(self.T)))
+        SW = self.SW if every else self.SW[:, idx]
+        L = self.L if every else self.L[:, idx]
         W2 = W.transpose(1, 0, 2).reshape(p, t * k).astype(np.float32)
-        Z = (self.Xa32 @ W2).astype(np.float64).reshape(-1, t, k).transpose(1, 0, 2)
-        present = self.present[idx][:, None, :]
-        Z = np.where(present, Z, -np.inf)
-        zmax = Z.max(axis=2, keepdims=True)
-        E = np.exp(Z - zmax)
-        tot = E.sum(axis=2, keepdims=True)
-        lse = (np.log(tot) + zmax)[:, :, 0]
-        SW = self.SW[idx]
-        Yw = self.Y[idx]
-        Zf = np.where(present, Z, 0.0)
-        loss = (SW * lse).sum(axis=1) - np.einsum("tnk,tnk->t", Yw, Zf)
-        R = E / tot * SW[:, :, None] - Yw  # (t, n, K)
-        R2 = R.transpose(1, 0, 2).reshape(-1, t * k).astype(np.float32)
-        G = (self.Xa32.T @ R2).astype(np.float64).reshape(p, t, k).transpose(1, 0, 2)
+        Z = (self.Xa32 @ W2).reshape(n, t, k)
+        Z += self.bias[idx][None, :, :]
+        zmax = Z[:, :, 0].copy()  # a loop over the K classes: much faster than a reduction over a short last axis
+        for j in range(1, k):
+            np.maximum(zmax, Z[:, :, j], out=zmax)
+        Z -= zmax[:, :, None]  # the row maxima cancel in the loss (each row's label weights sum to SW)
+        flat = Z.reshape(-1)
+        at_label = np.arange(n * t) * k + L.ravel()  # flat positions of each (row, model)'s label
+        zl = flat[at_label].reshape(n, t)
+        np.exp(Z, out=Z)
+        tot = np.einsum("ntk->nt", Z)
+        loss = np.einsum("nt,nt->t", SW, np.log(tot) - zl, dtype=np.float64)
+        Z *= (SW / tot)[:, :, None]  # now the residual R = softmax * SW - one-hot * SW
+        flat[at_label] -= SW.ravel()
+        G = (self.XaT32 @ Z.reshape(n, t * k)).astype(np.float64).reshape(p, t, k).transpose(1, 0, 2)
         coef = W[:, :-1, :]
         alpha = self.alpha[idx]
         S = self.S[idx]

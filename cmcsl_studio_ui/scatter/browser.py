@@ -12,7 +12,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["WsCounter", "scatter_frame", "wait_ready", "wait_draws", "point_on_page", "lasso", "click_item", "hover_item"]
+__all__ = [
+    "WsCounter",
+    "Settled",
+    "scatter_frame",
+    "wait_ready",
+    "wait_draws",
+    "wait_settled",
+    "point_on_page",
+    "isolated_item",
+    "lasso",
+    "click_item",
+    "hover_item",
+]
 
 COMPONENT = "cmcsl_linked_scatter"
 
@@ -23,13 +35,28 @@ class WsCounter:
 
     received: int = 0
     frames: list[tuple[float, int]] = field(default_factory=list)
+    sent: list[float] = field(default_factory=list)
 
     def attach(self, page: Any) -> "WsCounter":
         def on_ws(ws: Any) -> None:
             ws.on("framereceived", self._on_frame)
+            ws.on("framesent", lambda _payload: self.sent.append(time.monotonic()))
 
         page.on("websocket", on_ws)
         return self
+
+    def last_received(self) -> float:
+        """When the server last pushed a frame (``time.monotonic()``; 0 if never)."""
+        return self.frames[-1][0] if self.frames else 0.0
+
+    def server_s(self, t0: float) -> float | None:
+        """From the browser's first message after ``t0`` (the rerun request) to the server's last frame.
+
+        That is the script run as the browser sees it: server time plus loopback, without drawing.
+        """
+        sent = [t for t in self.sent if t >= t0]
+        got = [t for t, _ in self.frames if t >= t0]
+        return (got[-1] - sent[0]) if sent and got and got[-1] >= sent[0] else None
 
     def _on_frame(self, payload: Any) -> None:
         size = len(payload) if payload is not None else 0
@@ -63,6 +90,44 @@ def wait_ready(frame: Any, timeout_ms: int = 60_000) -> None:
 def wait_draws(frame: Any, more_than: int, timeout_ms: int = 60_000) -> None:
     """Wait until the frame has drawn more than ``more_than`` times (a rerun's new colours applied)."""
     frame.wait_for_function(f"() => window.__scatter.draws > {more_than}", timeout=timeout_ms)
+
+
+@dataclass(frozen=True)
+class Settled:
+    """After an action at ``t0``: seconds until the views redrew, until the page was idle, bytes pushed, server time."""
+
+    drawn_s: float
+    idle_s: float
+    bytes: int
+    server_s: float | None
+
+
+def wait_settled(page: Any, frame: Any, ws: WsCounter, draws: int, t0: float, quiet_s: float = 0.4, timeout_s: float = 120.0) -> Settled:
+    """Wait until the frame drew more than ``draws`` times and the server went quiet (nothing pushed
+    for ``quiet_s``, no "running" widget); report the times counted from ``t0``.
+
+    ``idle_s`` is the later of the redraw and the server's last frame (the script-finished message).
+    """
+    deadline = time.monotonic() + timeout_s
+    drawn_at = None
+    while time.monotonic() < deadline:
+        now = time.monotonic()
+        if drawn_at is None and frame.evaluate(f"() => window.__scatter.draws > {draws}"):
+            drawn_at = now
+        if drawn_at is not None and now - max(ws.last_received(), drawn_at) >= quiet_s:
+            if page.locator('[data-testid="stStatusWidget"]').count() == 0:
+                idle_at = max(drawn_at, ws.last_received())
+                return Settled(drawn_at - t0, idle_at - t0, ws.since(t0), ws.server_s(t0))
+        page.wait_for_timeout(25)
+    raise TimeoutError(f"the views did not redraw and settle within {timeout_s:.0f} s")
+
+
+def isolated_item(frame: Any, view: int, exclude: Any = (), px: float = 8.0) -> int:
+    """An item of ``view`` with no other item within ``px`` pixels (a click hits it alone), not in ``exclude``."""
+    found = frame.evaluate(f"([ex]) => window.__scatter.isolated({view}, {px}, ex)", [list(map(int, exclude))])
+    if found is None:
+        raise LookupError(f"no item stands {px} px apart from the others in view {view}")
+    return int(found)
 
 
 def point_on_page(frame: Any, view: int, item: int) -> tuple[float, float]:

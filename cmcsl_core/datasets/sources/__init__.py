@@ -115,7 +115,7 @@ _ITEM_ENCODER_OPTIONS = (
     SourceOption("device", "auto", "auto (CUDA when present), cpu or cuda"),
     SourceOption("batch_size", 64, "images / texts per batch", _positive_int),
 )
-"""Encoder options shared by the item sources (mvsa, table)."""
+"""Encoder options shared by the sources that encode images and texts (raw, mvsa, table)."""
 
 
 @dataclass(frozen=True)
@@ -185,13 +185,7 @@ SOURCE_TABLE: dict[str, SourceInfo] = {
             "the raw MM-IMDb archive, posters + json (--path: the archive or its folder)",
             "cmcsl_core.datasets.sources.raw:load_raw",
             options=(
-                SourceOption(
-                    "image_encoder", "efficientnet-lite0", "efficientnet-lite0, resnet18, none, or a local .pth file"
-                ),
-                SourceOption("finetune", "none", "fine-tune the image encoder on 20%: none, ce or supcon"),
-                SourceOption("text_model", None, "a local sentence-transformers folder (default all-MiniLM-L6-v2)"),
-                SourceOption("device", "auto", "auto (CUDA when available), cpu or cuda"),
-                SourceOption("batch_size", 32, "images per batch", _positive_int),
+                *_ITEM_ENCODER_OPTIONS,
                 SourceOption("limit", None, "encode at most this many movies (a quick look)", _positive_int),
             ),
         ),

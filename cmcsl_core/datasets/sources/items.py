@@ -10,9 +10,10 @@ calls :func:`encode_items`, which
    the items whose image is missing or cannot be decoded,
 3. encodes the texts (an empty text is encoded as it is),
 
-with both feature matrices cached on disk (:mod:`cmcsl_core.cache`) under a key made of
-the files' content, the texts, the encoder's identity and its options: a second export
-of the same thing is instant.
+with the features cached on disk per item (:func:`cmcsl_core.cache.cached_rows`), keyed by
+the encoder's identity and options and the item's own content (the image file's bytes, the
+text): a second export of the same things is instant, and adding an item to a table encodes
+that item only.
 
 The encoders are passed in as an :class:`ItemEncoders` (callables), so tests can inject
 cheap fakes; :func:`default_encoders` builds the real ones of
@@ -29,12 +30,13 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence, TypeVar
 
 import numpy as np
 
-from cmcsl_core.cache import cache_key, cached_arrays
-from cmcsl_core.datasets.features import FeatureSet, write_atomically
+from cmcsl_core.cache import cached_rows
+from cmcsl_core.datasets.features import FeatureSet
+from cmcsl_core.fileio import distinct_contents, write_atomically
 from cmcsl_core.encoders.finetune import FINETUNE_MODES
 from cmcsl_core.errors import SourceError
 from cmcsl_core.types import PathLike, ProgressFn
@@ -51,6 +53,9 @@ __all__ = [
     "EncoderOptions",
     "decode_text",
     "encode_items",
+    "encode_with_options",
+    "ENCODER_PARAMETERS",
+    "item_loader_doc",
     "default_encoders",
     "skipped_summary",
     "skipped_csv_path",
@@ -264,12 +269,16 @@ def _real_encoders(
 
     def encode_images(paths: Sequence[str], progress: ProgressFn | None) -> tuple[np.ndarray, dict[int, str]]:
         enc = image_encoder()
-        result = image_mod.encode_images(paths, enc, batch_size=options.batch_size, progress=progress)  # type: ignore[arg-type]
+        result = image_mod.encode_images(  # cached here, per item (encode_items): not twice
+            paths, enc, batch_size=options.batch_size, progress=progress, use_cache=False  # type: ignore[arg-type]
+        )
         return result.features, dict(result.errors)
 
     def encode_texts(texts: Sequence[str], progress: ProgressFn | None) -> np.ndarray:
         enc = text_encoder()
-        return text_mod.encode_texts(texts, enc, batch_size=options.batch_size, progress=progress)  # type: ignore[arg-type]
+        return text_mod.encode_texts(
+            texts, enc, batch_size=options.batch_size, progress=progress, use_cache=False  # type: ignore[arg-type]
+        )
 
     def split(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         from cmcsl_core.encoders.finetune import split_finetune
@@ -356,17 +365,6 @@ def _sha(items: Sequence[object]) -> str:
     return hashlib.sha256(json.dumps(list(items), ensure_ascii=True).encode()).hexdigest()[:32]
 
 
-def _file_sha(path: str) -> str | None:
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    except OSError:
-        return None
-    return h.hexdigest()
-
-
 def _stage(progress: ProgressFn | None, offset: int, total: int) -> ProgressFn | None:
     if progress is None:
         return None
@@ -379,55 +377,43 @@ def _encode_unique_images(
     progress: ProgressFn | None,
     use_cache: bool,
 ) -> tuple[np.ndarray, dict[int, str]]:
-    """Encode ``paths`` (one call per distinct content), cached; returns features and errors by position."""
-    digests = [_file_sha(p) for p in paths]
+    """Encode ``paths`` (each distinct content once, only those not cached); features and errors by position."""
+    digests, first_path = distinct_contents(paths)
     errors: dict[int, str] = {i: MISSING_IMAGE for i, d in enumerate(digests) if d is None}
-    unique: dict[str, int] = {}
-    first_paths: list[str] = []
-    for i, d in enumerate(digests):
-        if d is not None and d not in unique:
-            unique[d] = len(first_paths)
-            first_paths.append(paths[i])
-    order = list(unique)
-    key = cache_key("items-image", files=_sha(order), encoder=encoders.image_identity, v=_PIPELINE_VERSION)
 
-    def compute() -> dict[str, np.ndarray]:
-        feats, errs = encoders.encode_images(first_paths, progress)
-        feats = np.asarray(feats, dtype=np.float32)
-        bad = sorted(errs)
+    def compute(todo: list[str]) -> dict[str, np.ndarray]:
+        feats, errs = encoders.encode_images([first_path[d] for d in todo], progress)
         return {
-            "features": feats,
-            "error_rows": np.asarray(bad, dtype=np.int64),
-            "error_reasons": np.asarray([str(errs[i]) for i in bad], dtype=str),
+            "features": np.asarray(feats, dtype=np.float32),
+            "reasons": np.asarray([str(errs.get(i, "")) for i in range(len(todo))], dtype=str),
         }
 
-    if first_paths:
-        arrays = cached_arrays(key, compute, enabled=use_cache)
-        feats_u = arrays["features"]
-        err_u = {int(r): str(s) for r, s in zip(arrays["error_rows"], arrays["error_reasons"])}
-    else:
-        feats_u, err_u = np.zeros((0, 1), dtype=np.float32), {}
-    out = np.zeros((len(paths), feats_u.shape[1]), dtype=np.float32)
-    for i, d in enumerate(digests):
-        if d is None:
-            continue
-        u = unique[d]
-        if u in err_u:
-            errors[i] = err_u[u]
-        else:
-            out[i] = feats_u[u]
+    have = np.array([d is not None for d in digests], dtype=bool)
+    if not have.any():
+        return np.zeros((len(paths), 1), dtype=np.float32), errors
+    identity = f"{encoders.image_identity}|{_PIPELINE_VERSION}"
+    stored = cached_rows("items-image", identity, [d for d in digests if d is not None], compute, enabled=use_cache)
+    out = np.zeros((len(paths), stored["features"].shape[1]), dtype=np.float32)
+    out[have] = stored["features"]
+    for i, why in zip(np.flatnonzero(have), stored["reasons"]):
+        if str(why):
+            errors[int(i)] = str(why)
+            out[i] = 0.0
     return out, errors
 
 
 def _encode_texts(
     texts: Sequence[str], encoders: ItemEncoders, progress: ProgressFn | None, use_cache: bool
 ) -> np.ndarray:
-    key = cache_key("items-text", texts=_sha(list(texts)), encoder=encoders.text_identity, v=_PIPELINE_VERSION)
+    """Encode ``texts`` (each distinct text once, only those not cached)."""
+    keys = [hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts]
+    text_of = dict(zip(keys, texts))
 
-    def compute() -> dict[str, np.ndarray]:
-        return {"features": np.asarray(encoders.encode_texts(list(texts), progress), dtype=np.float32)}
+    def compute(todo: list[str]) -> dict[str, np.ndarray]:
+        return {"features": np.asarray(encoders.encode_texts([text_of[k] for k in todo], progress), dtype=np.float32)}
 
-    return cached_arrays(key, compute, enabled=use_cache)["features"]
+    identity = f"{encoders.text_identity}|{_PIPELINE_VERSION}"
+    return cached_rows("items-text", identity, keys, compute, enabled=use_cache)["features"]
 
 
 def encode_items(
@@ -518,6 +504,58 @@ def encode_items(
         modality_labels=kept.modality_labels,
     )
     return LoadedItems(features=fs, skipped=tuple(skipped))
+
+
+def encode_with_options(
+    rows: ItemRows,
+    skipped: Sequence[SkippedItem],
+    source: str,
+    description: str,
+    options: EncoderOptions,
+    encoders: ItemEncoders | None = None,
+    progress: ProgressFn | None = None,
+    use_cache: bool = True,
+) -> LoadedItems:
+    """:func:`encode_items` with the user's encoder options: what every item source's loader ends with.
+
+    The encoders are ``encoders`` when given (tests inject fakes), else the real ones of
+    ``options`` (:func:`default_encoders`); ``options.finetune`` picks the fine-tuning.
+    """
+    return encode_items(
+        rows,
+        default_encoders(options) if encoders is None else encoders,
+        source=source,
+        description=description,
+        skipped=skipped,
+        finetune=options.finetune,
+        progress=progress,
+        use_cache=use_cache,
+    )
+
+
+ENCODER_PARAMETERS = """image_encoder, text_model, finetune, device, batch_size
+        Encoder options (see :class:`~cmcsl_core.datasets.sources.items.EncoderOptions`).
+    progress : callable(done, total), optional
+        Encoding progress.
+    encoders : ItemEncoders, optional
+        Use these instead of the real encoders (tests inject fakes).
+    use_cache : bool
+        Read and write the on-disk feature cache (per item: only items not cached yet are encoded).
+
+    Returns
+    -------
+    LoadedItems
+        The feature set and the skipped rows (with reasons)."""
+"""The parameters every item source's loader shares, for its docstring (see :func:`item_loader_doc`)."""
+
+_F = TypeVar("_F", bound=Callable[..., object])
+
+
+def item_loader_doc(function: _F) -> _F:
+    """Decorator: put :data:`ENCODER_PARAMETERS` where a loader's docstring says ``{encoder_parameters}``."""
+    if function.__doc__:
+        function.__doc__ = function.__doc__.replace("{encoder_parameters}", ENCODER_PARAMETERS)
+    return function
 
 
 def _check_left(rows: ItemRows, skipped: Sequence[SkippedItem], where: str) -> None:

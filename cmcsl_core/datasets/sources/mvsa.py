@@ -41,8 +41,8 @@ from cmcsl_core.datasets.sources.items import (
     LoadedItems,
     SkippedItem,
     decode_text,
-    default_encoders,
-    encode_items,
+    encode_with_options,
+    item_loader_doc,
 )
 from cmcsl_core.errors import SourceError
 from cmcsl_core.types import PathLike, ProgressFn
@@ -269,6 +269,7 @@ def read_mvsa_rows(path: PathLike, labels: str = "merged") -> tuple[ItemRows, li
     return rows, skipped, table
 
 
+@item_loader_doc
 def load_mvsa_items(
     path: PathLike,
     labels: str = "merged",
@@ -289,39 +290,16 @@ def load_mvsa_items(
         The MVSA-Single folder.
     labels : str
         ``merged`` (the paper's rule, 4,511 tweets), ``text`` or ``image`` (all 4,869).
-    image_encoder, text_model, finetune, device, batch_size
-        Encoder options (see :class:`~cmcsl_core.datasets.sources.items.EncoderOptions`).
-    progress : callable(done, total), optional
-        Encoding progress.
-    encoders : ItemEncoders, optional
-        Use these instead of the real encoders (tests inject fakes).
-    use_cache : bool
-        Read and write the on-disk feature cache.
-
-    Returns
-    -------
-    LoadedItems
-        The feature set and the skipped rows (with reasons).
+    {encoder_parameters}
     """
     options = EncoderOptions(
         image_encoder=image_encoder, text_model=text_model, finetune=finetune, device=device, batch_size=batch_size
     ).validated()
     rows, skipped, table = read_mvsa_rows(path, labels)
-    if encoders is None:
-        encoders = default_encoders(options)
     mode = str(labels).strip().lower()
     rule = "the paper's merge rule" if mode == "merged" else f"the {mode} annotation"
     description = f"MVSA-Single ({find_mvsa_dir(path)}): {len(table.ids)} tweets, y = {rule}"
-    return encode_items(
-        rows,
-        encoders,
-        source="mvsa",
-        description=description,
-        skipped=skipped,
-        finetune=options.finetune,
-        progress=progress,
-        use_cache=use_cache,
-    )
+    return encode_with_options(rows, skipped, "mvsa", description, options, encoders, progress, use_cache)
 
 
 def load_mvsa(path: PathLike, progress: ProgressFn | None = None, **options: object) -> FeatureSet:

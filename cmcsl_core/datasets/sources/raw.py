@@ -23,6 +23,7 @@ import numpy as np
 
 from cmcsl_core.errors import SourceError
 from cmcsl_core.datasets.features import FeatureSet
+from cmcsl_core.datasets.sources.items import EncoderOptions
 from cmcsl_core.datasets.subsets import Subset, assign_labels, resolve_subset
 from cmcsl_core.types import PathLike, ProgressFn
 
@@ -182,7 +183,7 @@ def load_raw(
     progress: ProgressFn | None = None,
     image_encoder: str = "efficientnet-lite0",
     finetune: str = "none",
-    batch_size: int = 32,
+    batch_size: int = 64,
     device: str = "auto",
     limit: int | None = None,
     text_model: PathLike | None = None,
@@ -229,18 +230,21 @@ def load_raw(
         Bad path, image encoder unavailable or invalid, unknown device or finetune mode, a subset genre found in
         no movie, no movie of the subset, or a class left without movies.
     """
-    from cmcsl_core.encoders.finetune import FINETUNE_MODES, finetune_image_encoder, split_finetune
+    from cmcsl_core.encoders.finetune import finetune_image_encoder, split_finetune
     from cmcsl_core.encoders.image import describe_image_encoder, encode_images, load_image_encoder
     from cmcsl_core.encoders.text import encode_texts, load_text_encoder, minilm_path
 
     sub = resolve_subset(subset)
-    if int(batch_size) < 1:
-        raise SourceError(f"batch_size must be at least 1, got {batch_size}")
+    options = EncoderOptions(
+        image_encoder=image_encoder,
+        text_model=None if text_model is None else os.fspath(text_model),
+        finetune=str(finetune).strip().lower(),
+        device=device,
+        batch_size=int(batch_size),
+    ).validated()
+    finetune, batch_size = options.finetune, options.batch_size
     if limit is not None and int(limit) < sub.n_classes:
         raise SourceError(f"limit must be at least the number of classes ({sub.n_classes}), got {limit}")
-    finetune = str(finetune).strip().lower()
-    if finetune not in FINETUNE_MODES:
-        raise SourceError(f"unknown finetune {finetune!r}; choose one of {', '.join(FINETUNE_MODES)}")
     folder = find_dataset_dir(path)
     encoder = load_image_encoder(image_encoder, device)  # fails early when the weights are unavailable
     minilm_path(text_model)  # a wrong text model folder fails early too

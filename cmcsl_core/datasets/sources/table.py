@@ -36,8 +36,8 @@ from cmcsl_core.datasets.sources.items import (
     LoadedItems,
     SkippedItem,
     decode_text,
-    default_encoders,
-    encode_items,
+    encode_with_options,
+    item_loader_doc,
 )
 from cmcsl_core.errors import SourceError
 from cmcsl_core.types import PathLike, ProgressFn
@@ -225,6 +225,7 @@ def _image_path(value: str, folder: Path) -> str | None:
     return None
 
 
+@item_loader_doc
 def load_table_items(
     path: PathLike,
     id_column: str = "id",
@@ -248,39 +249,16 @@ def load_table_items(
         The ``.csv``, ``.tsv`` or ``.jsonl`` table.
     id_column, image_column, text_column, label_column : str
         Column names.
-    image_encoder, text_model, finetune, device, batch_size
-        Encoder options (see :class:`~cmcsl_core.datasets.sources.items.EncoderOptions`).
-    progress : callable(done, total), optional
-        Encoding progress.
-    encoders : ItemEncoders, optional
-        Use these instead of the real encoders (tests inject fakes).
-    use_cache : bool
-        Read and write the on-disk feature cache.
-
-    Returns
-    -------
-    LoadedItems
-        The feature set and the skipped rows (with reasons).
+    {encoder_parameters}
     """
     options = EncoderOptions(
         image_encoder=image_encoder, text_model=text_model, finetune=finetune, device=device, batch_size=batch_size
     ).validated()
     cols = TableColumns(id=id_column, image=image_column, text=text_column, label=label_column)
     rows, skipped = read_table_rows(path, cols)
-    if encoders is None:
-        encoders = default_encoders(options)
     table = Path(path).expanduser()
     description = f"table {table.name}: {len(rows.ids) + len(skipped)} rows, classes {', '.join(rows.class_names)}"
-    return encode_items(
-        rows,
-        encoders,
-        source="table",
-        description=description,
-        skipped=skipped,
-        finetune=options.finetune,
-        progress=progress,
-        use_cache=use_cache,
-    )
+    return encode_with_options(rows, skipped, "table", description, options, encoders, progress, use_cache)
 
 
 def load_table(path: PathLike, progress: ProgressFn | None = None, **options: object) -> FeatureSet:

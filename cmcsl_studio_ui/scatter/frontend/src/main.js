@@ -17,7 +17,7 @@ import createScatterplot, { createRenderer } from "regl-scatterplot";
 import { Streamlit } from "streamlit-component-lib/dist/streamlit.js";
 
 const NONCE = Math.random().toString(36).slice(2, 10);
-const RING_COLOR = "#d62728";
+const RING_COLOR = "rgba(0, 0, 0, 0.45)"; // thin, like the Plotly views had: thousands can disagree
 const SEED_OUTLINE = "#111111";
 
 const cache = new Map(); // fingerprint -> {n, views: [{x, y}], names}
@@ -48,6 +48,8 @@ const state = {
 const debug = {
   nonce: NONCE,
   renders: 0,
+  total: 0,
+  tooltip: "",
   draws: 0,
   ready: false,
   fingerprint: null,
@@ -57,6 +59,52 @@ const debug = {
   pointsReceived: 0,
   applyMs: [],
   lastDraw: null,
+  // what regl-scatterplot itself holds in a view (tests check that the views are linked)
+  hoveredIn(view) {
+    return state.plots[view] ? state.plots[view].sp.get("hoveredPoint") : null;
+  },
+  selectedIn(view) {
+    return state.plots[view] ? Array.from(state.plots[view].sp.get("selectedPoints") || []) : null;
+  },
+  // an item drawn inside the plot with no other item within `px` pixels (clickable alone), not in `exclude`
+  isolated(view, px = 8, exclude = []) {
+    const p = state.plots[view];
+    if (!p) return null;
+    const map = screenMap(p);
+    if (!map) return null;
+    const [xs, ys] = map;
+    const skip = new Set(exclude);
+    const grid = new Map();
+    const pos = [];
+    for (let i = 0; i < p.data.x.length; i += 1) {
+      const sx = xs(p.data.x[i]);
+      const sy = ys(p.data.y[i]);
+      pos.push([sx, sy]);
+      const k = `${Math.floor(sx / px)},${Math.floor(sy / px)}`;
+      if (!grid.has(k)) grid.set(k, []);
+      grid.get(k).push(i);
+    }
+    for (let i = 0; i < pos.length; i += 1) {
+      const [sx, sy] = pos[i];
+      if (skip.has(i) || sx < 2 * px || sy < 2 * px || sx > p.width - 2 * px || sy > p.height - 2 * px) continue;
+      const gx = Math.floor(sx / px);
+      const gy = Math.floor(sy / px);
+      let alone = true;
+      for (let dx = -1; dx <= 1 && alone; dx += 1) {
+        for (let dy = -1; dy <= 1 && alone; dy += 1) {
+          for (const j of grid.get(`${gx + dx},${gy + dy}`) || []) {
+            if (j !== i && Math.hypot(pos[j][0] - sx, pos[j][1] - sy) < px) { alone = false; break; }
+          }
+        }
+      }
+      if (alone) return i;
+    }
+    return null;
+  },
+  camera(view) {
+    const p = state.plots[view];
+    return p ? { distance: p.sp.get("cameraDistance"), width: p.width, height: p.height, fits: p.fits || 0 } : null;
+  },
   extremes(view) {
     return state.plots[view] ? state.plots[view].ref : null;
   },
@@ -141,7 +189,8 @@ function buildPlots(data, args) {
   if (!state.renderer) state.renderer = createRenderer();
   const holder = document.getElementById("views");
   const size = args.point_size || defaultPointSize(data.n);
-  args.view_names.forEach((name, v) => {
+  // all views' elements first, so that each plot has its final width when its scatterplot is made
+  const made = args.view_names.map((name) => {
     const view = document.createElement("div");
     view.className = "view";
     const title = document.createElement("div");
@@ -156,6 +205,9 @@ function buildPlots(data, args) {
     plot.append(canvas, overlay);
     view.append(title, plot);
     holder.append(view);
+    return { name, plot, canvas, overlay };
+  });
+  made.forEach(({ name, plot, canvas, overlay }, v) => {
     const width = Math.max(50, plot.clientWidth);
     const height = args.height;
     const sp = createScatterplot({
@@ -179,6 +231,8 @@ function buildPlots(data, args) {
       reticleColor: [1, 0.5, 0.05, 0.6],
       mouseMode: state.mode,
       deselectOnDblClick: true,
+      // the data fill [-0.95, 0.95]^2; a plot narrower than high must step back to show all of x
+      cameraDistance: Math.max(1, height / width),
     });
     const p = { v, name, sp, canvas, overlay, plot, data: data.views[v], width, height, inLasso: false, spatialIndex: null, ref: extremes(data.views[v]) };
     sp.subscribe("view", () => scheduleOverlay(p));
@@ -194,6 +248,7 @@ function buildPlots(data, args) {
   });
   state.fp = args.fingerprint;
   debug.fingerprint = args.fingerprint;
+  debug.total = data.n;
   debug.highlighted = state.plots.map(() => null);
   state.selection = [];
   state.selectedBytes = null;
@@ -206,10 +261,17 @@ function resizePlots() {
     if (width !== p.width) {
       p.width = width;
       p.sp.set({ width });
+      fitView(p);
       sizeOverlay(p);
       scheduleOverlay(p);
     }
   }
+}
+
+function fitView(p) {
+  // show all of [-1, 1]^2 whatever the plot's aspect ratio (the camera sees y in [-d, d])
+  p.fits = (p.fits || 0) + 1;
+  p.sp.set({ cameraTarget: [0, 0], cameraDistance: Math.max(1, p.height / p.width) });
 }
 
 function sizeOverlay(p) {
@@ -283,7 +345,7 @@ function drawOverlay(p) {
   p.ctx.clearRect(0, 0, p.width, p.height);
   const size = p.sp.get("pointSize");
   const base = Array.isArray(size) ? size[0] : size;
-  strokeCircles(p, state.ringIdx, base * 1.2 + 2, RING_COLOR, 1.3);
+  strokeCircles(p, state.ringIdx, base * 0.8 + 1.5, RING_COLOR, 0.8);
   strokeCircles(p, state.seedIdx, base * 1.1 + 1, SEED_OUTLINE, 1.5);
 }
 
@@ -378,7 +440,8 @@ function setMode(mode) {
 document.getElementById("mode-pan").addEventListener("click", () => setMode("panZoom"));
 document.getElementById("mode-lasso").addEventListener("click", () => setMode("lasso"));
 document.getElementById("reset-view").addEventListener("click", () => {
-  for (const p of state.plots) p.sp.reset();
+  // fit [-1, 1]^2 into the plot's current size (reset() would restore the size at creation)
+  for (const p of state.plots) fitView(p);
 });
 window.addEventListener("resize", () => resizePlots());
 

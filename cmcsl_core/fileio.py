@@ -1,0 +1,124 @@
+"""Pure file helpers: atomic writes and content digests (imports nothing from cmcsl_core but ``types``).
+
+Every file cmcsl-studio writes goes through :func:`write_atomically` (temporary file in the
+same folder, then rename), so an interrupted write never leaves a half-written file and
+never destroys the file it replaces. :func:`file_digest` / :func:`file_digests` name a
+file by its content (SHA-256), which is what the on-disk caches key on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, Callable, Sequence
+
+from cmcsl_core.types import PathLike
+
+__all__ = ["write_atomically", "new_file_mode", "file_digest", "file_digests", "distinct_contents", "stat_digest", "io_threads"]
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the system allows (``/proc``)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    umask = os.umask(0o022)  # no /proc: the classic read-by-setting (briefly process-wide)
+    os.umask(umask)
+    return umask
+
+
+def new_file_mode() -> int:
+    """The mode a newly created file gets: ``0o666`` less the umask (``-rw-r--r--`` for umask 022)."""
+    return 0o666 & ~_umask()
+
+
+def _file_mode(path: Path) -> int:
+    """The mode a written file gets: an existing file's, else :func:`new_file_mode`."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return new_file_mode()
+
+
+def write_atomically(path: PathLike, write: Callable[[IO[bytes]], object]) -> None:
+    """Call ``write(fh)`` on a temporary file next to ``path``, then rename it to ``path``.
+
+    The folder is created if needed. The file gets the mode of the file it replaces, or
+    the one the user's umask allows for a new file (``0o666 & ~umask``, e.g.
+    ``-rw-r--r--``), never the temporary file's private ``-rw-------``. On any error
+    (or interruption) the temporary file is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fchmod(fh.fileno(), _file_mode(path))
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def file_digest(path: PathLike) -> str | None:
+    """SHA-256 (hex) of a file's bytes, or None when it cannot be read."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def io_threads() -> int:
+    """Threads used to read and decode files (one per CPU, at most 8)."""
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def file_digests(paths: Sequence[PathLike]) -> list[str | None]:
+    """:func:`file_digest` of every path, read in parallel."""
+    if not paths:
+        return []
+    with ThreadPoolExecutor(max_workers=io_threads()) as pool:
+        return list(pool.map(file_digest, paths))
+
+
+def distinct_contents(paths: Sequence[str]) -> tuple[list[str | None], dict[str, str]]:
+    """The digest of every path (None: unreadable) and, per distinct content, the first path holding it."""
+    digests = file_digests(paths)
+    first: dict[str, str] = {}
+    for path, digest in zip(paths, digests):
+        if digest is not None:
+            first.setdefault(digest, path)
+    return digests, first
+
+
+@lru_cache(maxsize=256)
+def _digest_of_version(path: str, size: int, mtime_ns: int) -> str | None:
+    return file_digest(path)
+
+
+def stat_digest(path: PathLike) -> str | None:
+    """:func:`file_digest`, remembered per (path, size, modification time): for files hashed often (weights)."""
+    name = os.fspath(path)
+    try:
+        st = os.stat(name)
+    except OSError:
+        return None
+    return _digest_of_version(name, st.st_size, st.st_mtime_ns)

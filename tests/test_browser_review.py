@@ -1,0 +1,105 @@
+"""The Review page's keyboard flow in the running app (headless Chromium via playwright).
+
+Starts ``streamlit run app.py`` with the annotation database in a temporary folder, opens
+``/Review``, presses the keys an annotator presses (accept the text's label, choose a class,
+undo, skip) and checks after each key the rows of the SQLite database and the item shown.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from pathlib import Path
+
+import pytest
+
+from cmcsl_core.annotations import AnnotationStore, HumanLabels, labels_from_seeds, review_queue
+from cmcsl_core.cli import build_parser
+from cmcsl_core.cli import label as label_cli
+from cmcsl_core.datasets.sources import SourceSpec
+from tests.browser_helpers import browser_page, chromium_path, headless_chromium, running_app, wait_idle
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ANNOTATOR = "keyboard"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory, _cmcsl_cache_dir):
+    if chromium_path() is None:
+        pytest.fail("Debian's chromium is not installed: apt-get install -y chromium (the CI script does this)")
+    folder = tmp_path_factory.mktemp("review")
+    db = folder / "labels.sqlite"
+    env = {"CMCSL_DB": str(db), "CMCSL_ANNOTATOR": ANNOTATOR, "CMCSL_NO_BACKGROUND_UMAP": "1"}
+    with running_app(folder / "streamlit.log", env=env) as url:
+        yield url, db
+
+
+def wait_rows(store: AnnotationStore, n: int, timeout: float = 30.0) -> list:
+    """The database's actions once there are ``n`` of them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        history = store.history()
+        if len(history) >= n or time.monotonic() > deadline:
+            return history
+        time.sleep(0.2)
+
+
+def wait_item(pg, item: int) -> None:
+    """Wait until the review card shows ``item`` (its bold ``#item`` heading, first on the card)."""
+    pg.wait_for_function(
+        "(item) => { const s = [...document.querySelectorAll('[data-testid=stMarkdownContainer] strong')]"
+        ".find(e => /^#\\d+$/.test(e.textContent)); return s && s.textContent === '#' + item; }",
+        arg=int(item),
+        timeout=30_000,
+    )
+
+
+def test_keys_label_undo_and_skip_in_the_browser(app, tmp_path: Path) -> None:
+    url, db = app
+    fs = SourceSpec.create("demo").load()
+    with headless_chromium() as browser, browser_page(browser) as pg:
+        pg.goto(f"{url}/Review")
+        wait_idle(pg, 120_000)
+        pg.get_by_role("heading", name="Review").first.wait_for()
+        code = pg.locator("[data-testid=stCode]").inner_text()
+        line = next(ln for ln in code.splitlines() if ln.startswith("python -m cmcsl_core labels "))
+        request = label_cli.request_from_args(build_parser().parse_args(shlex.split(line)[3:]))
+        base = labels_from_seeds(fs, request.seed_indices(fs), HumanLabels.empty(), request.preprocessing).result
+        queue = review_queue(base)
+        names = fs.class_names
+        wait_item(pg, queue[0])
+        store = AnnotationStore(fs, db)
+        assert store.history() == []
+
+        pg.get_by_role("heading", name="Review").first.click()  # focus the page, not a text field
+        pg.keyboard.press("t")  # accept the text's label
+        (a,) = wait_rows(store, 1)
+        assert (a.index, a.label, a.annotator, a.kind) == (queue[0], names[base.labels[1, queue[0]]], ANNOTATOR, "label")
+        wait_item(pg, queue[1])
+        wait_idle(pg)
+
+        pg.keyboard.press("2")  # choose class 2
+        b = wait_rows(store, 2)[-1]
+        assert (b.index, b.label) == (queue[1], names[1])
+        wait_item(pg, queue[2])
+        wait_idle(pg)
+
+        pg.keyboard.press("u")  # undo: the class-2 label is taken back, its item shown again
+        u = wait_rows(store, 3)[-1]
+        assert (u.kind, u.undoes, u.index) == ("undo", b.id, queue[1])
+        wait_item(pg, queue[1])
+        wait_idle(pg)
+
+        pg.keyboard.press("s")  # skip: nothing stored, the next item at once
+        wait_item(pg, queue[2])
+        wait_idle(pg)
+        assert len(store.history()) == 3
+        assert store.current().as_dict(names) == {int(queue[0]): a.label}
+
+        pg.keyboard.press("1")
+        c = wait_rows(store, 4)[-1]
+        assert (c.index, c.label) == (queue[2], names[0])
+        wait_item(pg, queue[3])
+        assert store.integrity_check() == "ok"
+        pg.screenshot(path=str(tmp_path / "review.png"))
