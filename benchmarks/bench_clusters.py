@@ -16,7 +16,8 @@ Measured per case (software WebGL, wall clock):
   views redrawn, click -> page idle, and ``server_s`` (browser's rerun request -> the server's
   last frame: script time + loopback);
 - ``click``: a click on a point (adds it as a seed, opens it in the side panel; a fragment rerun);
-- ``lasso``: a Shift+drag lasso (adds the selected items as seeds; the drag itself is ``drag_s``);
+- ``lasso``: a Shift+drag lasso (adds the selected items as seeds; the drag itself is ``drag_s``;
+  ``linked_s``: mouse-up -> the selection shown in the other view, in the browser alone);
 - ``panel_ms``: the fragment's own Python time as the page reports it ("Labeling and drawing took").
 
 Usage: ``python benchmarks/bench_clusters.py [--subset ACCDDHMRS] [--synthetic 100000] [--clicks 5]
@@ -166,12 +167,15 @@ def bench_case(browser, url: str, path: str, clicks: int) -> dict:
 
     before = len(seed_list(page))
     d, t_drag = draws(frame), time.monotonic()
-    lasso(page, frame, view=0, frac=0.08)
+    lasso(page, frame, view=0, frac=0.08 if out["items"] < 20_000 else 0.03)
     t1 = time.monotonic()
+    frame.wait_for_function("() => window.__scatter.selectedIn(1).length > 0")  # linked: shown in the other view
+    linked = time.monotonic() - t1
     s = wait_settled(page, frame, ws, d, t1)
     out["lasso"] = {
         **{k: (round(v, 3) if isinstance(v, float) else v) for k, v in s.__dict__.items()},
         "drag_s": round(t1 - t_drag, 3),
+        "linked_s": round(linked, 3),
         "selected": int(frame.evaluate("() => window.__scatter.selected.length")),
         "seeds_added": len(seed_list(page)) - before,
         "panel_ms": panel_ms(page),

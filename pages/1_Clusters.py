@@ -28,8 +28,9 @@ from cmcsl_studio_ui.scatter import linked_scatter, pending_events
 from cmcsl_studio_ui.session import current_settings, inspected
 from cmcsl_studio_ui.views import View, umap_pending, views, views_fingerprint
 
+# Streamlit key of the linked views (keeps the frame and its coordinates alive across reruns); a comment,
+# not a docstring: a bare string in a page script is drawn by Streamlit's magic
 VIEWS_KEY = "clusters_views"
-"""Streamlit key of the linked views (keeps the frame and its coordinates alive across reruns)."""
 
 MAX_DETAILS = 6  # inspected items drawn in detail (the rest are in the table)
 
@@ -55,7 +56,11 @@ def metrics(summary: LabelingSummary, names: tuple[str, ...]) -> None:
 
 def controls(modes: dict[str, str]) -> tuple[str, bool]:
     """How to color the points, whether to ring disagreements, and what a click does."""
-    c1, c2, c3 = st.columns([5, 2, 4], vertical_alignment="bottom")
+    if len(modes) > 5:  # more modes (data with annotator labels) need the whole row
+        c1 = st.container()
+        c2, c3 = st.columns([2, 4], vertical_alignment="bottom")
+    else:
+        c1, c2, c3 = st.columns([5, 2, 4], vertical_alignment="bottom")
     mode = c1.segmented_control(
         "Color points by",
         list(modes),
@@ -84,10 +89,12 @@ def scatter_views(
     """The linked views, one per modality (hover or select in one highlights the same items in the others)."""
     fs = data.fs
     colorings = [coloring(mode, fs, result, m) for m in range(len(view_list))]
+    codes = np.stack([c.codes for c in colorings])
+    shared = all(np.array_equal(codes[0], c) for c in codes[1:])  # e.g. CMCSL labels: one array serves all views
     linked_scatter(
         {f"{name} · {v.method}": v.xy for name, v in zip(fs.modality_names, view_list)},
         key=VIEWS_KEY,
-        color=np.stack([c.codes for c in colorings]),
+        color=codes[0] if shared else codes,
         palette=colorings[0].colors,
         label_names=colorings[0].names,
         seeds=result.is_seed,
@@ -198,7 +205,7 @@ def clusters_panel(data: Dataset, view_list: list[View]) -> None:
         cli_block(data, request.command(data.features, LABELS_CSV))
         st.download_button(
             f"Download {LABELS_CSV}",
-            label_csv(fs, result),
+            lambda: label_csv(fs, result),  # made when clicked (100,000 items: 7 MB, 0.3 s), not on every rerun
             file_name=LABELS_CSV,
             mime="text/csv",
             on_click="ignore",

@@ -292,3 +292,17 @@ def test_config_and_keyword_forms_agree():
     pd.testing.assert_frame_equal(by_config.frame, by_fields.frame)
     assert by_config.config == by_fields.config == config.validated()
     assert by_config.config.b_values == (1, 2)
+
+
+def test_default_pairs_know_the_fusion_methods() -> None:
+    """CMCSL first among the per-modality methods; each CMCSL fusion against the late fusion by the same rule."""
+    from cmcsl_core.evaluation.stats import default_pairs
+
+    assert default_pairs(["PRE", "UNI", "CMCSL"]) == [("CMCSL", "UNI"), ("CMCSL", "PRE"), ("UNI", "PRE")]
+    fused = ["EF", "LF", "LF-MEAN", "LF-MLA", "LF-DRA", "CMCSL-MLA", "CMCSL-DRA", "CMCSL-MAX"]
+    pairs = default_pairs(fused)
+    assert pairs[:3] == [("EF", "LF"), ("CMCSL-MLA", "LF-MLA"), ("CMCSL-DRA", "LF-DRA")]
+    assert ("CMCSL-MAX", "LF-MAX") not in pairs  # LF-MAX was not computed
+    assert ("CMCSL-MLA", "CMCSL-DRA") in pairs and ("LF-MLA", "LF-DRA") in pairs
+    assert all(a in fused and b in fused and a != b for a, b in pairs)
+    assert len(pairs) == len(set(pairs))

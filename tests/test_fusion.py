@@ -174,3 +174,37 @@ def test_curve_fusion_never_sees_test_labels(monkeypatch, classifier):
     assert len(clean) == len(dirty) == 4 + 4 * 2
     for a, b in zip(clean, dirty):
         assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        FusionStudyConfig(),
+        FusionStudyConfig(split=(7, 1, 2), repeats=3, classifier="gnb", preprocessing="std", random_state=7,
+                          alpha="prior", mla_metric="f1", f1_average="macro"),
+        FusionStudyConfig(split=(0.6, 0.2, 0.2), repeats=1, classifier="cart"),
+    ],
+)
+def test_fusion_config_command_round_trips_through_the_cli(config: FusionStudyConfig) -> None:
+    """The line ``command()`` renders parses back (through the real CLI parser) into the same config."""
+    import shlex
+
+    from cmcsl_core.cli import build_parser
+    from cmcsl_core.evaluation.fusion_study import parse_split
+
+    line = config.command("my features.npz", "out dir/fusion.csv")
+    argv = shlex.split(line)
+    assert argv[:4] == ["python", "-m", "cmcsl_core", "fusion"]
+    args = build_parser().parse_args(argv[3:])
+    assert (args.features, args.out) == ("my features.npz", "out dir/fusion.csv")
+    parsed = FusionStudyConfig(
+        split=parse_split(args.split), repeats=args.repeats, classifier=args.classifier,
+        preprocessing=args.preprocessing, random_state=args.seed, alpha=args.alpha,
+        mla_metric=args.mla_metric, f1_average=args.f1,
+    ).validated()
+    assert parsed == config.validated()
+
+
+def test_fusion_command_refuses_class_weights_it_cannot_express() -> None:
+    with pytest.raises(CMCSLError, match="class_weights"):
+        FusionStudyConfig(class_weights="pseudo").command("f.npz")

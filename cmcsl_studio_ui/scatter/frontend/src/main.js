@@ -18,6 +18,7 @@ import { Streamlit } from "streamlit-component-lib/dist/streamlit.js";
 
 const NONCE = Math.random().toString(36).slice(2, 10);
 const RING_COLOR = "rgba(0, 0, 0, 0.45)"; // thin, like the Plotly views had: thousands can disagree
+const RING_COLOR_MANY = "rgba(0, 0, 0, 0.2)";
 const SEED_OUTLINE = "#111111";
 
 const cache = new Map(); // fingerprint -> {n, views: [{x, y}], names}
@@ -345,7 +346,9 @@ function drawOverlay(p) {
   p.ctx.clearRect(0, 0, p.width, p.height);
   const size = p.sp.get("pointSize");
   const base = Array.isArray(size) ? size[0] : size;
-  strokeCircles(p, state.ringIdx, base * 0.8 + 1.5, RING_COLOR, 0.8);
+  // lighter when many items disagree, so the colours stay readable
+  const many = state.ringIdx.length > 0.25 * p.data.x.length;
+  strokeCircles(p, state.ringIdx, base * 0.8 + 1.5, many ? RING_COLOR_MANY : RING_COLOR, 0.8);
   strokeCircles(p, state.seedIdx, base * 1.1 + 1, SEED_OUTLINE, 1.5);
 }
 
