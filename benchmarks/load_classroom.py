@@ -1,7 +1,7 @@
 """A classroom: one Streamlit server, many browser sessions pressing "Randomize" every few seconds.
 
-Starts one server (loopback only) running ``scripts/scatter_demo_app.py`` (later: the Clusters
-page, ``--script app.py --path /Clusters --button "Randomize seeds"``), opens ``--sessions``
+Starts one server (loopback only) running ``scripts/scatter_demo_app.py`` (the component alone) or
+the real Clusters page (``--script app.py --path /Clusters --button "Randomize seeds"``), opens ``--sessions``
 headless Chromium contexts (playwright, one browser), and lets each press the button every
 ``--every`` seconds (jittered) for ``--duration`` seconds, counted from the moment all
 sessions have opened the page (opening 20 software-WebGL pages at once on 2 cores is
@@ -12,6 +12,8 @@ page errors, component errors, timeouts). Bounded in time: sessions stop startin
 after ``--duration`` seconds and each click times out after 30 s.
 
 Usage: ``python benchmarks/load_classroom.py [--sessions 20] [--duration 60] [--every 4]``.
+The browsers run on the same machine as the server: on 2 cores, 20 software-WebGL pages use
+most of the CPU, so the click times measure the machine more than the server (see the README).
 """
 
 from __future__ import annotations

@@ -56,11 +56,8 @@ def metrics(summary: LabelingSummary, names: tuple[str, ...]) -> None:
 
 def controls(modes: dict[str, str]) -> tuple[str, bool]:
     """How to color the points, whether to ring disagreements, and what a click does."""
-    if len(modes) > 5:  # more modes (data with annotator labels) need the whole row
-        c1 = st.container()
-        c2, c3 = st.columns([2, 4], vertical_alignment="bottom")
-    else:
-        c1, c2, c3 = st.columns([5, 2, 4], vertical_alignment="bottom")
+    c1 = st.container()  # the colour modes get a row of their own (up to 7 with annotator labels)
+    c2, c3 = st.columns([1, 2], vertical_alignment="bottom")
     mode = c1.segmented_control(
         "Color points by",
         list(modes),
@@ -180,7 +177,7 @@ def clusters_panel(data: Dataset, view_list: list[View]) -> None:
     metrics(summary, fs.modality_names)
     human_disagreement_block(data, result)  # data with human labels per modality (MVSA-Single): role P3
     mode, highlight = controls(color_modes(fs))
-    c_views, c_side = st.columns([4, 1])
+    c_views, c_side = st.columns([3, 1])
     with c_views:
         scatter_views(data, result, view_list, mode, highlight, settings.preprocessing)
     with c_side:

@@ -18,7 +18,7 @@ from tests.browser_helpers import browser_page, headless_chromium, running_app, 
 
 PAGES = [
     ("", 1, "home"),
-    ("Clusters", 3, "clusters"),
+    ("Clusters", 1, "clusters"),  # + the linked views (waited for below)
     ("BAC_curves", 1, "curves"),
     ("BAC_curves?source=mvsa-builtin", 1, "fusion"),  # the Fusion section on the real MVSA-Single tweets
     ("How_CMCSL_works", 2, "how"),
@@ -48,7 +48,15 @@ def main() -> int:
             if name.startswith("clusters"):  # the linked views are a component, not a Plotly chart
                 from tests.browser_helpers import wait_for_views
 
-                wait_for_views(page, 120_000)
+                frame = wait_for_views(page, 120_000)
+                if name == "clusters":  # open an item in the side panel (a click on a point standing apart)
+                    from cmcsl_studio_ui.scatter.browser import click_item, isolated_item
+
+                    page.get_by_text("only inspect").click()
+                    wait_idle(page)
+                    click_item(page, frame, 0, isolated_item(frame, 0))
+                    page.locator(".st-key-item_panel").wait_for(timeout=60_000)
+                    wait_idle(page)
             if name.startswith("how"):  # show the last step, the resolution
                 for _ in range(3):
                     page.get_by_role("button", name="Next").click()

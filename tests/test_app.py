@@ -297,7 +297,7 @@ def test_curves_page_offers_downloads_and_the_paper_overlay() -> None:
     assert_clean(at)
     spec = plotly_charts(at)[0].proto.spec
     assert "CMCSL (paper)" in spec and "PRE" in spec
-    assert len(at.get("download_button")) == 3
+    assert len(at.get("download_button")) == 4  # curve CSV, PNG, SVG, and the Fusion section's CSV
     assert len(at.tabs) == 2  # statistics per modality
 
 

@@ -239,3 +239,18 @@ def test_two_sessions_do_not_share_seeds(app_url: str, browser) -> None:
         wait_idle(b)
         assert seed_list(b) == seeds_b
         assert b.get_by_role("spinbutton", name="Random seed").input_value() == "0"
+
+
+def test_hover_shows_the_items_thumbnail_from_static_files(browser, tmp_path: Path, _cmcsl_cache_dir) -> None:
+    """Data with thumbnails (the built-in MVSA-Single tweets): the tooltip loads ``/app/static/thumbs/...``."""
+    env = {"CMCSL_NO_BACKGROUND_UMAP": "1"}  # PCA views: no UMAP worker competing for the CPU
+    with running_app(tmp_path / "streamlit.log", env=env) as url, browser_page(browser) as pg:
+        frame, _ = open_clusters(pg, f"{url}/Clusters?source=mvsa-builtin")
+        item = isolated_item(frame, 0)
+        hover_item(pg, frame, 0, item)
+        frame.wait_for_function(
+            "() => { const im = document.getElementById('tooltip-img'); return !im.hidden && im.naturalWidth > 0; }"
+        )
+        src = frame.evaluate("() => document.getElementById('tooltip-img').src")
+        assert "/app/static/thumbs/" in src and src.endswith(f"/{item}.jpg")
+        assert frame.evaluate("() => window.__scatter.tooltip").startswith(f"#{item} ")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from cmcsl_core.cli.common import check_out, int_list, positive_int, preprocessing_arg, whole_int
-from cmcsl_core.constants import DEFAULT_PREPROCESSING, LABEL_SEED
+from cmcsl_core.cli.common import add_seed_arguments, check_out
 from cmcsl_core.method.request import LabelRequest
 
 NAME = "label"
@@ -14,16 +13,8 @@ HELP = "self-label every item of a feature file from a few seeds; one CSV row pe
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The flags of ``label``."""
-    from cmcsl_core.method.preprocessing import PREPROCESSINGS
-
     p.add_argument("--features", required=True, help="feature file (.npz)")
-    seeds = p.add_mutually_exclusive_group(required=True)
-    seeds.add_argument("--b-class", type=positive_int, help="seeds per class, drawn at random")
-    seeds.add_argument("--seeds", type=int_list, help="explicit seed item indices, e.g. 3,17,42")
-    p.add_argument("--seed", type=whole_int, default=LABEL_SEED, help="random seed of the --b-class draw")
-    p.add_argument(
-        "--preprocessing", type=preprocessing_arg, default=DEFAULT_PREPROCESSING, help=f"one of {', '.join(PREPROCESSINGS)}"
-    )
+    add_seed_arguments(p)
     p.add_argument("--out", required=True, help="CSV file to write, one row per item")
 
 
