@@ -44,8 +44,13 @@ COMMANDS: tuple[ModuleType, ...] = (
 """The command modules, in the order ``--help`` lists them."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``python -m cmcsl_core``."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of ``python -m cmcsl_core``.
+
+    With ``only`` (a command name), only that command's flags are added (the others
+    keep their names and help), so running one command does not import what the
+    other commands' flags need (e.g. pandas for the annotation commands).
+    """
     parser = Parser(
         prog=PROG,
         description="Cross-Modality Clustering-based Self-Labeling (CMCSL): label, evaluate, export.",
@@ -55,14 +60,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar=f"{{{names}}}", parser_class=Parser)
     for command in COMMANDS:
         p = sub.add_parser(command.NAME, help=command.HELP, description=command.HELP, formatter_class=HelpFormatter)
-        command.add_arguments(p)
+        if only is None or command.NAME == only:
+            command.add_arguments(p)
         p.set_defaults(run=command.run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0, 2 for a user mistake, 130 when interrupted)."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command_names = {c.NAME for c in COMMANDS}
+    parser = build_parser(argv[0] if argv and argv[0] in command_names else None)
     try:
         args = parser.parse_args(argv)
         if args.command is None:

@@ -50,7 +50,7 @@ def add_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--seed", type=whole_int, default=RANDOM_STATE, help="random state of the CV splits and seed draws")
     c.add_argument("--class-weights", type=class_weights_arg, default=DEFAULT_CLASS_WEIGHTS,
                    help=f"one of {', '.join(CLASS_WEIGHTS)}")
-    c.add_argument("--jobs", type=whole_int, default=1, help="folds in parallel (joblib); -1 = all cores")
+    c.add_argument("--jobs", type=whole_int, default=1, help="folds in parallel (threads); -1 = all cores")
     c.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     c.add_argument("--out", required=True, help="CSV file to write (method, modality, b_class, fold, bac)")
 
@@ -95,6 +95,6 @@ def run(args: argparse.Namespace) -> int:
     result.to_csv(out)
     b = config.b_values
     print(f"mean BAC over b_class {b[0]}..{b[-1]} ({len(b)} values) and {2 * config.repeats} folds:")
-    print(result.overall().to_string(float_format=lambda v: f"{v:.4f}", na_rep="-"))
-    print(f"wrote {out} ({len(result.frame)} rows)")
+    print(result.overall_text())
+    print(f"wrote {out} ({len(result)} rows)")
     return 0

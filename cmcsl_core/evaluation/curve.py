@@ -30,15 +30,16 @@ weights from the true class frequencies of the training fold.
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable
+import os
+from typing import Iterable, Iterator, Sequence
 
-import pandas as pd
+import numpy as np
 
 from cmcsl_core.constants import FUSED
 from cmcsl_core.datasets.features import FeatureSet
 from cmcsl_core.evaluation.config import METHODS, CurveConfig, check_methods
-from cmcsl_core.evaluation.folds import Row, evaluate_fold, evaluate_fold_single_thread, row_step
-from cmcsl_core.evaluation.result import COLUMNS, CurveResult
+from cmcsl_core.evaluation.folds import Row, evaluate_fold, row_step
+from cmcsl_core.evaluation.result import CurveResult, sort_rows
 from cmcsl_core.evaluation.splits import check_b_feasible, cv_splits
 from cmcsl_core.types import ProgressFn
 
@@ -93,25 +94,37 @@ def run_curve(
     if config.n_jobs == 1:
         jobs = (evaluate_fold(fs, i, tr, te, config, X_rows, column_step) for i, (tr, te) in enumerate(splits))
     else:
-        from joblib import Parallel, delayed
-
-        jobs = Parallel(n_jobs=config.n_jobs, return_as="generator")(
-            delayed(evaluate_fold_single_thread)(fs, i, tr, te, config, X_rows, column_step)
-            for i, (tr, te) in enumerate(splits)
-        )
+        jobs = _threaded_folds(fs, config, splits, X_rows, column_step)
     rows: list[Row] = []
     for done, part in enumerate(jobs, start=1):
         rows += part
         if progress is not None:
             progress(done * len(config.b_values), total)
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    order = {
-        "method": {m: i for i, m in enumerate(METHODS)},
-        "modality": {m: i for i, m in enumerate((*fs.modality_names, FUSED))},
-    }
-    frame = frame.sort_values(
-        ["method", "modality", "b_class", "fold"],
-        key=lambda col: col.map(order[col.name]) if col.name in order else col,
-        kind="stable",
-    ).reset_index(drop=True)
-    return CurveResult(frame=frame, config=config)
+    return CurveResult(config=config, rows=sort_rows(rows, (*fs.modality_names, FUSED)))
+
+
+def _threaded_folds(
+    fs: FeatureSet,
+    config: CurveConfig,
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+    X_rows: Sequence[np.ndarray],
+    column_step: str,
+) -> Iterator[list[Row]]:
+    """The folds' rows, in fold order, computed by ``config.n_jobs`` threads (-1: one per core).
+
+    The work is NumPy/BLAS, which releases the GIL, so threads run the folds side by
+    side without starting processes or copying the data; BLAS is limited to one
+    thread meanwhile so the cores are not oversubscribed.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    cores = os.cpu_count() or 1
+    workers = cores if config.n_jobs < 0 else min(config.n_jobs, cores)
+    with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
+        futures = [
+            pool.submit(evaluate_fold, fs, i, tr, te, config, X_rows, column_step) for i, (tr, te) in enumerate(splits)
+        ]
+        for future in futures:
+            yield future.result()

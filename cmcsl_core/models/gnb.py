@@ -121,24 +121,19 @@ class GNBBatch:
         self.var_smoothing = float(var_smoothing)
         self.epsilon = float(self.var_smoothing * np.einsum("ij,ij->j", xc, xc).max() / train.shape[0]) if train.shape[0] else 0.0
         self._test = test
-        self._stack64: np.ndarray | None = None
         # [Xt**2 | Xt] for the test rows in float32, and each row's Euclidean norm (for the error bound)
         tc = test - self.center
+        tc2 = tc * tc
+        self._tc, self._tc2 = tc, tc2  # float64, for re-checking near ties
         self.test_stack32 = np.empty((test.shape[0], 2 * d), dtype=np.float32)
         self.test_stack32[:, d:] = tc
         np.square(self.test_stack32[:, d:], out=self.test_stack32[:, :d])
         sq = np.einsum("ij,ij->i", tc, tc)
-        self._test_norm = np.sqrt(np.einsum("ij,ij->i", tc * tc, tc * tc) + sq)
+        self._test_norm = np.sqrt(np.einsum("ij,ij->i", tc2, tc2) + sq)
 
-    def _test_stack64(self) -> np.ndarray:
-        """``[Xt**2 | Xt]`` of the test rows in float64 (made on first use, for re-checking near ties)."""
-        if self._stack64 is None:
-            d = self.d
-            stack = np.empty((self._test.shape[0], 2 * d))
-            np.subtract(self._test, self.center, out=stack[:, d:])
-            np.square(stack[:, d:], out=stack[:, :d])
-            self._stack64 = stack
-        return self._stack64
+    def _test_stack64(self, rows: np.ndarray) -> np.ndarray:
+        """``[Xt**2 | Xt]`` of the test rows ``rows`` in float64 (for re-checking near ties)."""
+        return np.hstack([self._tc2[rows], self._tc[rows]])
 
     def fit(self, tasks: list[GNBTask], n_classes: int) -> list[GNBModel]:
         """Fit one :class:`GNBModel` per task.
@@ -211,12 +206,17 @@ class GNBBatch:
         top2 = np.partition(jll, k - 2, axis=2)[:, :, k - 2 :]
         unsure = (top2[:, :, 1] - top2[:, :, 0]) <= 2.0 * bound
         finite = np.isfinite(const).reshape(n_models, k)
+        union = np.flatnonzero(unsure.any(axis=1))  # float64 [Xt**2 | Xt] of these rows only
+        if union.size == 0:
+            return pred.T
+        stack = self._test_stack64(union)
+        unsure = unsure[union]
         for t in np.flatnonzero(unsure.any(axis=0)):
             rows = np.flatnonzero(unsure[:, t])
             sl = slice(t * k, (t + 1) * k)
-            exact = const[sl][None, :] - 0.5 * (self._test_stack64()[rows] @ params[:, sl])
+            exact = const[sl][None, :] - 0.5 * (stack[rows] @ params[:, sl])
             exact[:, ~finite[t]] = -np.inf
-            pred[rows, t] = np.argmax(exact, axis=1)
+            pred[union[rows], t] = np.argmax(exact, axis=1)
         return pred.T
 
     def predict_proba(self, model: GNBModel) -> np.ndarray:
