@@ -5,85 +5,18 @@ it shows writes through the CLI."""
 from __future__ import annotations
 
 import json
-import shlex
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
-from streamlit.testing.v1 import app_test as app_test_module
 
-from cmcsl_core.cli import build_parser
-from cmcsl_core.cli import main as cli_main
 from cmcsl_core.evaluation.fusion_study import PUBLISHED_FUSION, FusionStudyConfig
+from helpers_app import (  # noqa: F401  (media, no_background_umap: fixtures)
+    CURVES, HOME, assert_clean, media, no_background_umap, parse_shown, plotly_charts, run_page, run_shown,
+    shown_command,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-HOME, CURVES = "app.py", "pages/2_BAC_curves.py"
-TIMEOUT = 240
-
-
-@pytest.fixture(autouse=True)
-def _no_background_umap(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CMCSL_NO_BACKGROUND_UMAP", "1")
-
-
-@pytest.fixture()
-def media(monkeypatch: pytest.MonkeyPatch):
-    """The bytes behind a download button (AppTest keeps them in a media store made per run)."""
-    stores: list = []
-    base = app_test_module.MemoryMediaFileStorage
-
-    class Recording(base):  # type: ignore[misc, valid-type]
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
-            stores.append(self)
-
-    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", Recording)
-
-    def fetch(button) -> bytes:
-        name = button.proto.url.rsplit("/", 1)[-1]
-        for store in reversed(stores):
-            try:
-                return bytes(store.get_file(name).content)
-            except Exception:  # noqa: BLE001 - not in this run's store
-                continue
-        raise AssertionError(f"no media file {button.proto.url}")
-
-    return fetch
-
-
-def run_page(page: str, **params: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / HOME), default_timeout=TIMEOUT)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.switch_page(page)
-    at.run()
-    return at
-
-
-def plotly_charts(at: AppTest) -> list:
-    return list(at.get("plotly_chart"))
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def shown_command(at: AppTest, verb: str) -> str:
-    lines = [ln for c in at.code for ln in c.value.splitlines() if ln.startswith(f"python -m cmcsl_core {verb} ")]
-    assert len(lines) == 1, lines
-    return lines[0]
-
-
-def parse_shown(line: str):
-    return build_parser().parse_args(shlex.split(line)[3:])
-
-
-def run_shown(line: str) -> None:
-    argv = shlex.split(line)
-    assert argv[:3] == ["python", "-m", "cmcsl_core"], line
-    assert cli_main([*argv[3:], *(["--no-progress"] if argv[3] in ("curve", "fusion") else [])]) == 0, line
+pytestmark = pytest.mark.usefixtures("no_background_umap")
 
 
 def _set_fusion(at, repeats: int = 2, classifier: str = "gnb") -> None:

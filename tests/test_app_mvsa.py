@@ -26,19 +26,14 @@ from cmcsl_core.method.request import LabelRequest
 from cmcsl_core.constants import LABEL_SEED
 from cmcsl_studio_ui.settings import MVSA_BUILTIN, source_label
 from cmcsl_studio_ui.thumbs import thumbnail_data_url
+import helpers_app
+from helpers_app import CLUSTERS, CURVES, HOME, HOW, assert_clean, no_background_umap  # noqa: F401  (a fixture)
 
-ROOT = Path(__file__).resolve().parent.parent
-HOME, CLUSTERS, CURVES, HOW = "app.py", "pages/1_Clusters.py", "pages/2_BAC_curves.py", "pages/3_How_CMCSL_works.py"
 TIMEOUT = 300
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.usefixtures("no_background_umap"), pytest.mark.skipif(
     not builtin.builtin_mvsa_path().is_file(), reason=f"missing {builtin.builtin_mvsa_path()} (scripts/make_mvsa_builtin.py)"
-)
-
-
-@pytest.fixture(autouse=True)
-def _no_background_umap(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CMCSL_NO_BACKGROUND_UMAP", "1")
+)]
 
 
 @pytest.fixture(scope="module")
@@ -47,15 +42,9 @@ def fs():
 
 
 def run_page(page: str, **params: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / HOME), default_timeout=TIMEOUT)
-    at.query_params["source"] = MVSA_BUILTIN
-    for key, value in params.items():
-        at.query_params[key] = value
-    if page != HOME:
-        at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    """Run ``page`` on the built-in tweets (``?source=mvsa-builtin`` plus ``params``); no error on it."""
+    at = helpers_app.run_page(page, timeout=TIMEOUT, source=MVSA_BUILTIN, **params)
+    assert_clean(at)
     return at
 
 
@@ -160,9 +149,7 @@ def test_clusters_offers_the_annotators_colour_modes_only_for_human_labels() -> 
     assert "Annotators disagree" in options and "Annotator label" in options
     at.segmented_control(key="color_mode").set_value("human_disagree").run()
     assert not at.exception, [e.value for e in at.exception]
-    demo = AppTest.from_file(str(ROOT / HOME), default_timeout=TIMEOUT)
-    demo.switch_page(CLUSTERS)
-    demo.run()
+    demo = helpers_app.run_page(CLUSTERS, timeout=TIMEOUT)
     assert "Annotators disagree" not in demo.segmented_control(key="color_mode").options
     assert "Precision" not in [m.label for m in demo.metric]
 

@@ -30,9 +30,9 @@ from cmcsl_core.datasets.sources import SourceSpec
 from cmcsl_core.method.preprocessing import preprocess_features
 from cmcsl_core.method.request import LabelRequest
 from cmcsl_studio_ui.review import progress_metrics
+from helpers_app import REVIEW, assert_clean
 
 ROOT = Path(__file__).resolve().parent.parent
-REVIEW = "pages/4_Review.py"
 TIMEOUT = 180
 ANNOTATOR = "tester"
 
@@ -59,11 +59,6 @@ def run_review(**state: object) -> AppTest:
     at.switch_page(REVIEW)
     at.run()
     return at
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def shown_item(at: AppTest) -> int | None:

@@ -1,0 +1,114 @@
+"""Shared helpers of the AppTest suites (tests/test_app*.py, tests/test_review_page.py).
+
+Pages run as in the browser: ``app.py`` is the main script and a test switches to a page of
+``pages/``. The command lines a page shows are parsed or run through the real CLI.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import app_test as app_test_module
+
+from cmcsl_core.cli import build_parser
+from cmcsl_core.cli import main as cli_main
+
+ROOT = Path(__file__).resolve().parent.parent
+HOME, CLUSTERS, CURVES, HOW = "app.py", "pages/1_Clusters.py", "pages/2_BAC_curves.py", "pages/3_How_CMCSL_works.py"
+REVIEW = "pages/4_Review.py"
+TIMEOUT = 240
+
+
+@pytest.fixture()
+def no_background_umap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AppTest runs pages in this process; keep UMAP workers out of it (the demo HR views are shipped)."""
+    monkeypatch.setenv("CMCSL_NO_BACKGROUND_UMAP", "1")
+
+
+@pytest.fixture()
+def media(monkeypatch: pytest.MonkeyPatch):
+    """The bytes behind a download button: AppTest keeps them in a media store made per run; record the stores."""
+    stores: list = []
+    base = app_test_module.MemoryMediaFileStorage
+
+    class Recording(base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            stores.append(self)
+
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", Recording)
+    managers: list = []  # a deferred download (data given as a callable) is made by its manager on request
+
+    class RecordingManager(app_test_module.MediaFileManager):  # type: ignore[misc, name-defined]
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            managers.append(self)
+
+    monkeypatch.setattr(app_test_module, "MediaFileManager", RecordingManager)
+
+    def fetch(button) -> bytes:
+        url = button.proto.url
+        if button.proto.deferred_file_id:
+            for mgr in reversed(managers):
+                try:
+                    url = mgr.execute_deferred(button.proto.deferred_file_id)
+                    break
+                except Exception:  # noqa: BLE001 - not this run's manager
+                    continue
+        name = url.rsplit("/", 1)[-1]
+        for store in reversed(stores):
+            try:
+                return bytes(store.get_file(name).content)
+            except Exception:  # noqa: BLE001 - not in this run's store
+                continue
+        raise AssertionError(f"no media file {button.proto.url}")
+
+    return fetch
+
+
+def run_page(page: str, timeout: float = TIMEOUT, **params: str) -> AppTest:
+    """Run ``page`` of the app (app.py as the main script), with URL query parameters."""
+    at = AppTest.from_file(str(ROOT / HOME), default_timeout=timeout)
+    for key, value in params.items():
+        at.query_params[key] = value
+    if page != HOME:
+        at.switch_page(page)
+    at.run()
+    return at
+
+
+def plotly_charts(at: AppTest) -> list:
+    return list(at.get("plotly_chart"))
+
+
+def assert_clean(at: AppTest) -> None:
+    """No exception and no st.error on the page."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def code_lines(at: AppTest) -> list[str]:
+    return [line for c in at.code for line in c.value.splitlines()]
+
+
+def shown_command(at: AppTest, verb: str) -> str:
+    """The one ``python -m cmcsl_core VERB ...`` line the page shows."""
+    lines = [ln for ln in code_lines(at) if ln.startswith(f"python -m cmcsl_core {verb} ")]
+    assert len(lines) == 1, code_lines(at)
+    return lines[0]
+
+
+def parse_shown(line: str):
+    """The CLI's parse of a line the app shows."""
+    return build_parser().parse_args(shlex.split(line)[3:])
+
+
+def run_shown(line: str) -> None:
+    """Run a ``python -m cmcsl_core ...`` line the app shows, through the CLI, in the current folder."""
+    argv = shlex.split(line)
+    assert argv[:3] == ["python", "-m", "cmcsl_core"], line
+    quiet = ["--no-progress"] if argv[3] in ("curve", "fusion") else []
+    assert cli_main([*argv[3:], *quiet]) == 0, line
