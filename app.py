@@ -19,7 +19,7 @@ from cmcsl_core.evaluation.metrics import human_label_pair
 from cmcsl_studio_ui.figures import class_colors
 from cmcsl_studio_ui.items import example_items, item_gallery
 from cmcsl_studio_ui.labels import LABELS_CSV, label_request
-from cmcsl_studio_ui.page import CLUSTERS, CURVES, HOME, HOW, cli_block, page_link, start_page
+from cmcsl_studio_ui.page import CLUSTERS, CURVES, HOME, HOW, REVIEW, cli_block, page_link, start_page
 from cmcsl_studio_ui.wording import wording
 
 settings, data = start_page(HOME)
@@ -35,7 +35,7 @@ st.markdown(
     "then compared with one trained on the seeds only."
 )
 
-for col, page in zip(st.columns(3), (CLUSTERS, CURVES, HOW)):
+for col, page in zip(st.columns(4), (CLUSTERS, CURVES, HOW, REVIEW)):
     with col:
         page_link(page, page.blurb)
 

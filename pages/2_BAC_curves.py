@@ -203,8 +203,11 @@ def fusion_section(data: Dataset, settings: Settings) -> None:
             result = compute_fusion(data, config)
         table = result.with_published()
         st.markdown(f"**Accuracy and {config.f1_average} F1, mean ± std over {config.repeats} random splits**")
+        shown = table.copy()
+        for column in ("paper_accuracy", "paper_f1"):  # the paper has no number for LF-MEAN / LF-MAX: show a dash
+            shown[column] = [f"{v:.3f}" if v == v else "–" for v in table[column]]
         st.dataframe(
-            table.style.format("{:.3f}", na_rep="–", subset=[c for c in table.columns if c != "model"]),
+            shown.style.format("{:.3f}", subset=[c for c in table.columns if c not in ("model", "paper_accuracy", "paper_f1")]),
             hide_index=True,
             key="fusion_table",
         )
