@@ -51,7 +51,7 @@ from cmcsl_studio_ui.review import (
     progress_metrics,
 )
 from cmcsl_studio_ui.session import inspected
-from cmcsl_studio_ui.views import _preprocessed
+from cmcsl_studio_ui.views import preprocessed
 
 QUEUE_ROWS = 300  # rows of the queue table shown
 EXPORTS = (("csv", "labels.csv", "text/csv"), ("parquet", "labels.parquet", "application/octet-stream"),
@@ -82,7 +82,7 @@ def _annotated(data: Dataset, request: LabelRequest, human: HumanLabels) -> Anno
     key = (data.key, request, tuple(int(a) for a in human.action_ids))
     memo = ss.get("review_memo") or {}
     if key not in memo:
-        X_list = _preprocessed(data.key, request.preprocessing, data)
+        X_list = preprocessed(data, request.preprocessing)
         memo = dict(list(memo.items())[-3:])  # the base run and the latest states
         memo[key] = labels_with_annotations(data.fs, request, human, X_list)
         ss["review_memo"] = memo
@@ -408,7 +408,7 @@ else:
 st.subheader("Label these next")
 c1, c2 = st.columns([1, 4], vertical_alignment="bottom")
 budget = int(c1.number_input("Budget k", min_value=1, max_value=500, value=10, step=1, key="review_budget"))
-X_list = _preprocessed(data.key, request.preprocessing, data)
+X_list = preprocessed(data, request.preprocessing)
 with user_errors():
     sug = suggest_next(X_list, now.result, budget, reviewed=human.index)
 c2.caption(
@@ -460,7 +460,7 @@ def _exporter(fmt: str) -> Callable[[], bytes]:
     """The file's bytes, computed when the button is clicked (the labels in the database at that moment)."""
 
     def make() -> bytes:
-        annotated = labels_with_annotations(fs, request, store, _preprocessed(data.key, request.preprocessing, data))
+        annotated = labels_with_annotations(fs, request, store, preprocessed(data, request.preprocessing))
         return export_bytes(fs, annotated, fmt)
 
     return make

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from streamlit.testing.v1 import app_test as app_test_module
 
 from cmcsl_core.cli import build_parser
 from cmcsl_core.cli import main as cli_main
@@ -26,47 +25,6 @@ TIMEOUT = 240
 def no_background_umap(monkeypatch: pytest.MonkeyPatch) -> None:
     """AppTest runs pages in this process; keep UMAP workers out of it (the demo HR views are shipped)."""
     monkeypatch.setenv("CMCSL_NO_BACKGROUND_UMAP", "1")
-
-
-@pytest.fixture()
-def media(monkeypatch: pytest.MonkeyPatch):
-    """The bytes behind a download button: AppTest keeps them in a media store made per run; record the stores."""
-    stores: list = []
-    base = app_test_module.MemoryMediaFileStorage
-
-    class Recording(base):  # type: ignore[misc, valid-type]
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
-            stores.append(self)
-
-    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", Recording)
-    managers: list = []  # a deferred download (data given as a callable) is made by its manager on request
-
-    class RecordingManager(app_test_module.MediaFileManager):  # type: ignore[misc, name-defined]
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
-            managers.append(self)
-
-    monkeypatch.setattr(app_test_module, "MediaFileManager", RecordingManager)
-
-    def fetch(button) -> bytes:
-        url = button.proto.url
-        if button.proto.deferred_file_id:
-            for mgr in reversed(managers):
-                try:
-                    url = mgr.execute_deferred(button.proto.deferred_file_id)
-                    break
-                except Exception:  # noqa: BLE001 - not this run's manager
-                    continue
-        name = url.rsplit("/", 1)[-1]
-        for store in reversed(stores):
-            try:
-                return bytes(store.get_file(name).content)
-            except Exception:  # noqa: BLE001 - not in this run's store
-                continue
-        raise AssertionError(f"no media file {button.proto.url}")
-
-    return fetch
 
 
 def run_page(page: str, timeout: float = TIMEOUT, **params: str) -> AppTest:

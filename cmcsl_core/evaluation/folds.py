@@ -25,7 +25,7 @@ from cmcsl_core.models.gnb import GNBBatch, GNBTask
 from cmcsl_core.models.proba import FitTask, fit_predict, fit_predict_proba
 from cmcsl_core.evaluation.late_fusion import late_fusion_rows
 
-__all__ = ["Row", "TrainingSet", "row_step", "Fold", "fold_label_sets", "evaluate_fold", "evaluate_fold_single_thread"]
+__all__ = ["Row", "TrainingSet", "row_step", "Fold", "fold_label_sets", "evaluate_fold"]
 
 Row = tuple[str, str, int, int, float]
 """One row of a curve: method, modality, b_class, fold, bac."""
@@ -196,10 +196,3 @@ def evaluate_fold(
         rows += [(method, name, b, fold_id, s) for (method, b, _), s in zip(label_sets, scores)]
     return rows
 
-
-def evaluate_fold_single_thread(*args: object) -> list[Row]:
-    """:func:`evaluate_fold` with one BLAS thread (for parallel workers, so they do not oversubscribe)."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):
-        return evaluate_fold(*args)  # type: ignore[arg-type]
