@@ -35,8 +35,9 @@ st.markdown(
     "then compared with one trained on the seeds only."
 )
 
-for col, page in zip(st.columns(4), (CLUSTERS, CURVES, HOW, REVIEW)):
-    with col:
+links = st.columns(2)  # two by two, so that every blurb fits
+for k, page in enumerate((CLUSTERS, CURVES, HOW, REVIEW)):
+    with links[k % 2]:
         page_link(page, page.blurb)
 
 st.subheader("The data")
