@@ -156,3 +156,13 @@ def test_all_subsets_of_a_source_without_subsets_is_the_whole_file(tmp_path: Pat
     assert (out / "tables").is_dir()
     assert cli_main(argv) == 0  # a rerun skips the finished tasks
     assert len(read_results(out)) == len(rows)
+
+
+def test_an_unknown_subset_is_refused_before_anything_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    from cmcsl_core.cli import main as cli_main
+
+    out = tmp_path / "grid"
+    assert cli_main(["grid", "--source", "demo", "--subsets", "HR,XX", "--no-progress", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: unknown subset 'XX'")
+    assert not out.exists()

@@ -211,10 +211,12 @@ def resolve_subsets(source: str, subsets: Sequence[str]) -> tuple[str, ...]:
             f"source {info.name!r} has no subsets; use --subsets {ALL_SUBSETS} "
             f"(the whole file runs as one subset named {info.name!r})"
         )
-    if any(n.lower() == ALL_SUBSETS for n in names):
-        from cmcsl_core.datasets.subsets import load_subsets
+    from cmcsl_core.datasets.subsets import load_subsets, resolve_subset
 
+    if any(n.lower() == ALL_SUBSETS for n in names):
         return tuple(load_subsets())
+    for name in names:
+        resolve_subset(name)  # an unknown subset or genre fails here, before any file is written
     return names
 
 
