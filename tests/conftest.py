@@ -1,9 +1,10 @@
-"""Shared pytest setup (kept minimal and generic): import path and a private cache folder."""
+"""Shared pytest setup: import path, a private cache folder, and the browser tests' Chromium and app servers."""
 
 from __future__ import annotations
 
 import os
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -24,3 +25,28 @@ def _cmcsl_cache_dir(tmp_path_factory: pytest.TempPathFactory):
         yield
     finally:
         os.environ.pop("CMCSL_CACHE_DIR", None)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium under playwright, one per test module; the test fails if it is not installed."""
+    from tests.browser_helpers import chromium_path, headless_chromium
+
+    if chromium_path() is None:
+        pytest.fail("Debian's chromium is not installed: apt-get install -y chromium (the CI script does this)")
+    with headless_chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def serve_app(tmp_path_factory: pytest.TempPathFactory):
+    """``serve_app(script=..., env=...)`` starts ``streamlit run`` and returns its URL; stopped after the module."""
+    from tests.browser_helpers import running_app
+
+    with ExitStack() as stack:
+
+        def serve(**kwargs: object) -> str:
+            log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+            return stack.enter_context(running_app(log, **kwargs))  # type: ignore[arg-type]
+
+        yield serve

@@ -21,8 +21,6 @@ import pytest
 from cmcsl_studio_ui.scatter.browser import WsCounter, click_item, hover_item, isolated_item, lasso, wait_settled
 from tests.browser_helpers import (
     browser_page,
-    chromium_path,
-    headless_chromium,
     running_app,
     wait_for_charts,
     wait_for_views,
@@ -31,25 +29,14 @@ from tests.browser_helpers import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = chromium_path()
 SEED_LIST = "Seed items (indices, comma separated)"
 MAX_PUSH = 100_000
 """Bytes the server may push per seed change (issue: at most 0.1 MB)."""
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory, _cmcsl_cache_dir) -> str:
-    if CHROMIUM is None:
-        pytest.fail("Debian's chromium is not installed: apt-get install -y chromium (the CI script does this)")
-    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    with running_app(log) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with headless_chromium() as b:
-        yield b
+def app_url(serve_app) -> str:
+    return serve_app()
 
 
 @pytest.fixture()
@@ -119,8 +106,6 @@ def sidebar_subset(pg) -> str:
 def test_a_deep_link_as_the_first_request_to_a_fresh_server_opens_its_page(
     browser, tmp_path: Path, _cmcsl_cache_dir
 ) -> None:
-    if CHROMIUM is None:
-        pytest.fail("Debian's chromium is not installed: apt-get install -y chromium (the CI script does this)")
     with running_app(tmp_path / "streamlit.log") as url, browser_page(browser, height=1400, timeout_ms=90_000) as pg:
         open_page(pg, f"{url}/BAC_curves?subset=DS&b=3", charts=1)
         assert pg.get_by_role("heading", level=1).first.inner_text().startswith("BAC curves")

@@ -13,26 +13,13 @@ from pathlib import Path
 import pytest
 
 from helpers_app import run_shown
-from tests.browser_helpers import browser_page, chromium_path, headless_chromium, running_app, wait_for_views, wait_idle
+from tests.browser_helpers import browser_page, wait_for_views, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = chromium_path()
-
-
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory, _cmcsl_cache_dir) -> str:
-    if CHROMIUM is None:
-        pytest.fail("Debian's chromium is not installed: apt-get install -y chromium (the CI script does this)")
-    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    with running_app(log, env={"CMCSL_NO_BACKGROUND_UMAP": "1"}) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with headless_chromium() as b:
-        yield b
+def app_url(serve_app) -> str:
+    return serve_app(env={"CMCSL_NO_BACKGROUND_UMAP": "1"})
 
 
 @pytest.fixture()
@@ -116,23 +103,22 @@ def test_clusters_labels_csv_is_the_clis_file(app_url: str, page, tmp_path: Path
     assert got == (tmp_path / "labels.csv").read_bytes()
 
 
-def test_curve_csv_is_the_clis_file(app_url: str, page, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("key", "label", "filename", "verb", "settings"),
+    [
+        ("curve_csv", "Long-format CSV", "curve.csv", "curve", " --b-min 1 --b-max 2 --repeats 1 "),
+        ("fusion_csv", "Fusion CSV", "fusion.csv", "fusion", " --split 8:1:1 --repeats 1 "),
+    ],
+)
+def test_curves_page_csv_is_the_clis_file(
+    app_url: str, page, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    key: str, label: str, filename: str, verb: str, settings: str,
+) -> None:
     small_curve(page, app_url)
-    got = download(page, "curve_csv", "Long-format CSV", "curve.csv")
-    line = shown_command(page, "curve")
-    assert " --b-min 1 --b-max 2 --repeats 1 " in line, line
+    got = download(page, key, label, filename)
+    line = shown_command(page, verb)
+    assert settings in line, line
     monkeypatch.chdir(tmp_path)
     run_shown(shown_command(page, "export"))
     run_shown(line)
-    assert got == (tmp_path / "curve.csv").read_bytes()
-
-
-def test_fusion_csv_is_the_clis_file(app_url: str, page, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    small_curve(page, app_url)
-    got = download(page, "fusion_csv", "Fusion CSV", "fusion.csv")
-    line = shown_command(page, "fusion")
-    assert " --split 8:1:1 --repeats 1 " in line, line
-    monkeypatch.chdir(tmp_path)
-    run_shown(shown_command(page, "export"))
-    run_shown(line)
-    assert got == (tmp_path / "fusion.csv").read_bytes()
+    assert got == (tmp_path / filename).read_bytes()

@@ -17,7 +17,7 @@ from cmcsl_core.annotations import AnnotationStore, HumanLabels, labels_from_see
 from cmcsl_core.cli import build_parser
 from cmcsl_core.cli import label as label_cli
 from cmcsl_core.datasets.sources import SourceSpec
-from tests.browser_helpers import browser_page, chromium_path, headless_chromium, running_app, wait_idle
+from tests.browser_helpers import browser_page, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -25,14 +25,10 @@ ANNOTATOR = "keyboard"
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory, _cmcsl_cache_dir):
-    if chromium_path() is None:
-        pytest.fail("Debian's chromium is not installed: apt-get install -y chromium (the CI script does this)")
-    folder = tmp_path_factory.mktemp("review")
-    db = folder / "labels.sqlite"
+def app(tmp_path_factory: pytest.TempPathFactory, serve_app):
+    db = tmp_path_factory.mktemp("review") / "labels.sqlite"
     env = {"CMCSL_DB": str(db), "CMCSL_ANNOTATOR": ANNOTATOR, "CMCSL_NO_BACKGROUND_UMAP": "1"}
-    with running_app(folder / "streamlit.log", env=env) as url:
-        yield url, db
+    return serve_app(env=env), db
 
 
 def wait_rows(store: AnnotationStore, n: int, timeout: float = 30.0) -> list:
@@ -55,10 +51,10 @@ def wait_item(pg, item: int) -> None:
     )
 
 
-def test_keys_label_undo_and_skip_in_the_browser(app, tmp_path: Path) -> None:
+def test_keys_label_undo_and_skip_in_the_browser(app, browser, tmp_path: Path) -> None:
     url, db = app
     fs = SourceSpec.create("demo").load()
-    with headless_chromium() as browser, browser_page(browser) as pg:
+    with browser_page(browser) as pg:
         pg.goto(f"{url}/Review")
         wait_idle(pg, 120_000)
         pg.get_by_role("heading", name="Review").first.wait_for()

@@ -15,9 +15,8 @@ import pytest
 
 from cmcsl_studio_ui.scatter import _Handshake, _take, _wants_points
 from cmcsl_studio_ui.scatter.browser import WsCounter, click_item, hover_item, lasso, scatter_frame, wait_draws, wait_ready
-from tests.browser_helpers import CHROMIUM_ARGS, chromium_path, running_app, wait_idle
+from tests.browser_helpers import browser_page, wait_idle
 
-CHROMIUM = chromium_path()
 N = 6864
 
 
@@ -50,31 +49,14 @@ def test_handshake_sends_points_once_then_on_request() -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_url(tmp_path_factory: pytest.TempPathFactory, _cmcsl_cache_dir) -> str:
-    if CHROMIUM is None:
-        pytest.fail("Debian's chromium is not installed: apt-get install -y chromium (the CI script does this)")
-    log = tmp_path_factory.mktemp("streamlit") / "scatter_demo.log"
-    with running_app(log, script="scripts/scatter_demo_app.py") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
+def demo_url(serve_app) -> str:
+    return serve_app(script="scripts/scatter_demo_app.py")
 
 
 @pytest.fixture()
 def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    pg = context.new_page()
-    pg.set_default_timeout(60_000)
-    yield pg
-    context.close()
+    with browser_page(browser, width=1400, height=900) as pg:
+        yield pg
 
 
 def open_demo(page, url: str) -> tuple[object, float, WsCounter]:
