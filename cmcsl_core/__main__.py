@@ -1,8 +1,6 @@
 """Entry point: ``python -m cmcsl_core ...`` (see :mod:`cmcsl_core.cli`)."""
 
-import sys
-
-from cmcsl_core.cli import main
+from cmcsl_core.cli import console_main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"encoded {fs.n_items} tweets in {time.perf_counter() - start:.0f} s")
     if loaded.skipped:
         print(skipped_summary(loaded.skipped))
-    out = save_features(fs, args.out, feature_dtype=np.float16)
+    out = save_features(fs, args.out, feature_dtype=np.float16, compress=True)
     size = out.stat().st_size
     t0 = time.perf_counter()
     back = load_features(out)

@@ -240,3 +240,117 @@ def test_labeling_summary_leaves_seeds_out():
     assert s.wins == {"a": 0, "b": 2} and s.wins_correct == {"a": 0, "b": 0}
     assert s.disagreement_rate == pytest.approx(2 / 3)
     np.testing.assert_array_equal(s.confusion, [[0, 1], [1, 1]])
+
+
+# ---------------------------------------------------------------------------------------------
+# The batch's shortcuts (label vectors that differ in a few rows, identical tasks, float32 scores
+# re-checked where unsure) must give exactly what fitting each task on its own gives.
+
+
+def _nested_label_vectors(rng, n: int, k: int, count: int) -> list[np.ndarray]:
+    """Label vectors like a BAC curve's: each differs from an earlier one in a few rows (or none)."""
+    vectors = [rng.integers(0, k, size=n)]
+    for _ in range(count - 1):
+        base = vectors[rng.integers(0, len(vectors))].copy()
+        moved = rng.choice(n, size=rng.integers(0, n // 3 + 1), replace=False)
+        base[moved] = rng.integers(0, k, size=moved.size)
+        vectors.append(base)
+    return vectors
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 6), st.sampled_from(["pseudo", "none", "oracle", "per-row"]))
+def test_property_batch_shortcuts_equal_separate_fits_and_sklearn(seed, k, scheme):
+    rng = np.random.default_rng(seed)
+    n, d = 90, 5
+    X = rng.normal(size=(n, d)) * rng.uniform(0.2, 3.0, size=d) + 4.0
+    Xt = rng.normal(size=(70, d)) * 2.0 + 4.0
+    y_true = rng.integers(0, k, size=n)
+    vectors = _nested_label_vectors(rng, n, k, 8)
+    vectors.insert(3, vectors[1].copy())  # an identical task
+    tasks = []
+    for labels in vectors:
+        if scheme == "per-row":  # weights that are not one value per class: the weighted path
+            w = rng.uniform(0.1, 1.0, size=n)
+        else:
+            w = class_weight_vector(labels, k, scheme, y_true)
+        tasks.append(GNBTask(labels, w))
+    batch = GNBBatch(X, Xt)
+    models = batch.fit(tasks, k)
+    preds = batch.predict(models)
+    assert models[3] is models[1] or scheme == "per-row"
+    for task, model, pred in zip(tasks, models, preds):
+        alone = GNBBatch(X, Xt).fit([task], k)[0]
+        np.testing.assert_allclose(model.theta, alone.theta, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(model.var, alone.var, rtol=1e-9)
+        np.testing.assert_allclose(model.log_prior, alone.log_prior, rtol=1e-12)
+        clf = GaussianNB().fit(X, task.labels, sample_weight=task.weights)
+        np.testing.assert_array_equal(pred, clf.predict(Xt))
+
+
+def test_identical_tasks_share_one_model_and_one_evaluation(monkeypatch):
+    X, y, Xt = _problem(3)
+    w = class_weight_vector(y, 4, "pseudo")
+    batch = GNBBatch(X, Xt)
+    models = batch.fit([GNBTask(y, w), GNBTask(y.copy(), w.copy()), GNBTask(y[:20], w[:20], np.arange(20))] * 2, 4)
+    assert models[0] is models[1] is models[3] is models[4]
+    assert models[2] is models[5] and models[2] is not models[0]
+    calls = []
+    real_predict = GNBBatch.predict
+
+    def spy(self, ms):
+        calls.append(len(ms))
+        return real_predict(self, ms)
+
+    monkeypatch.setattr(GNBBatch, "predict", spy)
+    preds = batch.predict(models)
+    assert calls == [6, 2]  # the six models are two distinct ones, evaluated once each
+    np.testing.assert_array_equal(preds[0], preds[4])
+    np.testing.assert_array_equal(preds[2], GaussianNB().fit(X[:20], y[:20], sample_weight=w[:20]).predict(Xt))
+
+
+def test_float32_scores_are_rechecked_where_they_cannot_decide():
+    """Test rows far from the data where two classes differ by 2e-3 in log-likelihood: float32 scores
+    (errors ~0.1 here) cannot tell them apart, the float64 re-check must."""
+    rng = np.random.default_rng(11)
+    base = rng.normal(size=(100, 8))
+    base -= base.mean(axis=0)  # the boundary between the classes is then column 0 = 0
+    shift = np.zeros(8)
+    shift[0] = 1.0
+    X = np.vstack([base - shift, base + shift])  # two classes identical except for the mean of column 0
+    y = np.repeat([0, 1], 100)
+    Xt = rng.choice([-1.0, 1.0], size=(400, 8)) * rng.uniform(500, 1000, size=(400, 8))
+    Xt[:, 0] = rng.choice([-1e-3, 1e-3], size=400)
+    batch = GNBBatch(X, Xt)
+    model = batch.fit([GNBTask(y, np.ones(200))], 2)[0]
+    expected = GaussianNB().fit(X, y).predict(Xt)
+    np.testing.assert_array_equal(expected, (Xt[:, 0] > 0).astype(int))
+    np.testing.assert_array_equal(batch.predict([model])[0], expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 7), st.booleans())
+def test_property_sure_winners_against_brute_force(seed, k, coarse):
+    """The winner is numpy's argmax wherever it is called sure, and 'sure' means no perturbation
+    within the error bounds can change it; exact ties are never sure."""
+    from cmcsl_core.models.gnb import _sure_winners
+
+    rng = np.random.default_rng(seed)
+    m, n = 3, 40
+    jll = rng.normal(size=(m, k, n))
+    if coarse:  # many exact ties
+        jll = np.round(jll * 2) / 2
+    jll[:, 0, :5] = -np.inf  # an absent class
+    col_err = rng.uniform(0, 0.3, size=(m, k))
+    row_err = rng.uniform(0, 0.5, size=n)
+    winner, unsure = _sure_winners(jll, col_err, row_err)
+    err = col_err[:, :, None] * row_err
+    for t in range(m):
+        for r in range(n):
+            scores, e = jll[t, :, r], err[t, :, r]
+            a = int(np.argmax(scores))
+            safe = all(scores[a] - e[a] > scores[c] + e[c] for c in range(k) if c != a)
+            tie = np.count_nonzero(scores == scores[a]) > 1
+            assert unsure[t, r] == (not safe or tie), (t, r)
+            if not unsure[t, r]:
+                assert winner[t, r] == a

@@ -222,7 +222,7 @@ import shlex  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from cmcsl_core.cli import COMMANDS, build_parser, console_main, main  # noqa: E402
+from cmcsl_core.cli import COMMAND_NAMES, build_parser, commands, console_main, main  # noqa: E402
 from cmcsl_core.cli.curve import config_from_args  # noqa: E402
 from cmcsl_core.cli.export import spec_from_args  # noqa: E402
 from cmcsl_core.cli.label import request_from_args  # noqa: E402
@@ -322,7 +322,7 @@ def test_cli_maps_aliases_the_library_refuses(files, tmp_path):
 
 def test_every_command_has_a_description_and_shows_its_defaults(capsys):
     seen = []
-    for command in COMMANDS:
+    for command in commands():
         with pytest.raises(SystemExit) as exit_:
             main([command.NAME, "--help"])
         assert exit_.value.code == 0
@@ -333,7 +333,7 @@ def test_every_command_has_a_description_and_shows_its_defaults(capsys):
         flat = " ".join(text.split())
         expected = {
             "curve": ["--methods METHODS comma-separated, any of", "(default: PRE,UNI,CMCSL)", "--jobs JOBS",
-                      "(default: 1)", "(default: 1410)", "(default: gnb)"],
+                      "one at a time (default: -1)", "(default: 1410)", "(default: gnb)"],
             "export": ["(default: demo)", "(default: HR;"] + [
                 f"{opt.help} (default: {opt.default})"  # sources sharing an option are named together before it
                 for info in SOURCE_TABLE.values() for opt in info.options if opt.default is not None
@@ -347,8 +347,22 @@ def test_every_command_has_a_description_and_shows_its_defaults(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     top = capsys.readouterr().out
-    for command in COMMANDS:
-        assert command.NAME in top
+    for name in COMMAND_NAMES:
+        assert name in top
+
+
+def test_running_one_command_imports_only_its_module():
+    """``curve`` does not pay for importing the other commands (e.g. the encoders behind ``export``)."""
+    code = (
+        "import sys; from cmcsl_core.cli import main\n"
+        "try:\n    main(['curve', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('cmcsl_core.cli.') or m.startswith('cmcsl_core.encoders')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = out.strip().splitlines()[-1]
+    assert "cmcsl_core.cli.curve" in loaded
+    for other in ("cmcsl_core.cli.export", "cmcsl_core.cli.annotate", "cmcsl_core.encoders"):
+        assert other not in loaded, loaded
 
 
 def test_export_defaults_to_demo(tmp_path, capsys):

@@ -209,7 +209,7 @@ def test_preprocessing_is_fitted_on_training_rows_only(monkeypatch, preprocessin
         return real(Xfit, name)
 
     monkeypatch.setattr(evaluation, "fit_preprocessor", spy)
-    run_curve(fs, methods=ALL, preprocessing=preprocessing, b_values=[1], repeats=2, random_state=5)
+    run_curve(fs, methods=ALL, preprocessing=preprocessing, b_values=[1], repeats=2, random_state=5, n_jobs=1)  # in order
     splits = cv_splits(fs.y, 2, 5)
     assert len(seen) == len(splits) * fs.n_modalities
     for i, fitted_on in enumerate(seen):

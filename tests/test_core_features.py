@@ -102,19 +102,33 @@ def test_atomic_write_keeps_old_file_when_writing_fails(tmp_path, monkeypatch):
     old = synthetic_features(seed=1)
     path = save_features(old, tmp_path / "f.npz")
     before = path.read_bytes()
-    real = np.savez_compressed
+    real = np.savez
 
     def failing(fh, **arrays):
         fh.write(b"PK\x03\x04 half an archive")  # some bytes are written ...
         raise OSError("disk full")  # ... then the write fails
 
-    monkeypatch.setattr(np, "savez_compressed", failing)
+    monkeypatch.setattr(np, "savez", failing)
     with pytest.raises(OSError, match="disk full"):
         save_features(synthetic_features(seed=2), path)
-    monkeypatch.setattr(np, "savez_compressed", real)
+    monkeypatch.setattr(np, "savez", real)
     assert path.read_bytes() == before
     _assert_same(old, load_features(path))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.npz"]  # no temporary file left
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_saved_files_are_compressed_only_when_asked(tmp_path, compress):
+    """Uncompressed by default (float features barely shrink and inflating dominated the load time);
+    ``compress=True`` deflates; both load back the same."""
+    import zipfile
+
+    fs = synthetic_features(seed=3)
+    path = save_features(fs, tmp_path / "f.npz", compress=compress)
+    with zipfile.ZipFile(path) as archive:
+        kinds = {info.compress_type for info in archive.infolist()}
+    assert kinds == ({zipfile.ZIP_DEFLATED} if compress else {zipfile.ZIP_STORED})
+    _assert_same(fs, load_features(path))
 
 
 def test_write_atomically_interrupted(tmp_path):

@@ -9,59 +9,70 @@ app shows can be reproduced here. A user mistake prints one line ``error: ...`` 
 exits with code 2; no traceback.
 
 Each command is a module of this package exposing ``NAME``, ``HELP`` (one line),
-``add_arguments(parser)`` and ``run(args) -> int``; :data:`COMMANDS` lists them. To
-add a command, write its module and add it to :data:`COMMANDS`.
+``add_arguments(parser)`` and ``run(args) -> int``; :data:`COMMAND_NAMES` lists them
+and :func:`commands` imports them. To add a command, write its module and add its
+name to :data:`COMMAND_NAMES`. Running one command imports only that command's module.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from types import ModuleType
 from typing import Sequence
 
-from cmcsl_core.cli import cache, curve, export, label, subsets
-from cmcsl_core.cli import fusion, grid
-from cmcsl_core.cli import annotate, labels, labels_import
 from cmcsl_core.cli.common import EXIT_USAGE, PROG, HelpFormatter, Parser
+from cmcsl_core.cli.memory import keep_freed_memory
 from cmcsl_core.errors import CMCSLError
 
-__all__ = ["COMMANDS", "build_parser", "main", "console_main", "EXIT_USAGE"]
+__all__ = ["COMMAND_NAMES", "commands", "build_parser", "main", "console_main", "EXIT_USAGE"]
 
-COMMANDS: tuple[ModuleType, ...] = (
-    label,
-    curve,
-    export,
-    subsets,
-    cache,
-    fusion,
-    grid,
-    annotate,
-    labels,
-    labels_import,
+COMMAND_NAMES: tuple[str, ...] = (
+    "label",
+    "curve",
+    "export",
+    "subsets",
+    "cache",
+    "fusion",
+    "grid",
+    "annotate",
+    "labels",
+    "labels-import",
 )
-"""The command modules, in the order ``--help`` lists them."""
+"""The commands, in the order ``--help`` lists them (each is the module ``NAME`` with ``-`` as ``_``)."""
+
+
+def commands(only: str | None = None) -> tuple[ModuleType, ...]:
+    """The command modules (all, or just the one named ``only``), imported on demand."""
+    names = COMMAND_NAMES if only is None else (only,)
+    return tuple(importlib.import_module(f"cmcsl_core.cli.{n.replace('-', '_')}") for n in names)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser of ``python -m cmcsl_core``.
 
-    With ``only`` (a command name), only that command's flags are added (the others
-    keep their names and help), so running one command does not import what the
-    other commands' flags need (e.g. pandas for the annotation commands).
+    With ``only`` (a command name), only that command's module is imported and only
+    its flags are added (the others keep their names), so running one command does
+    not import what the other commands need (e.g. pandas for the annotation commands,
+    the encoders for ``export``).
     """
     parser = Parser(
         prog=PROG,
         description="Cross-Modality Clustering-based Self-Labeling (CMCSL): label, evaluate, export.",
         formatter_class=HelpFormatter,
     )
-    names = ",".join(c.NAME for c in COMMANDS)
+    names = ",".join(COMMAND_NAMES)
     sub = parser.add_subparsers(dest="command", metavar=f"{{{names}}}", parser_class=Parser)
-    for command in COMMANDS:
-        p = sub.add_parser(command.NAME, help=command.HELP, description=command.HELP, formatter_class=HelpFormatter)
-        if only is None or command.NAME == only:
-            command.add_arguments(p)
+    loaded = {c.NAME: c for c in commands(only)}
+    for name in COMMAND_NAMES:
+        command = loaded.get(name)
+        if command is None:
+            sub.add_parser(name, formatter_class=HelpFormatter)
+            continue
+        p = sub.add_parser(name, help=command.HELP, description=command.HELP, formatter_class=HelpFormatter)
+        command.add_arguments(p)
         p.set_defaults(run=command.run)
     return parser
 
@@ -69,12 +80,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0, 2 for a user mistake, 130 when interrupted)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    command_names = {c.NAME for c in COMMANDS}
-    parser = build_parser(argv[0] if argv and argv[0] in command_names else None)
+    parser = build_parser(argv[0] if argv and argv[0] in COMMAND_NAMES else None)
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            names = ", ".join(c.NAME for c in COMMANDS)
+            names = ", ".join(COMMAND_NAMES)
             raise CMCSLError(f"no command given; choose one of {names} (see {PROG} --help)")
         code: int = args.run(args)
         return code
@@ -94,5 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def console_main() -> None:
-    """Entry point of the ``cmcsl`` console script: exits with :func:`main`'s code."""
+    """Entry point of the ``cmcsl`` console script and of ``python -m cmcsl_core``.
+
+    Tunes the process's allocator (:func:`~cmcsl_core.cli.memory.keep_freed_memory`)
+    and exits with :func:`main`'s code.
+    """
+    keep_freed_memory()
     sys.exit(main())

@@ -50,7 +50,9 @@ def add_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--seed", type=whole_int, default=RANDOM_STATE, help="random state of the CV splits and seed draws")
     c.add_argument("--class-weights", type=class_weights_arg, default=DEFAULT_CLASS_WEIGHTS,
                    help=f"one of {', '.join(CLASS_WEIGHTS)}")
-    c.add_argument("--jobs", type=whole_int, default=1, help="folds in parallel (threads); -1 = all cores")
+    c.add_argument(
+        "--jobs", type=whole_int, default=-1, help="folds side by side in threads; -1 = all cores, 1 = one at a time"
+    )
     c.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     c.add_argument("--out", required=True, help="CSV file to write (method, modality, b_class, fold, bac)")
 

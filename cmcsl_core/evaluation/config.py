@@ -90,9 +90,9 @@ class CurveConfig:
         Seeds the CV split and the seed draws.
     class_weights : {"pseudo", "oracle", "none"}, default="pseudo"
         Sample-weight scheme (see :data:`cmcsl_core.models.classifiers.CLASS_WEIGHTS`).
-    n_jobs : int, default=1
-        Folds computed in parallel (joblib processes); -1 uses all cores. Does not
-        change the result.
+    n_jobs : int, default=-1
+        Folds computed side by side in threads; -1 uses all cores, 1 runs them one
+        after the other. Does not change the result.
 
     Examples
     --------
@@ -111,7 +111,7 @@ class CurveConfig:
     repeats: int = REPEATS
     random_state: int = RANDOM_STATE
     class_weights: str = DEFAULT_CLASS_WEIGHTS
-    n_jobs: int = 1
+    n_jobs: int = -1
 
     def validated(self) -> "CurveConfig":
         """A copy with canonical names and sorted, unique ``b_values``.
@@ -178,7 +178,7 @@ class CurveConfig:
             "--repeats", str(c.repeats),
             "--seed", str(c.random_state),
             "--class-weights", c.class_weights,
-            *(["--jobs", str(c.n_jobs)] if c.n_jobs != 1 else []),
+            *(["--jobs", str(c.n_jobs)] if c.n_jobs != -1 else []),
             "--out", str(out),
         ]  # fmt: skip
         return f"{CLI} {shlex.join(args)}"

@@ -63,14 +63,24 @@ class Fold:
         self.Xtr: list[np.ndarray] = []
         self.Xte: list[np.ndarray] = []
         for X in X_rows:
-            prep = fit_preprocessor(X[train], column_step)
-            self.Xtr.append(prep.transform(X[train]))
-            self.Xte.append(prep.transform(X[test]))
+            Xtr = X[train]  # fancy indexing copies: transform in place
+            prep = fit_preprocessor(Xtr, column_step)
+            self.Xtr.append(prep.transform(Xtr, copy=False))
+            self.Xte.append(prep.transform(X[test], copy=False))
         self.gnb = config.classifier == "gnb"
-        if self.gnb:
-            self.batches = [GNBBatch(a, b) for a, b in zip(self.Xtr, self.Xte)]
-        else:
+        self._batches: dict[int, GNBBatch] = {}
+        if not self.gnb:
             self.factory = make_sklearn_classifier(config.classifier)
+
+    def batch(self, m: int) -> GNBBatch:
+        """Modality ``m``'s :class:`GNBBatch`, made on first use (it holds a copy of the training rows)."""
+        if m not in self._batches:
+            self._batches[m] = GNBBatch(self.Xtr[m], self.Xte[m])
+        return self._batches[m]
+
+    def release(self, m: int) -> None:
+        """Drop modality ``m``'s GNB batch (its memory) once nothing else will use it."""
+        self._batches.pop(m, None)
 
     def weights(self, labels: np.ndarray) -> np.ndarray:
         """Sample weights of a classifier trained on ``labels`` (the config's scheme)."""
@@ -83,7 +93,7 @@ class Fold:
     def scores(self, m: int, tasks: list[TrainingSet]) -> list[float]:
         """BAC on the test fold of modality ``m``'s classifier for each (labels, rows) task."""
         if self.gnb:
-            batch = self.batches[m]
+            batch = self.batch(m)
             gnb_tasks = [GNBTask(lab, self.weights(lab), rows) for lab, rows in tasks]
             preds = batch.predict(batch.fit(gnb_tasks, self.k))
             return [self.score(p) for p in preds]
@@ -112,7 +122,7 @@ class Fold:
 
     def late_fusion(self) -> float:
         """LF: per-modality classifiers; the class with the largest mean support wins."""
-        batches: Sequence[GNBBatch | None] = self.batches if self.gnb else [None] * len(self.Xtr)
+        batches: Sequence[GNBBatch | None] = [self.batch(m) if self.gnb else None for m in range(len(self.Xtr))]
         support = np.mean([self.proba(a, b, batch) for a, b, batch in zip(self.Xtr, self.Xte, batches)], axis=0)
         return self.score(np.argmax(support, axis=1))
 
@@ -193,6 +203,7 @@ def evaluate_fold(
     label_sets = [entry for entry in label_sets if entry[0] in config.methods]
     for m, name in enumerate(names):
         scores = fold.scores(m, [tasks[m] for _, _, tasks in label_sets]) if label_sets else []
+        fold.release(m)  # one modality's batch in memory at a time
         rows += [(method, name, b, fold_id, s) for (method, b, _), s in zip(label_sets, scores)]
     return rows
 

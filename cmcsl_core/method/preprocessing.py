@@ -104,14 +104,21 @@ class Preprocessor:
         """Whether rows are L2-normalised before the column map."""
         return self.name in ("l2", "l2std")
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        """Apply the fitted preprocessing to ``X`` (any rows)."""
+    def transform(self, X: np.ndarray, copy: bool = True) -> np.ndarray:
+        """Apply the fitted preprocessing to ``X`` (any rows).
+
+        With ``copy=False`` a float64 ``X`` may be overwritten by the result (as
+        scikit-learn's scalers do), which saves a copy of a large array.
+        """
         X = np.asarray(X, dtype=np.float64)
         if self.row_normalize:
             X = l2_normalize(X)
-        if self.scale is None:
-            return X.copy() if not self.row_normalize else X
-        return X * self.scale + self.offset
+        elif copy:
+            X = X.copy()
+        if self.scale is not None:
+            X *= self.scale
+            X += self.offset
+        return X
 
 
 def fit_preprocessor(X: np.ndarray, name: str) -> Preprocessor:

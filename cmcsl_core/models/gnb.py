@@ -86,15 +86,25 @@ class GNBTask:
 _U32: float = float(np.finfo(np.float32).eps) / 2.0
 """Unit roundoff of float32."""
 
+_BLOCK: int = 1024
+"""Rows per block when building the test-side arrays (bounds the float64 temporaries)."""
+
 
 class GNBBatch:
     """Many GNBs on the same training and test rows, fitted and applied together.
 
-    Fitting is float64 throughout. Prediction does the big test-side product in
-    float32 and then re-checks in float64 every (test row, model) whose winning
-    margin is within a rigorous bound of the float32 error (inputs rounded to float32
-    plus worst-case accumulation of ``2 d`` terms, bounded by Cauchy-Schwarz), so the
-    predicted classes are those of the float64 computation.
+    Fitting is float64 throughout. When a task's weights are one value per class (every
+    scheme of :func:`~cmcsl_core.models.base.class_weight_vector`), the weights cancel
+    from the class means and variances and only scale the priors, so the batch keeps
+    *unweighted* class sums; a label vector that differs from an earlier task's in a few
+    rows (the nested seeds of a BAC curve) updates that task's sums over those rows only,
+    and an identical task gets the identical model (and is predicted once).
+
+    Prediction does the big test-side product in float32 and then re-checks in float64
+    every (test row, model) whose winning margin is within a rigorous bound of the
+    float32 error (inputs rounded to float32 plus worst-case accumulation of ``2 d``
+    terms, bounded by Cauchy-Schwarz), so the predicted classes are those of the
+    float64 computation.
 
     Parameters
     ----------
@@ -107,85 +117,177 @@ class GNBBatch:
         the rows a model is fitted on is added to its variances.
     """
 
+    INCREMENTAL_SHARE: float = 0.5
+    """Update an earlier task's class sums when fewer than this share of the rows changed label."""
+
     def __init__(self, train: np.ndarray, test: np.ndarray, var_smoothing: float = VAR_SMOOTHING) -> None:
         train = np.asarray(train, dtype=np.float64)
         test = np.asarray(test, dtype=np.float64)
-        d = train.shape[1]
+        n, d = train.shape
         self.d = d
-        self.center = train.mean(axis=0) if train.shape[0] else np.zeros(d)
+        self.center = train.mean(axis=0) if n else np.zeros(d)
         # [Xc | Xc**2] for the training rows (float64), built in place
-        self.train_stack = np.empty((train.shape[0], 2 * d))
+        self.train_stack = np.empty((n, 2 * d))
         xc = self.train_stack[:, :d]
         np.subtract(train, self.center, out=xc)
         np.square(xc, out=self.train_stack[:, d:])
         self.var_smoothing = float(var_smoothing)
-        self.epsilon = float(self.var_smoothing * np.einsum("ij,ij->j", xc, xc).max() / train.shape[0]) if train.shape[0] else 0.0
+        self.epsilon = float(self.var_smoothing * self.train_stack[:, d:].sum(axis=0).max() / n) if n else 0.0
+        # [Xt**2 | Xt] for the test rows in float32 (the big product) and each row's Euclidean norm (for
+        # the error bound), built in blocks of rows so no full-size float64 temporary is made; the float64
+        # rows for re-checking near ties are made from ``test`` when needed
         self._test = test
-        # [Xt**2 | Xt] for the test rows in float32, and each row's Euclidean norm (for the error bound)
-        tc = test - self.center
-        tc2 = tc * tc
-        self._tc, self._tc2 = tc, tc2  # float64, for re-checking near ties
-        self.test_stack32 = np.empty((test.shape[0], 2 * d), dtype=np.float32)
-        self.test_stack32[:, d:] = tc
-        np.square(self.test_stack32[:, d:], out=self.test_stack32[:, :d])
-        sq = np.einsum("ij,ij->i", tc, tc)
-        self._test_norm = np.sqrt(np.einsum("ij,ij->i", tc2, tc2) + sq)
+        n_test = test.shape[0]
+        self.test_stack32 = np.empty((n_test, 2 * d), dtype=np.float32)
+        self._test_norm = np.empty(n_test)
+        for start in range(0, n_test, _BLOCK):
+            block = slice(start, start + _BLOCK)
+            tc = test[block] - self.center
+            self.test_stack32[block, d:] = tc
+            np.square(tc, out=tc)
+            self.test_stack32[block, :d] = tc
+            self._test_norm[block] = np.sqrt(np.einsum("ij,ij->i", tc, tc) + tc.sum(axis=1))
 
-    def _test_stack64(self, rows: np.ndarray) -> np.ndarray:
-        """``[Xt**2 | Xt]`` of the test rows ``rows`` in float64 (for re-checking near ties)."""
-        return np.hstack([self._tc2[rows], self._tc[rows]])
+    def _centred_test(self, rows: np.ndarray | slice) -> np.ndarray:
+        """The test rows ``rows`` minus the training mean, in float64."""
+        return self._test[rows] - self.center
+
+    def _quad64(self, rows: np.ndarray, params: np.ndarray) -> np.ndarray:
+        """``[Xt**2 | Xt] @ params`` for the test rows ``rows`` in float64 (re-checking near ties)."""
+        tc = self._centred_test(rows)
+        out = tc @ params[self.d :]
+        np.square(tc, out=tc)
+        out += tc @ params[: self.d]
+        return out
 
     def fit(self, tasks: list[GNBTask], n_classes: int) -> list[GNBModel]:
         """Fit one :class:`GNBModel` per task.
 
-        Tasks on every training row share one matrix product; tasks on a few rows
-        (``rows`` given, e.g. the seeds) are summed over those rows only.
+        Tasks on every training row share one matrix product (or update an earlier
+        task's sums where only a few labels differ); tasks on a few rows (``rows``
+        given, e.g. the seeds) are summed over those rows only. Identical tasks get
+        the same model object.
         """
-        n, d = self.train_stack.shape[0], self.d
         k = n_classes
-        sums = np.empty((len(tasks) * k, 2 * d))
-        counts = np.zeros(len(tasks) * k)
-        eps = np.empty(len(tasks))
+        stats: list[tuple[np.ndarray, np.ndarray, float] | None] = [None] * len(tasks)  # sums, counts, eps
+        prior_w = [_per_class(t.labels, t.weights, k) if t.rows is None else None for t in tasks]
+        same: dict[int, int] = {}
         full = [t for t, task in enumerate(tasks) if task.rows is None]
-        if full:
-            W = np.zeros((len(full) * k, n))
-            for i, t in enumerate(full):
-                W[i * k + tasks[t].labels, np.arange(n)] = tasks[t].weights
-                eps[t] = self.epsilon
-            idx = (np.asarray(full)[:, None] * k + np.arange(k)[None, :]).ravel()
-            sums[idx] = W @ self.train_stack
-            counts[idx] = W.sum(axis=1)
+        fresh, updates = self._plan(tasks, full, prior_w, same)
+        if fresh:
+            self._fresh_sums(tasks, fresh, prior_w, k, stats)
+        for t, base, changed in updates:
+            stats[t] = self._updated_sums(tasks[t].labels, tasks[base].labels, changed, stats[base], k)
         for t, task in enumerate(tasks):
             if task.rows is None:
                 continue
-            cols = np.asarray(task.rows)
-            stack = self.train_stack[cols]
-            Wt = np.zeros((k, cols.size))
-            Wt[task.labels, np.arange(cols.size)] = task.weights
-            sums[t * k : (t + 1) * k] = Wt @ stack
-            counts[t * k : (t + 1) * k] = Wt.sum(axis=1)
-            eps[t] = self.var_smoothing * float(stack[:, :d].var(axis=0).max()) if cols.size else 0.0
-        present = counts > 0
-        safe = np.where(present, counts, 1.0)[:, None]
-        theta = sums[:, :d] / safe
-        var = sums[:, d:] / safe - theta * theta
-        np.maximum(var, 0.0, out=var)
-        var += np.repeat(eps, k)[:, None]
-        var[~present] = 1.0
-        models = []
+            for s, earlier in enumerate(tasks[:t]):
+                if earlier.rows is not None and _same_task(earlier, task):
+                    same[t] = s
+                    break
+            else:
+                stats[t] = self._row_sums(task, prior_w[t], k)
+        models: list[GNBModel] = []
         for t in range(len(tasks)):
-            sl = slice(t * k, (t + 1) * k)
-            c = counts[sl]
-            with np.errstate(divide="ignore"):
-                log_prior = np.where(present[sl], np.log(c / c.sum()), -np.inf)
-            models.append(GNBModel(theta=theta[sl], var=var[sl], log_prior=log_prior))
+            if t in same:
+                models.append(models[same[t]])
+                continue
+            sums, counts, eps = stats[t]  # type: ignore[misc]
+            w = prior_w[t]
+            models.append(_model(sums, counts, eps, counts if w is None else w * counts, self.d))
         return models
+
+    def _plan(
+        self, tasks: list[GNBTask], full: list[int], prior_w: list[np.ndarray | None], same: dict[int, int]
+    ) -> tuple[list[int], list[tuple[int, int, np.ndarray]]]:
+        """Which full-row tasks get fresh sums, which update an earlier task's, which repeat one."""
+        n = self.train_stack.shape[0]
+        fresh: list[int] = []
+        updates: list[tuple[int, int, np.ndarray]] = []
+        seen: list[int] = []  # earlier full tasks with per-class weights, whose sums are unweighted
+        for t in full:
+            if prior_w[t] is None:
+                fresh.append(t)
+                continue
+            if seen:
+                labels = tasks[t].labels
+                diff = np.stack([tasks[s].labels for s in seen]) != labels
+                n_diff = diff.sum(axis=1)
+                best = int(np.argmin(n_diff))
+                base = seen[best]
+                w_base, w_t = prior_w[base], prior_w[t]
+                if n_diff[best] == 0 and w_base is not None and w_t is not None and np.array_equal(w_base, w_t):
+                    same[t] = base
+                    continue
+                if n_diff[best] < self.INCREMENTAL_SHARE * n:
+                    updates.append((t, base, np.flatnonzero(diff[best])))
+                    seen.append(t)
+                    continue
+            fresh.append(t)
+            seen.append(t)
+        return fresh, updates
+
+    def _fresh_sums(
+        self,
+        tasks: list[GNBTask],
+        fresh: list[int],
+        prior_w: list[np.ndarray | None],
+        k: int,
+        stats: list[tuple[np.ndarray, np.ndarray, float] | None],
+    ) -> None:
+        """Class sums of ``fresh`` tasks by one matrix product (unweighted where the weights are per class)."""
+        n = self.train_stack.shape[0]
+        W = np.zeros((len(fresh) * k, n))
+        cols = np.arange(n)
+        for i, t in enumerate(fresh):
+            W[i * k + tasks[t].labels, cols] = 1.0 if prior_w[t] is not None else tasks[t].weights
+        sums = W @ self.train_stack
+        counts = W.sum(axis=1)
+        for i, t in enumerate(fresh):
+            sl = slice(i * k, (i + 1) * k)
+            stats[t] = (sums[sl], counts[sl], self.epsilon)
+
+    def _updated_sums(
+        self,
+        labels: np.ndarray,
+        base_labels: np.ndarray,
+        changed: np.ndarray,
+        base: tuple[np.ndarray, np.ndarray, float] | None,
+        k: int,
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        """Unweighted class sums of ``labels`` from those of ``base_labels``, which differ on ``changed`` rows."""
+        assert base is not None
+        sums, counts, eps = base
+        if changed.size == 0:
+            return sums, counts, eps
+        new, old = labels[changed], base_labels[changed]
+        D = np.zeros((k, changed.size))
+        at = np.arange(changed.size)
+        D[new, at] = 1.0
+        D[old, at] = -1.0
+        moved = np.bincount(new, minlength=k) - np.bincount(old, minlength=k)
+        return sums + D @ self.train_stack[changed], counts + moved, eps
+
+    def _row_sums(self, task: GNBTask, w: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray, float]:
+        """Weighted class sums of a task on a few rows, and its smoothing from those rows."""
+        cols = np.asarray(task.rows)
+        stack = self.train_stack[cols]
+        Wt = np.zeros((k, cols.size))
+        Wt[task.labels, np.arange(cols.size)] = task.weights
+        eps = self.var_smoothing * float(stack[:, : self.d].var(axis=0).max()) if cols.size else 0.0
+        return Wt @ stack, Wt.sum(axis=1), eps
 
     def predict(self, models: list[GNBModel]) -> np.ndarray:
         """Predictions of every model on the test rows, shape (len(models), n_test).
 
         Equal to the argmax of the float64 joint log-likelihoods (see the class docstring).
+        A model given more than once (identical tasks of :meth:`fit`) is evaluated once.
         """
+        position: dict[int, int] = {}
+        slot = [position.setdefault(id(m), len(position)) for m in models]
+        if len(position) < len(models):
+            distinct = list({id(m): m for m in models}.values())
+            return self.predict(distinct)[slot]
         k = models[0].theta.shape[0]
         n_models = len(models)
         theta = np.vstack([m.theta for m in models])
@@ -194,32 +296,79 @@ class GNBBatch:
         const = np.concatenate(
             [m.log_prior - 0.5 * np.sum(np.log(2.0 * np.pi * m.var), axis=1) for m in models]
         ) - 0.5 * np.sum(theta * theta * inv, axis=1)
-        quad = self.test_stack32 @ params.astype(np.float32)
-        jll = (const[None, :] - 0.5 * quad).reshape(quad.shape[0], n_models, k)
-        pred = np.argmax(jll, axis=2)
+        # (models * K, n_test): every class's scores of all test rows contiguous
+        quad = params.T.astype(np.float32) @ self.test_stack32.T
+        n_test = quad.shape[1]
         if k < 2:
-            return pred.T
+            return np.zeros((n_models, n_test), dtype=np.int64)
+        jll = (const[:, None] - 0.5 * quad).reshape(n_models, k, n_test)
         # |error of 0.5 * quad| <= 0.5 * (2d + 4) * u * ||a_row|| * ||b_col||: rounding of both inputs to
         # float32, worst-case summation of 2d products, and rounding of quad itself (|quad| <= ||a|| ||b||)
-        col_norm = np.sqrt(np.einsum("ij,ij->j", params, params)).reshape(n_models, k).max(axis=1)
-        bound = np.multiply.outer((0.5 * (2 * self.d + 4) * _U32) * self._test_norm, col_norm)
-        top2 = np.partition(jll, k - 2, axis=2)[:, :, k - 2 :]
-        unsure = (top2[:, :, 1] - top2[:, :, 0]) <= 2.0 * bound
-        finite = np.isfinite(const).reshape(n_models, k)
-        union = np.flatnonzero(unsure.any(axis=1))  # float64 [Xt**2 | Xt] of these rows only
-        if union.size == 0:
-            return pred.T
-        stack = self._test_stack64(union)
-        unsure = unsure[union]
-        for t in np.flatnonzero(unsure.any(axis=0)):
-            rows = np.flatnonzero(unsure[:, t])
+        col_norm = np.sqrt(np.einsum("ij,ij->j", params, params)).reshape(n_models, k)
+        pred, unsure = _sure_winners(jll, col_norm, (0.5 * (2 * self.d + 4) * _U32) * self._test_norm)
+        for t in np.flatnonzero(unsure.any(axis=1)):
+            rows = np.flatnonzero(unsure[t])
             sl = slice(t * k, (t + 1) * k)
-            exact = const[sl][None, :] - 0.5 * (stack[rows] @ params[:, sl])
-            exact[:, ~finite[t]] = -np.inf
-            pred[union[rows], t] = np.argmax(exact, axis=1)
-        return pred.T
+            exact = const[sl][None, :] - 0.5 * self._quad64(rows, params[:, sl])
+            exact[:, ~np.isfinite(const[sl])] = -np.inf
+            pred[t, rows] = np.argmax(exact, axis=1)
+        return pred
 
     def predict_proba(self, model: GNBModel) -> np.ndarray:
         """Class posterior probabilities (n_test, K) of one model on the test rows (float64)."""
-        tc = self._test - self.center
+        tc = self._centred_test(slice(None))
         return model.predict_proba(tc, tc * tc)
+
+
+def _per_class(labels: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray | None:
+    """The (K,) per-class weights if ``weights`` is one positive value per class of ``labels``, else None."""
+    w = np.zeros(k)
+    w[labels] = weights
+    if np.array_equal(w[labels], weights) and bool(np.all(weights > 0)):
+        return w
+    return None
+
+
+def _same_task(a: GNBTask, b: GNBTask) -> bool:
+    """Whether two tasks fit the same model (same rows, labels and weights)."""
+    ra = None if a.rows is None else np.asarray(a.rows)
+    rb = None if b.rows is None else np.asarray(b.rows)
+    same_rows = (ra is None and rb is None) or (ra is not None and rb is not None and np.array_equal(ra, rb))
+    return same_rows and np.array_equal(a.labels, b.labels) and np.array_equal(a.weights, b.weights)
+
+
+def _model(sums: np.ndarray, counts: np.ndarray, eps: float, prior_counts: np.ndarray, d: int) -> GNBModel:
+    """A GNB from class sums ``[sum x | sum x**2]``, their counts, the smoothing and the prior's class counts."""
+    present = counts > 0
+    safe = np.where(present, counts, 1.0)[:, None]
+    theta = sums[:, :d] / safe
+    var = sums[:, d:] / safe - theta * theta
+    np.maximum(var, 0.0, out=var)
+    var += eps
+    var[~present] = 1.0
+    theta[~present] = 0.0
+    with np.errstate(divide="ignore"):
+        log_prior = np.where(present, np.log(prior_counts / prior_counts[present].sum()), -np.inf)
+    return GNBModel(theta=theta, var=var, log_prior=log_prior)
+
+
+def _sure_winners(jll: np.ndarray, col_err: np.ndarray, row_err: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Winning class of every (model, row) of ``jll`` (models, K, rows), and where it is not sure.
+
+    Each score may be off by up to ``col_err[m, c] * row_err[r]``. The winner ``a`` is
+    sure when ``jll[a] - err[a] > jll[c] + err[c]`` for every other class ``c``, that is
+    when ``a`` is the only class with ``jll[c] + err[c] >= jll[a] - err[a]``. Exact ties
+    are never sure (their winner is then settled by the caller's exact re-check). Built
+    from reductions over the class axis, which NumPy vectorises along the contiguous
+    rows (several times faster than ``argmax`` there).
+    """
+    m, k, _ = jll.shape
+    best = jll.max(axis=1)
+    winner = np.zeros(best.shape, dtype=np.int64)
+    for c in range(1, k):
+        winner += c * (jll[:, c] == best)  # one class reaches the maximum, except at exact ties
+    winner_err = col_err[np.arange(m)[:, None], np.minimum(winner, k - 1)] * row_err
+    err = col_err[:, :, None] * row_err
+    reach = jll + err >= (best - winner_err)[:, None, :]
+    unsure = reach.sum(axis=1, dtype=np.int16) > 1
+    return winner, unsure
