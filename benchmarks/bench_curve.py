@@ -106,6 +106,8 @@ def main() -> int:
     print(f"  plain scikit-learn loop : {plain:7.2f} s")
     print(f"  cmcsl_core curve        : {fast:7.2f} s   ratio {ratio:5.1f}x  (target >= 20x; folds in "
           f"{os.cpu_count()} threads, the default)")
+    print(f"    its runs: {', '.join(f'{t:.2f}' for t in fast_times)} s (median reported; a run after the machine "
+          "idled pays for fresh memory pages)")
     print(f"  cmcsl_core curve --jobs 1: {serial:6.2f} s   ratio {plain / serial:5.1f}x  (one fold at a time)")
     cpu_fast, cpu_plain = statistics.median(CPU["fast"]), CPU["plain"][0]
     print(f"  CPU time (user + system): plain {cpu_plain:.2f} s, cmcsl_core {cpu_fast:.2f} s, "

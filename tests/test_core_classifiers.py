@@ -151,7 +151,7 @@ def test_ef_and_lf_use_the_batched_gnb(monkeypatch):
     real = folds.GNBBatch.fit
 
     def spy(self, tasks, n_classes):
-        fits.append((self.train_stack.shape[1] // 2, len(tasks)))
+        fits.append((self.train.shape[1], len(tasks)))
         return real(self, tasks, n_classes)
 
     monkeypatch.setattr(folds.GNBBatch, "fit", spy)

@@ -163,8 +163,7 @@ def test_curve_fusion_never_sees_test_labels(monkeypatch, classifier):
 
     def predictions(data):
         seen.clear()
-        X_rows, step = folds.row_step(data.X, config.preprocessing)
-        folds.evaluate_fold(data, 0, train, test, config, X_rows, step)
+        folds.evaluate_fold(data, 0, train, test, config)
         return list(seen)
 
     clean = predictions(fs)

@@ -38,7 +38,7 @@ import numpy as np
 from cmcsl_core.constants import FUSED
 from cmcsl_core.datasets.features import FeatureSet
 from cmcsl_core.evaluation.config import METHODS, CurveConfig, check_methods
-from cmcsl_core.evaluation.folds import Row, evaluate_fold, row_step
+from cmcsl_core.evaluation.folds import Row, evaluate_fold
 from cmcsl_core.evaluation.result import CurveResult, sort_rows
 from cmcsl_core.evaluation.splits import check_b_feasible, cv_splits
 from cmcsl_core.types import ProgressFn
@@ -86,15 +86,14 @@ def run_curve(
     splits = cv_splits(fs.y, config.repeats, config.random_state)
     if config.seeded:
         check_b_feasible(fs, splits, max(config.b_values))
-    X_rows, column_step = row_step(fs.X, config.preprocessing)
     total = len(splits) * len(config.b_values)
     if progress is not None:
         progress(0, total)
     jobs: Iterable[list[Row]]
     if config.n_jobs == 1:
-        jobs = (evaluate_fold(fs, i, tr, te, config, X_rows, column_step) for i, (tr, te) in enumerate(splits))
+        jobs = (evaluate_fold(fs, i, tr, te, config) for i, (tr, te) in enumerate(splits))
     else:
-        jobs = _threaded_folds(fs, config, splits, X_rows, column_step)
+        jobs = _threaded_folds(fs, config, splits)
     rows: list[Row] = []
     for done, part in enumerate(jobs, start=1):
         rows += part
@@ -107,8 +106,6 @@ def _threaded_folds(
     fs: FeatureSet,
     config: CurveConfig,
     splits: Sequence[tuple[np.ndarray, np.ndarray]],
-    X_rows: Sequence[np.ndarray],
-    column_step: str,
 ) -> Iterator[list[Row]]:
     """The folds' rows, in fold order, computed by ``config.n_jobs`` threads (-1: one per core).
 
@@ -124,7 +121,7 @@ def _threaded_folds(
     workers = cores if config.n_jobs < 0 else min(config.n_jobs, cores)
     with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
         futures = [
-            pool.submit(evaluate_fold, fs, i, tr, te, config, X_rows, column_step) for i, (tr, te) in enumerate(splits)
+            pool.submit(evaluate_fold, fs, i, tr, te, config) for i, (tr, te) in enumerate(splits)
         ]
         for future in futures:
             yield future.result()

@@ -18,14 +18,14 @@ from cmcsl_core.datasets.features import FeatureSet
 from cmcsl_core.evaluation.config import CMCSL_FUSION_METHODS, SEEDED_METHODS, CurveConfig
 from cmcsl_core.evaluation.metrics import balanced_accuracy
 from cmcsl_core.method.labeling import cross_modal_labels, squared_distances, squared_norms
-from cmcsl_core.method.preprocessing import fit_preprocessor, l2_normalize
+from cmcsl_core.method.preprocessing import fit_preprocessor, l2_normalize, split_preprocessing
 from cmcsl_core.method.seeds import seed_order
 from cmcsl_core.models.base import class_weight_vector, make_sklearn_classifier
 from cmcsl_core.models.gnb import GNBBatch, GNBTask
 from cmcsl_core.models.proba import FitTask, fit_predict, fit_predict_proba
 from cmcsl_core.evaluation.late_fusion import late_fusion_rows
 
-__all__ = ["Row", "TrainingSet", "row_step", "Fold", "fold_label_sets", "evaluate_fold"]
+__all__ = ["Row", "TrainingSet", "Fold", "fold_label_sets", "evaluate_fold"]
 
 Row = tuple[str, str, int, int, float]
 """One row of a curve: method, modality, b_class, fold, bac."""
@@ -34,39 +34,27 @@ TrainingSet = tuple[np.ndarray, "np.ndarray | None"]
 """Training labels and the training rows they belong to (None: every training row)."""
 
 
-def row_step(X_list: Sequence[np.ndarray], preprocessing: str) -> tuple[list[np.ndarray], str]:
-    """Split a preprocessing into its row-wise part (done once) and its fitted column part.
-
-    L2 normalisation looks at one row at a time, so doing it once before the folds
-    is exactly the same as doing it in every fold.
-    """
-    if preprocessing in ("l2", "l2std"):
-        return [l2_normalize(X) for X in X_list], {"l2": "raw", "l2std": "std"}[preprocessing]
-    return list(X_list), preprocessing
-
-
 class Fold:
     """One CV fold with everything that does not depend on the seeds precomputed."""
 
-    def __init__(
-        self,
-        fs: FeatureSet,
-        train: np.ndarray,
-        test: np.ndarray,
-        config: CurveConfig,
-        X_rows: Sequence[np.ndarray],
-        column_step: str,
-    ) -> None:
+    def __init__(self, fs: FeatureSet, train: np.ndarray, test: np.ndarray, config: CurveConfig) -> None:
         self.k = fs.n_classes
         self.y_tr, self.y_te = fs.y[train], fs.y[test]
         self.config = config
         self.Xtr: list[np.ndarray] = []
         self.Xte: list[np.ndarray] = []
-        for X in X_rows:
-            Xtr = X[train]  # fancy indexing copies: transform in place
+        rows_l2, column_step = split_preprocessing(config.preprocessing)
+        for X in fs.X:
+            # fancy indexing copies, so the fold's own rows are normalised and transformed in place
+            # (no preprocessed copy of the whole data set is kept while the folds run)
+            Xtr = np.asarray(X[train], dtype=np.float64)
+            Xte = np.asarray(X[test], dtype=np.float64)
+            if rows_l2:
+                l2_normalize(Xtr, copy=False)
+                l2_normalize(Xte, copy=False)
             prep = fit_preprocessor(Xtr, column_step)
             self.Xtr.append(prep.transform(Xtr, copy=False))
-            self.Xte.append(prep.transform(X[test], copy=False))
+            self.Xte.append(prep.transform(Xte, copy=False))
         self.gnb = config.classifier == "gnb"
         self._batches: dict[int, GNBBatch] = {}
         if not self.gnb:
@@ -176,17 +164,9 @@ def fold_label_sets(
     return out
 
 
-def evaluate_fold(
-    fs: FeatureSet,
-    fold_id: int,
-    train: np.ndarray,
-    test: np.ndarray,
-    config: CurveConfig,
-    X_rows: Sequence[np.ndarray],
-    column_step: str,
-) -> list[Row]:
+def evaluate_fold(fs: FeatureSet, fold_id: int, train: np.ndarray, test: np.ndarray, config: CurveConfig) -> list[Row]:
     """All rows of one fold (FULL, EF and LF repeated for every ``b_class``)."""
-    fold = Fold(fs, train, test, config, X_rows, column_step)
+    fold = Fold(fs, train, test, config)
     names = fs.modality_names
     fixed: list[tuple[str, str, float]] = []
     if "FULL" in config.methods:

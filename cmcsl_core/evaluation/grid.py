@@ -243,14 +243,13 @@ def evaluate_task(fs: FeatureSet, spec: GridSpec, task: GridTask) -> tuple[GridT
     import numpy as np
     from threadpoolctl import threadpool_limits
 
-    from cmcsl_core.evaluation.folds import evaluate_fold, row_step
+    from cmcsl_core.evaluation.folds import evaluate_fold
 
     config = spec.curve_config(task.classifier, task.preprocessing)
     y = np.ascontiguousarray(fs.y, dtype=np.int64)
     tr, te = _splits(y.tobytes(), y.size, config.repeats, config.random_state)[task.fold]
     with threadpool_limits(limits=1):
-        X_rows, column_step = row_step(fs.X, config.preprocessing)
-        rows = evaluate_fold(fs, task.fold, tr, te, config, X_rows, column_step)
+        rows = evaluate_fold(fs, task.fold, tr, te, config)
     return task, [(*row, task.subset, task.classifier, task.preprocessing) for row in rows]
 
 

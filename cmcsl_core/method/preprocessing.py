@@ -59,11 +59,32 @@ def check_preprocessing(name: str) -> str:
     return key
 
 
-def l2_normalize(X: np.ndarray) -> np.ndarray:
-    """Scale every row of ``X`` to unit Euclidean norm; all-zero rows are left at zero."""
+def l2_normalize(X: np.ndarray, copy: bool = True) -> np.ndarray:
+    """Scale every row of ``X`` to unit Euclidean norm; all-zero rows are left at zero.
+
+    With ``copy=False`` a float64 ``X`` is scaled in place (same values as a copy).
+    """
     norms = np.sqrt(np.einsum("ij,ij->i", X, X))
     norms[norms == 0.0] = 1.0
-    return X / norms[:, None]
+    if copy or X.dtype != np.float64:
+        return X / norms[:, None]
+    X /= norms[:, None]
+    return X
+
+
+def split_preprocessing(name: str) -> tuple[bool, str]:
+    """A preprocessing as (rows L2-normalised first?, the column step fitted afterwards).
+
+    L2 normalisation looks at one row at a time, so it needs no fitting: a fold can
+    normalise its own rows and then fit only the column step on its training rows.
+
+    >>> split_preprocessing("l2std"), split_preprocessing("minmax")
+    ((True, 'std'), (False, 'minmax'))
+    """
+    name = check_preprocessing(name)
+    if name in ("l2", "l2std"):
+        return True, {"l2": "raw", "l2std": "std"}[name]
+    return False, name
 
 
 def _is_constant(var: np.ndarray, mean: np.ndarray, n: int) -> np.ndarray:

@@ -1,8 +1,8 @@
 """Gaussian naive Bayes from sufficient statistics, many models at once.
 
 GNB is the paper's default base classifier and the hot path of every BAC curve.
-Per-class weighted sums of ``x`` and ``x**2`` for *all* models come from one matrix
-product ``W @ [Xc | Xc**2]`` (W stacks every model's K x n weight matrix), and the
+Per-class sums of ``x`` and of centred squares ``(x - c)**2`` for *all* models come from
+matrix products ``W @ X`` and ``W @ Xc**2`` (W stacks every model's K x n weight matrix), and the
 joint log-likelihoods of all test rows from one product ``[Xt**2 | Xt] @ params``.
 It gives the predictions of :class:`sklearn.naive_bayes.GaussianNB` fitted on the
 same rows with the same sample weights and ``var_smoothing`` (tested), at a fraction
@@ -109,9 +109,10 @@ class GNBBatch:
     Parameters
     ----------
     train : ndarray of shape (n, d)
-        Training rows.
+        Training rows (float64 arrays are kept, not copied: do not change them while
+        the batch is in use).
     test : ndarray of shape (n_test, d)
-        Test rows.
+        Test rows (kept likewise, for re-checking near ties).
     var_smoothing : float, default=1e-9
         As in scikit-learn: ``var_smoothing`` times the largest feature variance of
         the rows a model is fitted on is added to its variances.
@@ -126,13 +127,12 @@ class GNBBatch:
         n, d = train.shape
         self.d = d
         self.center = train.mean(axis=0) if n else np.zeros(d)
-        # [Xc | Xc**2] for the training rows (float64), built in place
-        self.train_stack = np.empty((n, 2 * d))
-        xc = self.train_stack[:, :d]
-        np.subtract(train, self.center, out=xc)
-        np.square(xc, out=self.train_stack[:, d:])
+        # the training rows (not copied) and their centred squares: class sums are [sum x | sum (x - c)**2]
+        self.train = train
+        self.train_sq = np.subtract(train, self.center)
+        np.square(self.train_sq, out=self.train_sq)
         self.var_smoothing = float(var_smoothing)
-        self.epsilon = float(self.var_smoothing * self.train_stack[:, d:].sum(axis=0).max() / n) if n else 0.0
+        self.epsilon = float(self.var_smoothing * self.train_sq.sum(axis=0).max() / n) if n else 0.0
         # [Xt**2 | Xt] for the test rows in float32 (the big product) and each row's Euclidean norm (for
         # the error bound), built in blocks of rows so no full-size float64 temporary is made; the float64
         # rows for re-checking near ties are made from ``test`` when needed
@@ -194,14 +194,14 @@ class GNBBatch:
                 continue
             sums, counts, eps = stats[t]  # type: ignore[misc]
             w = prior_w[t]
-            models.append(_model(sums, counts, eps, counts if w is None else w * counts, self.d))
+            models.append(_model(sums, counts, eps, counts if w is None else w * counts, self.center))
         return models
 
     def _plan(
         self, tasks: list[GNBTask], full: list[int], prior_w: list[np.ndarray | None], same: dict[int, int]
     ) -> tuple[list[int], list[tuple[int, int, np.ndarray]]]:
         """Which full-row tasks get fresh sums, which update an earlier task's, which repeat one."""
-        n = self.train_stack.shape[0]
+        n = self.train.shape[0]
         fresh: list[int] = []
         updates: list[tuple[int, int, np.ndarray]] = []
         seen: list[int] = []  # earlier full tasks with per-class weights, whose sums are unweighted
@@ -236,12 +236,12 @@ class GNBBatch:
         stats: list[tuple[np.ndarray, np.ndarray, float] | None],
     ) -> None:
         """Class sums of ``fresh`` tasks by one matrix product (unweighted where the weights are per class)."""
-        n = self.train_stack.shape[0]
+        n = self.train.shape[0]
         W = np.zeros((len(fresh) * k, n))
         cols = np.arange(n)
         for i, t in enumerate(fresh):
             W[i * k + tasks[t].labels, cols] = 1.0 if prior_w[t] is not None else tasks[t].weights
-        sums = W @ self.train_stack
+        sums = np.hstack([W @ self.train, W @ self.train_sq])
         counts = W.sum(axis=1)
         for i, t in enumerate(fresh):
             sl = slice(i * k, (i + 1) * k)
@@ -266,16 +266,17 @@ class GNBBatch:
         D[new, at] = 1.0
         D[old, at] = -1.0
         moved = np.bincount(new, minlength=k) - np.bincount(old, minlength=k)
-        return sums + D @ self.train_stack[changed], counts + moved, eps
+        delta = np.hstack([D @ self.train[changed], D @ self.train_sq[changed]])
+        return sums + delta, counts + moved, eps
 
     def _row_sums(self, task: GNBTask, w: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray, float]:
         """Weighted class sums of a task on a few rows, and its smoothing from those rows."""
         cols = np.asarray(task.rows)
-        stack = self.train_stack[cols]
         Wt = np.zeros((k, cols.size))
         Wt[task.labels, np.arange(cols.size)] = task.weights
-        eps = self.var_smoothing * float(stack[:, : self.d].var(axis=0).max()) if cols.size else 0.0
-        return Wt @ stack, Wt.sum(axis=1), eps
+        rows = self.train[cols]
+        eps = self.var_smoothing * float(rows.var(axis=0).max()) if cols.size else 0.0
+        return np.hstack([Wt @ rows, Wt @ self.train_sq[cols]]), Wt.sum(axis=1), eps
 
     def predict(self, models: list[GNBModel]) -> np.ndarray:
         """Predictions of every model on the test rows, shape (len(models), n_test).
@@ -301,7 +302,9 @@ class GNBBatch:
         n_test = quad.shape[1]
         if k < 2:
             return np.zeros((n_models, n_test), dtype=np.int64)
-        jll = (const[:, None] - 0.5 * quad).reshape(n_models, k, n_test)
+        quad *= -0.5
+        jll = (quad + const[:, None]).reshape(n_models, k, n_test)  # float64
+        del quad
         # |error of 0.5 * quad| <= 0.5 * (2d + 4) * u * ||a_row|| * ||b_col||: rounding of both inputs to
         # float32, worst-case summation of 2d products, and rounding of quad itself (|quad| <= ||a|| ||b||)
         col_norm = np.sqrt(np.einsum("ij,ij->j", params, params)).reshape(n_models, k)
@@ -337,11 +340,12 @@ def _same_task(a: GNBTask, b: GNBTask) -> bool:
     return same_rows and np.array_equal(a.labels, b.labels) and np.array_equal(a.weights, b.weights)
 
 
-def _model(sums: np.ndarray, counts: np.ndarray, eps: float, prior_counts: np.ndarray, d: int) -> GNBModel:
-    """A GNB from class sums ``[sum x | sum x**2]``, their counts, the smoothing and the prior's class counts."""
+def _model(sums: np.ndarray, counts: np.ndarray, eps: float, prior_counts: np.ndarray, center: np.ndarray) -> GNBModel:
+    """A GNB from class sums ``[sum x | sum (x - center)**2]``, their counts, the smoothing and the prior's counts."""
+    d = center.shape[0]
     present = counts > 0
     safe = np.where(present, counts, 1.0)[:, None]
-    theta = sums[:, :d] / safe
+    theta = sums[:, :d] / safe - center  # class means in the centred coordinates
     var = sums[:, d:] / safe - theta * theta
     np.maximum(var, 0.0, out=var)
     var += eps
@@ -368,7 +372,8 @@ def _sure_winners(jll: np.ndarray, col_err: np.ndarray, row_err: np.ndarray) -> 
     for c in range(1, k):
         winner += c * (jll[:, c] == best)  # one class reaches the maximum, except at exact ties
     winner_err = col_err[np.arange(m)[:, None], np.minimum(winner, k - 1)] * row_err
-    err = col_err[:, :, None] * row_err
-    reach = jll + err >= (best - winner_err)[:, None, :]
+    high = col_err[:, :, None] * row_err  # each score's error bound...
+    high += jll  # ...added: the highest each class's exact score can be
+    reach = high >= (best - winner_err)[:, None, :]
     unsure = reach.sum(axis=1, dtype=np.int16) > 1
     return winner, unsure
