@@ -60,14 +60,17 @@ def page_link(page: PageInfo, label: str | None = None) -> None:
     st.page_link(page.script, label=label or page.title, icon=page.icon)
 
 
-def start_page(page: PageInfo) -> tuple[Settings, Dataset]:
-    """Configure the page, draw the navigation and the sidebar, load the data (errors shown with st.error)."""
+def start_page(page: PageInfo, seeds_in_sidebar: bool = True) -> tuple[Settings, Dataset]:
+    """Configure the page, draw the navigation and the sidebar, load the data (errors shown with st.error).
+
+    ``seeds_in_sidebar=False``: the page draws the seed widgets itself (the Clusters page, in its panel).
+    """
     st.set_page_config(page_title=f"{page.title} · CMCSL studio", page_icon=page.icon, layout="wide")
     with st.sidebar:
         for p in PAGES:
             page_link(p)
         st.divider()
-    settings = sidebar()
+    settings = sidebar(seeds=seeds_in_sidebar)
     with user_errors():
         with st.spinner("Loading data…"):
             data = load_data(settings)

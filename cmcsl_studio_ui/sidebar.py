@@ -43,7 +43,7 @@ from .settings import (
     takes_subset,
 )
 
-__all__ = ["sidebar", "CUSTOM", "CUSTOM_DEFAULT"]
+__all__ = ["sidebar", "seed_widgets", "CUSTOM", "CUSTOM_DEFAULT"]
 
 CUSTOM = "Custom genres…"
 """The subset choice that opens a text box for a list of genres."""
@@ -132,7 +132,7 @@ def _seed_number(label: str, field: str, value: int, lo: int, hi: int, help_: st
     st.number_input(label, lo, hi, step=1, help=help_, **_bound(field, value, then=forget_manual_seeds))
 
 
-def _method_widgets(cfg: Settings) -> None:
+def _method_widgets(cfg: Settings, seeds: bool) -> None:
     st.subheader("Method")
     _choice(
         "Preprocessing",
@@ -148,29 +148,49 @@ def _method_widgets(cfg: Settings) -> None:
         cfg.classifier,
         "Trained on the pseudo-labels for the BAC curves.",
     )
-    _seed_number("Seeds per class (b_class)", "b_class", cfg.b_class, 1, MAX_B_CLASS)
-    _seed_number(
-        "Random seed", "seed", cfg.seed, 0, MAX_SEED,
-        "Draws the seed items (b_class per class). The same value gives the same seeds.",
-    )  # fmt: skip
-    st.button(
-        "Randomize seeds",
-        on_click=randomize_seeds,
-        icon=":material/casino:",
-        width="stretch",
-        help="Draw new random seeds (and forget hand-picked ones).",
-    )
+    if seeds:
+        seed_widgets(cfg)
+    else:
+        st.caption("Seeds per class, random seed and **Randomize seeds** are above the views on this page.")
+
+
+def seed_widgets(cfg: Settings, in_row: bool = False) -> None:
+    """Seeds per class, random seed, "Randomize seeds" and the hand-picked note.
+
+    Drawn in the sidebar, or (``in_row``) as one row inside the Clusters page's panel,
+    where a change reruns only that panel.
+    """
+    cols = st.columns([1, 1, 1], vertical_alignment="bottom") if in_row else [st.container()] * 3
+    with cols[0]:
+        _seed_number("Seeds per class (b_class)", "b_class", cfg.b_class, 1, MAX_B_CLASS)
+    with cols[1]:
+        _seed_number(
+            "Random seed", "seed", cfg.seed, 0, MAX_SEED,
+            "Draws the seed items (b_class per class). The same value gives the same seeds.",
+        )  # fmt: skip
+    with cols[2]:
+        st.button(
+            "Randomize seeds",
+            key="randomize_seeds",
+            on_click=randomize_seeds,
+            icon=":material/casino:",
+            width="stretch",
+            help="Draw new random seeds (and forget hand-picked ones).",
+        )
     picked = manual_seed_count()
     if picked:
         st.caption(f"Using {picked} hand-picked seeds (see the Clusters page).")
 
 
-def sidebar() -> Settings:
-    """Draw the shared sidebar (its widgets edit the session's settings); write the URL; return the settings."""
+def sidebar(seeds: bool = True) -> Settings:
+    """Draw the shared sidebar (its widgets edit the session's settings); write the URL; return the settings.
+
+    ``seeds=False`` leaves the seed widgets out (the page draws :func:`seed_widgets` itself).
+    """
     init_session()
     cfg = current_settings()
     with st.sidebar:
         _data_widgets(cfg)
-        _method_widgets(cfg)
+        _method_widgets(cfg, seeds)
     sync_url()
     return cfg

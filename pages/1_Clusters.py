@@ -14,7 +14,9 @@ import numpy as np
 import streamlit as st
 
 from cmcsl_core.evaluation.metrics import LabelingSummary, labeling_summary
+from cmcsl_core.datasets.features import FeatureSet
 from cmcsl_core.method.labeling import LabelingResult
+from cmcsl_core.method.request import LabelRequest
 from cmcsl_core.tables import label_csv
 from cmcsl_studio_ui import seeding
 from cmcsl_studio_ui.figures import coloring, color_modes, confusion_figure
@@ -25,7 +27,8 @@ from cmcsl_studio_ui.labels import LABELS_CSV, is_manual, label_request, run_lab
 from cmcsl_studio_ui.loading import Dataset
 from cmcsl_studio_ui.page import CLUSTERS, cli_block, start_page, user_errors
 from cmcsl_studio_ui.scatter import linked_scatter, pending_events
-from cmcsl_studio_ui.session import current_settings, inspected
+from cmcsl_studio_ui.session import current_settings, inspected, sync_url
+from cmcsl_studio_ui.sidebar import seed_widgets
 from cmcsl_studio_ui.views import View, umap_pending, views, views_fingerprint
 
 # Streamlit key of the linked views (keeps the frame and its coordinates alive across reruns); a comment,
@@ -119,6 +122,21 @@ def side_panel(data: Dataset, result: LabelingResult) -> None:
         st.button("Close", key="close_item", on_click=seeding.set_focus, args=(data.key, None), icon=":material/close:")
 
 
+def confusion_panel(summary: LabelingSummary, class_names: tuple[str, ...]) -> None:
+    """CMCSL's labels against the truth, drawn only while its expander is open.
+
+    A Plotly chart redrawn on every seed change cost the browser about 60 ms of CPU per
+    click; closed, the metrics above the views carry the same headline numbers.
+    """
+    box = st.expander(
+        "Confusion matrix: CMCSL vs truth", icon=":material/grid_on:", key="confusion_open", on_change="rerun"
+    )
+    if box.open:
+        with box:
+            norm = st.toggle("Row percentages", value=True, key="cm_norm")
+            st.plotly_chart(confusion_figure(summary.confusion, class_names, norm), key="confusion")
+
+
 def umap_notice(view_list: list[View]) -> None:
     """While UMAP runs in the background: a note, and a poll that reruns the page when it is done."""
     if umap_pending(view_list):
@@ -151,11 +169,26 @@ def inspector(data: Dataset, result: LabelingResult) -> None:
             st.caption(f"…and {len(rows) - MAX_DETAILS} more: see the table (Show: inspected).")
 
 
+def reproduce_block(data: Dataset, request: LabelRequest, fs: FeatureSet, result: LabelingResult) -> None:
+    """The ``label`` command line of what the page shows, and the labels as a CSV download."""
+    cli_block(data, request.command(data.features, LABELS_CSV))
+    st.download_button(
+        f"Download {LABELS_CSV}",
+        lambda: label_csv(fs, result),  # made when clicked (100,000 items: 7 MB, 0.3 s), not on every rerun
+        file_name=LABELS_CSV,
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
+        key="labels_csv",
+    )
+
+
 @st.fragment
 def clusters_panel(data: Dataset, view_list: list[View]) -> None:
     """Everything that depends on the seeds; reruns on its own after a click, a lasso or a setting in it."""
     t0 = time.perf_counter()
     fs = data.fs
+    seed_widgets(current_settings(), in_row=True)  # here, not in the sidebar: a seed change reruns this panel only
     settings = current_settings()
     seeding.apply_view_events(data, settings, pending_events(VIEWS_KEY))
     request = label_request(data, settings)
@@ -189,30 +222,28 @@ def clusters_panel(data: Dataset, view_list: list[View]) -> None:
         st.subheader("Seeds")
         seeding.seed_panel(data, settings, result, manual)
     with right:
-        st.subheader("Confusion matrix: CMCSL vs truth")
-        norm = st.toggle("Row percentages", value=True, key="cm_norm")
-        st.plotly_chart(confusion_figure(summary.confusion, fs.class_names, norm), key="confusion")
+        confusion_panel(summary, fs.class_names)
 
     # lazy: the table (all items) is built and sent only while its expander is open
     table = st.expander("Find items and pick seeds from a table", icon=":material/search:", key="table_open", on_change="rerun")
     if table.open:
         with table:
             seeding.item_table(data, result)
-    with st.expander("Download the labels and reproduce them on the command line", icon=":material/terminal:"):
-        cli_block(data, request.command(data.features, LABELS_CSV))
-        st.download_button(
-            f"Download {LABELS_CSV}",
-            lambda: label_csv(fs, result),  # made when clicked (100,000 items: 7 MB, 0.3 s), not on every rerun
-            file_name=LABELS_CSV,
-            mime="text/csv",
-            on_click="ignore",
-            icon=":material/download:",
-            key="labels_csv",
-        )
+    # lazy like the table: the command line changes with every seed pick, so it is built and sent only while open
+    reproduce = st.expander(
+        "Download the labels and reproduce them on the command line",
+        icon=":material/terminal:",
+        key="reproduce_open",
+        on_change="rerun",
+    )
+    if reproduce.open:
+        with reproduce:
+            reproduce_block(data, request, fs, result)
+    sync_url()  # a seed change in this panel reran only the panel: the address follows here
     st.caption(f"Labeling and drawing took {time.perf_counter() - t0:.2f} s on the server.", help="server time")
 
 
-settings, data = start_page(CLUSTERS)
+settings, data = start_page(CLUSTERS, seeds_in_sidebar=False)
 st.title("Clusters")
 view_list = views(data, settings.preprocessing)
 umap_notice(view_list)

@@ -48,7 +48,15 @@ def assert_clean(at: AppTest) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
+REPRODUCE = "reproduce_open"
+"""Key of the Clusters page's folded "reproduce on the command line" expander (its lines are drawn only when open)."""
+
+
 def code_lines(at: AppTest) -> list[str]:
+    """The command lines the page shows (on the Clusters page: after unfolding them, as a user does)."""
+    if REPRODUCE in at.session_state and not at.session_state[REPRODUCE]:
+        at.session_state[REPRODUCE] = True
+        at.run()
     return [line for c in at.code for line in c.value.splitlines()]
 
 

@@ -8,6 +8,7 @@ when run through the CLI (in a temporary folder), and its downloads with the CLI
 
 from __future__ import annotations
 
+import json
 import shlex
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from helpers_app import (  # noqa: F401  (no_background_umap: a fixture)
     parse_shown, plotly_charts, run_page, run_shown, shown_command,
 )
 
-PAGES = {HOME: 1, CLUSTERS: 1, CURVES: 1, HOW: 2}  # plotly charts each page draws at least (Clusters: + the linked views)
+PAGES = {HOME: 1, CLUSTERS: 0, CURVES: 1, HOW: 2}  # plotly charts each page draws at least (Clusters: linked views)
 TITLES = {HOME: "CMCSL studio", CLUSTERS: "Clusters", CURVES: "BAC curves", HOW: "How CMCSL works"}
 pytestmark = pytest.mark.usefixtures("no_background_umap")
 
@@ -64,7 +65,10 @@ def test_every_page_runs_on_the_demo_with_the_shared_frame(page: str) -> None:
     assert len(plotly_charts(at)) >= PAGES[page]
     # the shared sidebar and the navigation are on every page
     assert at.sidebar.selectbox(key="w_source").value == "demo"
-    assert [b.label for b in at.sidebar.button] == ["Randomize seeds"]
+    # the seed widgets: in the sidebar, except on the Clusters page (in its panel, which a seed change reruns alone)
+    randomize = at.button(key="randomize_seeds")
+    assert randomize.label == "Randomize seeds"
+    assert [b.label for b in at.sidebar.button] == ([] if page == CLUSTERS else ["Randomize seeds"])
     links = [link.proto.label for link in at.sidebar.get("page_link")]
     assert links == ["Home", "Clusters", "BAC curves", "How CMCSL works", "Review"]
 
@@ -77,8 +81,8 @@ def test_url_parameters_set_the_sidebar_on_every_page_and_stay_in_the_url(page: 
     assert_clean(at)
     sb = at.sidebar
     assert sb.selectbox(key="w_subset_choice").value == "DS"
-    assert sb.number_input(key="w_b_class").value == 3
-    assert sb.number_input(key="w_seed").value == 7
+    assert at.number_input(key="w_b_class").value == 3
+    assert at.number_input(key="w_seed").value == 7
     assert sb.selectbox(key="w_preprocessing").value == "l2"
     assert sb.selectbox(key="w_classifier").value == params["clf"]
     params.pop("clf") if page == CURVES else None  # the default stays out of the URL
@@ -92,8 +96,8 @@ def test_switching_pages_keeps_the_sidebar_settings_and_hand_picked_seeds() -> N
     assert_clean(at)
     assert at.title[0].value == "Clusters"
     sb = at.sidebar
-    assert (sb.selectbox(key="w_subset_choice").value, sb.number_input(key="w_b_class").value) == ("DS", 3)
-    assert (sb.selectbox(key="w_preprocessing").value, sb.number_input(key="w_seed").value) == ("l2", 11)
+    assert (sb.selectbox(key="w_subset_choice").value, at.number_input(key="w_b_class").value) == ("DS", 3)
+    assert (sb.selectbox(key="w_preprocessing").value, at.number_input(key="w_seed").value) == ("l2", 11)
     at.text_input(key="seed_text").set_value("4,5,2000").run()
     at.switch_page(HOME).run()
     assert "--seeds 4,5,2000 --preprocessing l2" in shown_command(at, "label")
@@ -224,12 +228,28 @@ def test_clusters_page_shows_umap_views() -> None:
     assert args["n"] == 5443 and "points_fingerprint" in args  # the coordinates ride along on the first render
 
 
+def test_confusion_matrix_is_drawn_only_while_its_expander_is_open() -> None:
+    at = run_page(CLUSTERS)
+    assert plotly_charts(at) == [] and at.session_state["confusion_open"] is False
+    at.session_state["confusion_open"] = True
+    at.run()
+    assert_clean(at)
+    (chart,) = plotly_charts(at)
+    spec = json.loads(chart.proto.spec)
+    assert spec["data"][0]["type"] == "heatmap"
+    assert spec["data"][0]["x"] == spec["data"][0]["y"]  # classes on both axes
+    assert all("%" in t for row in spec["data"][0]["text"] for t in row)  # counts and row percentages
+    at.toggle(key="cm_norm").set_value(False).run()
+    text = json.loads(plotly_charts(at)[0].proto.spec)["data"][0]["text"]
+    assert all(t.isdigit() for row in text for t in row)  # the counts alone
+
+
 def test_randomize_seeds_changes_the_seeds_and_the_url() -> None:
     at = run_page(CLUSTERS)
     before = at.text_input(key="seed_text").value
-    at.sidebar.button[0].click().run()
+    at.button(key="randomize_seeds").click().run()
     assert_clean(at)
-    seed = at.sidebar.number_input(key="w_seed").value
+    seed = at.number_input(key="w_seed").value
     assert at.query_params.get("seed") == str(seed)
     assert at.text_input(key="seed_text").value != before
 

@@ -27,7 +27,7 @@ from cmcsl_core.constants import LABEL_SEED
 from cmcsl_studio_ui.settings import MVSA_BUILTIN, source_label
 from cmcsl_studio_ui.thumbs import thumbnail_data_url
 import helpers_app
-from helpers_app import CLUSTERS, CURVES, HOME, HOW, assert_clean, no_background_umap  # noqa: F401  (a fixture)
+from helpers_app import CLUSTERS, CURVES, HOME, HOW, assert_clean, code_lines, no_background_umap  # noqa: F401  (a fixture)
 
 TIMEOUT = 300
 
@@ -111,7 +111,7 @@ def test_clusters_metrics_match_the_cli_on_the_shown_command_lines(
 ) -> None:
     at = run_page(CLUSTERS)
     shown = {m.label: m for m in at.metric}
-    lines = [line for c in at.code for line in c.value.splitlines()]
+    lines = code_lines(at)
     export, label = lines
     assert shlex.split(export)[3:6] == ["export", "--source", MVSA_BUILTIN]
     monkeypatch.chdir(tmp_path)

@@ -96,6 +96,8 @@ def test_clusters_labels_csv_is_the_clis_file(app_url: str, page, tmp_path: Path
     wait_idle(page)
     assert_clean(page)
     page.get_by_text("Download the labels and reproduce them on the command line").click()
+    page.locator(".st-key-labels_csv").wait_for()  # the folded block is drawn by the rerun its opening starts
+    wait_idle(page)
     got = download(page, "labels_csv", "Download labels.csv", "labels.csv")  # made by the server on click
     monkeypatch.chdir(tmp_path)
     run_shown(shown_command(page, "export"))

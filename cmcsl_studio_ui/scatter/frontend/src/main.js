@@ -13,6 +13,7 @@
 //   {event: "have_points", fingerprint}      the frame has them (stop sending)
 //   {event: "click", ids: [i], view}         a point was clicked
 //   {event: "select", ids: [...], view}      a lasso selected these points
+import { frameGate, hold, release } from "./frames.js"; // first: gates the animation frames of everything below
 import createScatterplot, { createRenderer } from "regl-scatterplot";
 import { Streamlit } from "streamlit-component-lib/dist/streamlit.js";
 
@@ -60,6 +61,7 @@ const debug = {
   pointsReceived: 0,
   applyMs: [],
   lastDraw: null,
+  frames: frameGate, // frameGate.parkedNow(): animation frames parked while idle (tests check it)
   // what regl-scatterplot itself holds in a view (tests check that the views are linked)
   hoveredIn(view) {
     return state.plots[view] ? state.plots[view].sp.get("hoveredPoint") : null;
@@ -185,9 +187,22 @@ function destroyPlots() {
   document.getElementById("views").innerHTML = "";
 }
 
+function makeRenderer(width, height) {
+  // One WebGL context for all views, its canvas the size of the largest view: regl-scatterplot
+  // draws a view there and copies it onto the view's own canvas, so every pixel beyond the views'
+  // size would be cleared, drawn and copied on every frame for nothing (by default the renderer's
+  // canvas is the whole frame; with software WebGL that copy dominated the cost of a redraw).
+  if (state.renderer) state.renderer.destroy();
+  const dpr = window.devicePixelRatio || 1;
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.ceil(width * dpr);
+  canvas.height = Math.ceil(height * dpr);
+  state.renderer = createRenderer({ canvas });
+  state.rendererSize = [width, height];
+}
+
 function buildPlots(data, args) {
   destroyPlots();
-  if (!state.renderer) state.renderer = createRenderer();
   const holder = document.getElementById("views");
   const size = args.point_size || defaultPointSize(data.n);
   // all views' elements first, so that each plot has its final width when its scatterplot is made
@@ -208,6 +223,10 @@ function buildPlots(data, args) {
     holder.append(view);
     return { name, plot, canvas, overlay };
   });
+  const widest = Math.max(50, ...made.map(({ plot }) => plot.clientWidth));
+  if (!state.renderer || state.rendererSize[0] < widest || state.rendererSize[1] !== args.height) {
+    makeRenderer(widest, args.height);
+  }
   made.forEach(({ name, plot, canvas, overlay }, v) => {
     const width = Math.max(50, plot.clientWidth);
     const height = args.height;
@@ -257,8 +276,10 @@ function buildPlots(data, args) {
 }
 
 function resizePlots() {
+  // false when a view outgrew the renderer's canvas: the caller rebuilds the views
   for (const p of state.plots) {
     const width = Math.max(50, p.plot.clientWidth);
+    if (width > state.rendererSize[0]) return false;
     if (width !== p.width) {
       p.width = width;
       p.sp.set({ width });
@@ -267,6 +288,7 @@ function resizePlots() {
       scheduleOverlay(p);
     }
   }
+  return true;
 }
 
 function fitView(p) {
@@ -446,7 +468,14 @@ document.getElementById("reset-view").addEventListener("click", () => {
   // fit [-1, 1]^2 into the plot's current size (reset() would restore the size at creation)
   for (const p of state.plots) fitView(p);
 });
-window.addEventListener("resize", () => resizePlots());
+window.addEventListener("resize", () => {
+  if (!resizePlots() && state.lastArgs) {
+    state.lastKey = null; // views rebuilt: draw the last arguments again
+    state.fp = null;
+    state.pending = state.pending || state.lastArgs;
+    pump();
+  }
+});
 
 // ---------------------------------------------------------------- rendering Streamlit args
 function sameBytes(a, b) {
@@ -486,8 +515,10 @@ async function apply(args) {
     frameHeight();
     return;
   }
-  if (state.fp !== fp || state.plots.length !== args.view_names.length) buildPlots(data, args);
-  else resizePlots();
+  state.lastArgs = args;
+  if (state.fp !== fp || state.plots.length !== args.view_names.length || !resizePlots()) {
+    buildPlots(data, args);
+  }
   if (ack && !state.acked.has(fp)) {
     state.acked.add(fp);
     send("have_points", { fingerprint: fp });
@@ -530,7 +561,11 @@ async function apply(args) {
 
   await Promise.all(
     state.plots.map(async (p) => {
-      p.sp.set({ pointColor: palette });
+      const paletteKey = palette.join(",");
+      if (p.paletteKey !== paletteKey) {
+        p.sp.set({ pointColor: palette }); // a set() redraws: only when the colours changed
+        p.paletteKey = paletteKey;
+      }
       await p.sp.draw(
         { x: p.data.x, y: p.data.y, z: codes[p.v], w: seedW },
         {
@@ -561,6 +596,7 @@ async function pump() {
     while (state.pending) {
       const args = state.pending;
       state.pending = null;
+      hold(); // animation frames flow until this render is drawn
       try {
         const t0 = performance.now();
         await apply(args);
@@ -570,6 +606,8 @@ async function pump() {
         console.error(err);
         setStatus(`error: ${err.message}`);
         debug.error = String(err && err.stack ? err.stack : err);
+      } finally {
+        release();
       }
     }
   } finally {
