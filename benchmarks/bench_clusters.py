@@ -12,7 +12,7 @@ Two cases, each in a fresh browser session on one server:
 Measured per case (software WebGL, wall clock):
 
 - ``first_paint_s``: page open -> both views drawn; ``bytes_first_load``: pushed until then;
-- ``randomize``: the sidebar's "Randomize seeds" (a full page rerun): bytes pushed, click ->
+- ``randomize``: "Randomize seeds" (above the views; reruns the panel only): bytes pushed, click ->
   views redrawn, click -> page idle, and ``server_s`` (browser's rerun request -> the server's
   last frame: script time + loopback);
 - ``click``: a click on a point (adds it as a seed, opens it in the side panel; a fragment rerun);

@@ -188,28 +188,32 @@ def clusters_panel(data: Dataset, view_list: list[View]) -> None:
     """Everything that depends on the seeds; reruns on its own after a click, a lasso or a setting in it."""
     t0 = time.perf_counter()
     fs = data.fs
-    seed_widgets(current_settings(), in_row=True)  # here, not in the sidebar: a seed change reruns this panel only
-    settings = current_settings()
-    seeding.apply_view_events(data, settings, pending_events(VIEWS_KEY))
-    request = label_request(data, settings)
-    manual = is_manual(request)
-    with user_errors():
-        result = run_labeling(data, request)
-    summary = labeling_summary(result, fs.y, fs.n_classes)
+    # one container above the views: whatever it holds this time (a hand-picked note, an error, the human-label
+    # block), the views keep their place in the panel, so the browser keeps their frame and its coordinates
+    top = st.container()
+    with top:
+        seed_widgets(current_settings(), in_row=True)  # here, not in the sidebar: a seed change reruns this panel only
+        settings = current_settings()
+        seeding.apply_view_events(data, settings, pending_events(VIEWS_KEY))
+        request = label_request(data, settings)
+        manual = is_manual(request)
+        with user_errors():
+            result = run_labeling(data, request)
+        summary = labeling_summary(result, fs.y, fs.n_classes)
 
-    how = (
-        f"{len(result.seed_idx)} hand-picked seeds"
-        if manual
-        else f"{settings.b_class} random seeds per class (seed {settings.seed})"
-    )
-    st.caption(
-        f"{fs.n_items:,} items, {fs.n_classes} classes · preprocessing **{settings.preprocessing}** · {how}. "
-        "Each item takes the label of its nearest seed in each modality (UNI); where they disagree, "
-        "the modality in which the item is closer to its seed wins (CMCSL)."
-    )
-    metrics(summary, fs.modality_names)
-    human_disagreement_block(data, result)  # data with human labels per modality (MVSA-Single): role P3
-    mode, highlight = controls(color_modes(fs))
+        how = (
+            f"{len(result.seed_idx)} hand-picked seeds"
+            if manual
+            else f"{settings.b_class} random seeds per class (seed {settings.seed})"
+        )
+        st.caption(
+            f"{fs.n_items:,} items, {fs.n_classes} classes · preprocessing **{settings.preprocessing}** · {how}. "
+            "Each item takes the label of its nearest seed in each modality (UNI); where they disagree, "
+            "the modality in which the item is closer to its seed wins (CMCSL)."
+        )
+        metrics(summary, fs.modality_names)
+        human_disagreement_block(data, result)  # data with human labels per modality (MVSA-Single): role P3
+        mode, highlight = controls(color_modes(fs))
     c_views, c_side = st.columns([3, 1])
     with c_views:
         scatter_views(data, result, view_list, mode, highlight, settings.preprocessing)

@@ -171,6 +171,12 @@ def test_click_adds_a_seed_and_opens_the_item_in_the_side_panel(app_url: str, pa
     assert frame.evaluate("() => window.__scatter.selectedIn(1)") == [item]  # selected in the other view too
     assert settled.bytes <= MAX_PUSH, settled
     assert frame.evaluate("() => window.__scatter.pointsReceived") == 1
+    # back to random seeds: the hand-picked note above the views goes away, the views' frame stays
+    before, d = seed_list(page), draws(frame)
+    page.get_by_role("button", name="Randomize seeds").click()
+    wait_for_new_seeds(page, before)
+    frame.wait_for_function(f"() => window.__scatter.draws > {d}", polling=100)
+    assert frame.evaluate("() => window.__scatter.pointsReceived") == 1  # same frame, coordinates kept
 
 
 def test_lasso_selection_adds_seeds_in_every_view(app_url: str, page) -> None:
