@@ -61,7 +61,7 @@ class Fold:
             self.factory = make_sklearn_classifier(config.classifier)
 
     def batch(self, m: int) -> GNBBatch:
-        """Modality ``m``'s :class:`GNBBatch`, made on first use (it holds a copy of the training rows)."""
+        """Modality ``m``'s :class:`GNBBatch`, made on first use (it holds the centred squares of the training rows)."""
         if m not in self._batches:
             self._batches[m] = GNBBatch(self.Xtr[m], self.Xte[m])
         return self._batches[m]

@@ -171,9 +171,8 @@ class GNBBatch:
         k = n_classes
         stats: list[tuple[np.ndarray, np.ndarray, float] | None] = [None] * len(tasks)  # sums, counts, eps
         prior_w = [_per_class(t.labels, t.weights, k) if t.rows is None else None for t in tasks]
-        same: dict[int, int] = {}
         full = [t for t, task in enumerate(tasks) if task.rows is None]
-        fresh, updates = self._plan(tasks, full, prior_w, same)
+        fresh, updates, same = self._plan(tasks, full, prior_w)
         if fresh:
             self._fresh_sums(tasks, fresh, prior_w, k, stats)
         for t, base, changed in updates:
@@ -186,7 +185,7 @@ class GNBBatch:
                     same[t] = s
                     break
             else:
-                stats[t] = self._row_sums(task, prior_w[t], k)
+                stats[t] = self._row_sums(task, k)
         models: list[GNBModel] = []
         for t in range(len(tasks)):
             if t in same:
@@ -198,10 +197,12 @@ class GNBBatch:
         return models
 
     def _plan(
-        self, tasks: list[GNBTask], full: list[int], prior_w: list[np.ndarray | None], same: dict[int, int]
-    ) -> tuple[list[int], list[tuple[int, int, np.ndarray]]]:
-        """Which full-row tasks get fresh sums, which update an earlier task's, which repeat one."""
+        self, tasks: list[GNBTask], full: list[int], prior_w: list[np.ndarray | None]
+    ) -> tuple[list[int], list[tuple[int, int, np.ndarray]], dict[int, int]]:
+        """Which full-row tasks get fresh sums, which update an earlier task's (task, base, changed rows),
+        and which repeat one (task -> the earlier identical task)."""
         n = self.train.shape[0]
+        same: dict[int, int] = {}
         fresh: list[int] = []
         updates: list[tuple[int, int, np.ndarray]] = []
         seen: list[int] = []  # earlier full tasks with per-class weights, whose sums are unweighted
@@ -225,7 +226,7 @@ class GNBBatch:
                     continue
             fresh.append(t)
             seen.append(t)
-        return fresh, updates
+        return fresh, updates, same
 
     def _fresh_sums(
         self,
@@ -269,7 +270,7 @@ class GNBBatch:
         delta = np.hstack([D @ self.train[changed], D @ self.train_sq[changed]])
         return sums + delta, counts + moved, eps
 
-    def _row_sums(self, task: GNBTask, w: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray, float]:
+    def _row_sums(self, task: GNBTask, k: int) -> tuple[np.ndarray, np.ndarray, float]:
         """Weighted class sums of a task on a few rows, and its smoothing from those rows."""
         cols = np.asarray(task.rows)
         Wt = np.zeros((k, cols.size))
