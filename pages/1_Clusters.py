@@ -14,7 +14,6 @@ import numpy as np
 import streamlit as st
 
 from cmcsl_core.evaluation.metrics import LabelingSummary, labeling_summary
-from cmcsl_core.datasets.features import FeatureSet
 from cmcsl_core.method.labeling import LabelingResult
 from cmcsl_core.method.request import LabelRequest
 from cmcsl_core.tables import label_csv
@@ -169,12 +168,12 @@ def inspector(data: Dataset, result: LabelingResult) -> None:
             st.caption(f"…and {len(rows) - MAX_DETAILS} more: see the table (Show: inspected).")
 
 
-def reproduce_block(data: Dataset, request: LabelRequest, fs: FeatureSet, result: LabelingResult) -> None:
+def reproduce_block(data: Dataset, request: LabelRequest, result: LabelingResult) -> None:
     """The ``label`` command line of what the page shows, and the labels as a CSV download."""
     cli_block(data, request.command(data.features, LABELS_CSV))
     st.download_button(
         f"Download {LABELS_CSV}",
-        lambda: label_csv(fs, result),  # made when clicked (100,000 items: 7 MB, 0.3 s), not on every rerun
+        lambda: label_csv(data.fs, result),  # made when clicked (100,000 items: 7 MB, 0.3 s), not on every rerun
         file_name=LABELS_CSV,
         mime="text/csv",
         on_click="ignore",
@@ -190,8 +189,7 @@ def clusters_panel(data: Dataset, view_list: list[View]) -> None:
     fs = data.fs
     # one container above the views: whatever it holds this time (a hand-picked note, an error, the human-label
     # block), the views keep their place in the panel, so the browser keeps their frame and its coordinates
-    top = st.container()
-    with top:
+    with st.container():
         seed_widgets(current_settings(), in_row=True)  # here, not in the sidebar: a seed change reruns this panel only
         settings = current_settings()
         seeding.apply_view_events(data, settings, pending_events(VIEWS_KEY))
@@ -242,7 +240,7 @@ def clusters_panel(data: Dataset, view_list: list[View]) -> None:
     )
     if reproduce.open:
         with reproduce:
-            reproduce_block(data, request, fs, result)
+            reproduce_block(data, request, result)
     sync_url()  # a seed change in this panel reran only the panel: the address follows here
     st.caption(f"Labeling and drawing took {time.perf_counter() - t0:.2f} s on the server.", help="server time")
 
