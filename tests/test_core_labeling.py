@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 
 from cmcsl_core.errors import CMCSLError, SeedError
 from cmcsl_core.method.labeling import (
+    DISTANCE_BLOCK,
     cross_modal_labels,
+    distances_to,
     nearest_seed,
     propagate,
     squared_distances,
@@ -137,6 +139,18 @@ def test_nearest_seed_single_and_errors():
     np.testing.assert_allclose(dist, np.linalg.norm(X - X[3], axis=1))
     with pytest.raises(CMCSLError):
         nearest_seed(X, np.empty((0, 2)))
+
+
+@pytest.mark.parametrize("n", [1, DISTANCE_BLOCK - 1, DISTANCE_BLOCK, DISTANCE_BLOCK + 1, 2 * DISTANCE_BLOCK + 7])
+def test_distances_to_is_the_plain_norm_across_block_edges(n):
+    rng = np.random.default_rng(n)
+    X = rng.standard_normal((n, 5))
+    S = rng.standard_normal((4, 5))
+    idx = rng.integers(0, 4, n)
+    got = distances_to(X, S, idx)
+    diff = X - S[idx]
+    np.testing.assert_array_equal(got, np.sqrt(np.einsum("ij,ij->i", diff, diff)))  # the unblocked formula, bit for bit
+    np.testing.assert_allclose(got, np.linalg.norm(diff, axis=1), rtol=1e-14)
 
 
 def test_cross_modal_labels_input_errors():
