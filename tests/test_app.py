@@ -9,7 +9,10 @@ when run through the CLI (in a temporary folder), and its downloads with the CLI
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +33,7 @@ from cmcsl_studio_ui.seeding import plan_view_events
 from cmcsl_studio_ui.settings import Settings
 from cmcsl_studio_ui.url import settings_from_params, settings_to_params
 from helpers_app import (  # noqa: F401  (no_background_umap: a fixture)
-    CLUSTERS, CURVES, HOME, HOW, assert_clean, code_lines, no_background_umap,
+    CLUSTERS, CURVES, HOME, HOW, ROOT, assert_clean, code_lines, no_background_umap,
     parse_shown, plotly_charts, run_page, run_shown, shown_command,
 )
 
@@ -71,6 +74,29 @@ def test_every_page_runs_on_the_demo_with_the_shared_frame(page: str) -> None:
     assert [b.label for b in at.sidebar.button] == ([] if page == CLUSTERS else ["Randomize seeds"])
     links = [link.proto.label for link in at.sidebar.get("page_link")]
     assert links == ["Home", "Clusters", "BAC curves", "How CMCSL works", "Review"]
+
+
+def test_the_server_runs_blas_on_one_thread() -> None:
+    """OpenBLAS's spinning worker threads tripled the server's CPU per seed change (see page.one_blas_thread).
+
+    In a fresh process (as ``streamlit run`` starts) with a two-thread BLAS: after a page has
+    run, BLAS uses one thread. A subprocess, because threadpoolctl lets only the first thread
+    that limits OpenBLAS change it while that thread lives (here: pytest's main thread).
+    """
+    code = """
+import json, sys
+sys.path.insert(0, "tests")
+from threadpoolctl import threadpool_info
+from helpers_app import CLUSTERS, assert_clean, run_page
+blas = lambda: sorted({p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"})
+before = blas()
+assert_clean(run_page(CLUSTERS))
+print(json.dumps([before, blas()]))
+"""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2", "CMCSL_NO_BACKGROUND_UMAP": "1"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [[2], [1]]
 
 
 @pytest.mark.parametrize("page", list(PAGES))
