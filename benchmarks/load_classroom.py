@@ -13,7 +13,8 @@ after ``--duration`` seconds and each click times out after 30 s.
 
 Usage: ``python benchmarks/load_classroom.py [--sessions 20] [--duration 60] [--every 4]``.
 The browsers run on the same machine as the server: on 2 cores, 20 software-WebGL pages use
-most of the CPU, so the click times measure the machine more than the server (see the README).
+several times the server's CPU, so the click times measure the whole machine, not the server alone
+(see the README).
 """
 
 from __future__ import annotations
