@@ -60,14 +60,13 @@ def user_errors() -> Iterator[None]:
 def one_blas_thread() -> threadpool_limits:
     """Limit BLAS to one thread for this server process (once; the limiter is returned, not undone).
 
-    Applies to the BLAS libraries loaded when it first runs (hence after the data are loaded).
-
     The server's matrix products are small (one seed change: 6,865 items x 27 seeds), and
     OpenBLAS's worker threads spin for a while after each one: measured on the Clusters page,
-    a "Randomize seeds" click cost the server 0.13 CPU-s with the default pool against 0.044 with
+    a "Randomize seeds" click cost the server 0.13 CPU-s with the default pool against 0.034 with
     one thread, and finished sooner. Parallel work (the BAC curves' folds) runs in threads of
     its own, one BLAS thread each (the curve computation in :mod:`cmcsl_core.evaluation.curve`
-    limits BLAS the same way while its folds run).
+    limits BLAS the same way while its folds run). It applies to the BLAS libraries loaded when
+    it first runs, hence :func:`start_page` calls it after loading the data.
     """
     return threadpool_limits(limits=1, user_api="blas")
 

@@ -132,9 +132,9 @@ DISTANCE_BLOCK = 1024
 def distances_to(X: np.ndarray, S: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Exact Euclidean distance from every row ``i`` of ``X`` to ``S[idx[i]]``, shape (N,).
 
-    Computed in blocks of :data:`DISTANCE_BLOCK` rows through one reused buffer: the same
-    numbers as ``norm(X - S[idx], axis=1)`` without an (N, d) temporary (on the app's server
-    a fresh 28 MB temporary per seed change cost more than the distances themselves).
+    Computed in blocks of :data:`DISTANCE_BLOCK` rows through one reused buffer: bit for bit
+    ``sqrt(einsum("ij,ij->i", D, D))`` with ``D = X - S[idx]``, without that (N, d) temporary
+    (on the app's server a fresh 28 MB temporary per seed change cost more than the distances).
     """
     n, d = X.shape
     out = np.empty(n, dtype=np.float64)
