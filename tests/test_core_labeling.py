@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cmcsl_core.errors import CMCSLError, SeedError
+from cmcsl_core.method import labeling
 from cmcsl_core.method.labeling import (
     DISTANCE_BLOCK,
     cross_modal_labels,
@@ -151,6 +152,20 @@ def test_distances_to_is_the_plain_norm_across_block_edges(n):
     diff = X - S[idx]
     np.testing.assert_array_equal(got, np.sqrt(np.einsum("ij,ij->i", diff, diff)))  # the unblocked formula, bit for bit
     np.testing.assert_allclose(got, np.linalg.norm(diff, axis=1), rtol=1e-14)
+
+
+@pytest.mark.parametrize("rows_per_block", [1, 3, 64])
+def test_nearest_seed_in_row_blocks_equals_one_matrix(rows_per_block, monkeypatch):
+    rng = np.random.default_rng(rows_per_block)
+    X = rng.integers(-3, 4, (200, 3)).astype(float)  # small integers: many exact ties across block edges
+    S = X[rng.choice(200, 7, replace=False)]
+    whole = nearest_seed(X, S, d2=squared_distances(X, S))  # the caller's one matrix
+    monkeypatch.setattr(labeling, "BLOCK_BYTES", 8 * S.shape[0] * rows_per_block)
+    blocked = nearest_seed(X, S)
+    np.testing.assert_array_equal(blocked[0], whole[0])
+    np.testing.assert_array_equal(blocked[1], whole[1])
+    brute = ((X[:, None, :] - S[None]) ** 2).sum(axis=2)
+    np.testing.assert_array_equal(blocked[0], np.argmin(brute, axis=1))  # exact ties: the lowest position
 
 
 def test_cross_modal_labels_input_errors():

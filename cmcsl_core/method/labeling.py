@@ -110,10 +110,15 @@ def squared_norms(X: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", X, X)
 
 
-def squared_distances(X: np.ndarray, S: np.ndarray, xx: np.ndarray | None = None) -> np.ndarray:
-    """(N, S) squared distances by one matrix product, ``|x|^2 - 2 x.s + |s|^2`` (may be off by rounding)."""
+def squared_distances(
+    X: np.ndarray, S: np.ndarray, xx: np.ndarray | None = None, out: np.ndarray | None = None
+) -> np.ndarray:
+    """(N, S) squared distances by one matrix product, ``|x|^2 - 2 x.s + |s|^2`` (may be off by rounding).
+
+    ``out``: an (N, S) float64 array to write them into (returned).
+    """
     xx = squared_norms(X) if xx is None else xx
-    d2 = X @ S.T
+    d2 = np.matmul(X, S.T, out=out)
     d2 *= -2.0
     d2 += squared_norms(S)[None, :]
     d2 += xx[:, None]
@@ -152,6 +157,33 @@ def _exact_sq(X: np.ndarray, S: np.ndarray) -> np.ndarray:
     return ((X[:, None, :] - S[None, :, :]) ** 2).sum(axis=2)
 
 
+BLOCK_BYTES = 8 << 20
+"""Bytes of the (items x seeds) squared distances :func:`nearest_seed` holds at a time.
+
+It works through the items in row blocks of this size, one matrix product each, reusing one
+buffer: 100,000 items x 148 seeds would otherwise be a fresh 118 MB matrix per seed change,
+and on the app's server first touching that memory cost more than the products.
+"""
+
+
+def _assign(X: np.ndarray, S: np.ndarray, d2: np.ndarray, xx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest seed and its squared distance for the rows of ``X``, given their :func:`squared_distances`.
+
+    Rows whose runner-up is within rounding error of the best are decided on exact distances.
+    """
+    idx = np.argmin(d2, axis=1)
+    best = d2[np.arange(d2.shape[0]), idx]
+    if S.shape[0] > 1:
+        tol = _rounding_bound(xx, S)
+        near = np.count_nonzero(d2 <= (best + tol)[:, None], axis=1) > 1
+        if np.any(near):
+            rows = np.flatnonzero(near)
+            exact = _exact_sq(X[rows], S)
+            idx[rows] = np.argmin(exact, axis=1)
+            best[rows] = exact[np.arange(rows.size), idx[rows]]
+    return idx, best
+
+
 def nearest_seed(
     X: np.ndarray,
     S: np.ndarray,
@@ -168,7 +200,8 @@ def nearest_seed(
     S : ndarray of shape (S, d)
         Seeds (centroids).
     d2 : ndarray of shape (N, S), optional
-        Precomputed :func:`squared_distances` (e.g. columns of a larger matrix).
+        Precomputed :func:`squared_distances` (e.g. columns of a larger matrix). Without
+        it they are computed here, :data:`BLOCK_BYTES` at a time.
     xx : ndarray of shape (N,), optional
         Precomputed squared norms of ``X``.
     exact_distances : bool
@@ -187,20 +220,18 @@ def nearest_seed(
     if S.shape[0] == 0:
         raise CMCSLError("at least one seed is needed")
     xx = squared_norms(X) if xx is None else xx
-    if d2 is None:
-        d2 = squared_distances(X, S, xx)
-    idx = np.argmin(d2, axis=1)
-    rows_all = np.arange(X.shape[0])
-    best = d2[rows_all, idx]
-    if S.shape[0] > 1:
-        tol = _rounding_bound(xx, S)
-        near = np.count_nonzero(d2 <= (best + tol)[:, None], axis=1) > 1
-        if np.any(near):
-            rows = np.flatnonzero(near)
-            exact = _exact_sq(X[rows], S)
-            idx[rows] = np.argmin(exact, axis=1)
-            best = best.copy()
-            best[rows] = exact[np.arange(rows.size), idx[rows]]
+    if d2 is not None:
+        idx, best = _assign(X, S, d2, xx)
+    else:
+        n = X.shape[0]
+        idx = np.empty(n, dtype=np.intp)
+        best = np.empty(n, dtype=np.float64)
+        step = max(1, BLOCK_BYTES // (8 * S.shape[0]))
+        buf = np.empty((min(step, n), S.shape[0]), dtype=np.float64)
+        for a in range(0, n, step):
+            b = min(a + step, n)
+            block = squared_distances(X[a:b], S, xx[a:b], out=buf[: b - a])
+            idx[a:b], best[a:b] = _assign(X[a:b], S, block, xx[a:b])
     if exact_distances:
         return idx, distances_to(X, S, idx)
     return idx, np.sqrt(np.maximum(best, 0.0))
