@@ -152,6 +152,11 @@ def test_first_paint_and_randomize_seeds_push_kilobytes_not_the_points(app_url: 
     assert min(pushed) >= 5443  # the colour codes of the items did travel
     idle = statistics.median(s.idle_s for s in settled)
     assert idle <= 1.5, f"idle again after {[round(s.idle_s, 2) for s in settled]} s"
+    # after drawing a seed change the views stop asking for animation frames soon (250 ms, not the
+    # 1.5 s that input keeps them awake: with 20 pages of a classroom those frames added up)
+    frame.wait_for_function("() => window.__scatter.frames.parkedNow() > 0", polling=100, timeout=10_000)
+    parked_after = frame.evaluate("() => window.__scatter.frames.parkedAt - window.__scatter.lastDraw.t")
+    assert 0 < parked_after < 1200, f"parked {parked_after:.0f} ms after the last draw"
     out = shot_dir(tmp_path) / "clusters.png"
     page.screenshot(path=str(out))
     assert out.stat().st_size > 20_000

@@ -23,7 +23,8 @@ let nextParkedId = -1;
 let awakeUntil = 0;
 let holds = 0;
 
-export const frameGate = { parkedNow: () => parked.size, wakes: 0, holding: () => holds };
+// parkedAt: performance.now() when the loop was last parked (tests read it through window.__scatter.frames)
+export const frameGate = { parkedNow: () => parked.size, parkedAt: null, wakes: 0, holding: () => holds };
 
 export function wake(ms = AWAKE_MS) {
   frameGate.wakes += 1;
@@ -46,6 +47,7 @@ export function release() {
 
 window.requestAnimationFrame = (cb) => {
   if (holds > 0 || performance.now() < awakeUntil) return nativeRequest(cb);
+  if (parked.size === 0) frameGate.parkedAt = performance.now();
   const id = nextParkedId;
   nextParkedId -= 1;
   parked.set(id, cb);
