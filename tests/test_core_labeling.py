@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from cmcsl_core.errors import CMCSLError, SeedError
 from cmcsl_core.method import labeling
 from cmcsl_core.method.labeling import (
-    DISTANCE_BLOCK,
     cross_modal_labels,
     distances_to,
     nearest_seed,
@@ -142,8 +141,9 @@ def test_nearest_seed_single_and_errors():
         nearest_seed(X, np.empty((0, 2)))
 
 
-@pytest.mark.parametrize("n", [1, DISTANCE_BLOCK - 1, DISTANCE_BLOCK, DISTANCE_BLOCK + 1, 2 * DISTANCE_BLOCK + 7])
-def test_distances_to_is_the_plain_norm_across_block_edges(n):
+@pytest.mark.parametrize("n", [1, 15, 16, 17, 39])
+def test_distances_to_is_the_plain_norm_across_block_edges(n, monkeypatch):
+    monkeypatch.setattr(labeling, "BLOCK_BYTES", 8 * 5 * 16)  # 16 rows of 5 values per block
     rng = np.random.default_rng(n)
     X = rng.standard_normal((n, 5))
     S = rng.standard_normal((4, 5))

@@ -130,22 +130,32 @@ def _rounding_bound(xx: np.ndarray, S: np.ndarray) -> np.ndarray:
     return 1e-12 * (xx + squared_norms(S).max()) + 1e-300
 
 
-DISTANCE_BLOCK = 1024
-"""Rows per block in :func:`distances_to`: keeps its temporary small (1024 x 512 float64: 4 MB)."""
+BLOCK_BYTES = 4 << 20
+"""Bytes of float64 temporaries that :func:`nearest_seed` and :func:`distances_to` hold at a time.
+
+They work through the items in row blocks of this size, reusing one buffer: 100,000 items x
+148 seeds would otherwise be a fresh 118 MB matrix per seed change (and 6,865 x 512 differences
+28 MB), and on the app's server first touching that memory cost more than the arithmetic.
+"""
+
+
+def _block_rows(row_values: int) -> int:
+    """Rows per block when a row of the temporary holds ``row_values`` float64 values (at least 1)."""
+    return max(1, BLOCK_BYTES // (8 * max(row_values, 1)))
 
 
 def distances_to(X: np.ndarray, S: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Exact Euclidean distance from every row ``i`` of ``X`` to ``S[idx[i]]``, shape (N,).
 
-    Computed in blocks of :data:`DISTANCE_BLOCK` rows through one reused buffer: bit for bit
-    ``sqrt(einsum("ij,ij->i", D, D))`` with ``D = X - S[idx]``, without that (N, d) temporary
-    (on the app's server a fresh 28 MB temporary per seed change cost more than the distances).
+    Computed in row blocks (:data:`BLOCK_BYTES`) through one reused buffer: bit for bit
+    ``sqrt(einsum("ij,ij->i", D, D))`` with ``D = X - S[idx]``, without that (N, d) temporary.
     """
     n, d = X.shape
+    step = _block_rows(d)
     out = np.empty(n, dtype=np.float64)
-    buf = np.empty((min(DISTANCE_BLOCK, n), d), dtype=np.float64)
-    for a in range(0, n, DISTANCE_BLOCK):
-        b = min(a + DISTANCE_BLOCK, n)
+    buf = np.empty((min(step, n), d), dtype=np.float64)
+    for a in range(0, n, step):
+        b = min(a + step, n)
         diff = buf[: b - a]
         np.take(S, idx[a:b], axis=0, out=diff)
         np.subtract(X[a:b], diff, out=diff)
@@ -155,15 +165,6 @@ def distances_to(X: np.ndarray, S: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 def _exact_sq(X: np.ndarray, S: np.ndarray) -> np.ndarray:
     return ((X[:, None, :] - S[None, :, :]) ** 2).sum(axis=2)
-
-
-BLOCK_BYTES = 8 << 20
-"""Bytes of the (items x seeds) squared distances :func:`nearest_seed` holds at a time.
-
-It works through the items in row blocks of this size, one matrix product each, reusing one
-buffer: 100,000 items x 148 seeds would otherwise be a fresh 118 MB matrix per seed change,
-and on the app's server first touching that memory cost more than the products.
-"""
 
 
 def _assign(X: np.ndarray, S: np.ndarray, d2: np.ndarray, xx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -226,7 +227,7 @@ def nearest_seed(
         n = X.shape[0]
         idx = np.empty(n, dtype=np.intp)
         best = np.empty(n, dtype=np.float64)
-        step = max(1, BLOCK_BYTES // (8 * S.shape[0]))
+        step = _block_rows(S.shape[0])  # one matrix product per block
         buf = np.empty((min(step, n), S.shape[0]), dtype=np.float64)
         for a in range(0, n, step):
             b = min(a + step, n)
