@@ -12,6 +12,7 @@ from cmcsl_core.cli.common import (
     methods_arg,
     positive_int,
     preprocessing_arg,
+    seed_int,
     tqdm_progress,
     whole_int,
 )
@@ -47,7 +48,7 @@ def add_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--b-max", type=positive_int, help=f"largest b_class (default: {B_MAX})")
     c.add_argument("--b-values", type=int_list, help="explicit b_class values, e.g. 1,5,10 (instead of --b-min/--b-max)")
     c.add_argument("--repeats", type=positive_int, default=REPEATS, help="repetitions of 2-fold CV")
-    c.add_argument("--seed", type=whole_int, default=RANDOM_STATE, help="random state of the CV splits and seed draws")
+    c.add_argument("--seed", type=seed_int, default=RANDOM_STATE, help="random state of the CV splits and seed draws")
     c.add_argument("--class-weights", type=class_weights_arg, default=DEFAULT_CLASS_WEIGHTS,
                    help=f"one of {', '.join(CLASS_WEIGHTS)}")
     c.add_argument(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from cmcsl_core.cli.common import check_out, classifier_arg, positive_int, preprocessing_arg, tqdm_progress, whole_int
+from cmcsl_core.cli.common import check_out, classifier_arg, positive_int, preprocessing_arg, seed_int, tqdm_progress, whole_int
 from cmcsl_core.constants import RANDOM_STATE
 
 NAME = "fusion"
@@ -20,7 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repeats", type=positive_int, default=5, help="random splits")
     p.add_argument("--classifier", type=classifier_arg, default="lr", help="base classifier: gnb, lr or cart")
     p.add_argument("--preprocessing", type=preprocessing_arg, default="l2std", help="fitted on the train part only")
-    p.add_argument("--seed", type=whole_int, default=RANDOM_STATE, help="random state of the splits")
+    p.add_argument("--seed", type=seed_int, default=RANDOM_STATE, help="random state of the splits")
     p.add_argument("--alpha", choices=ALPHAS, default="none", help="DRA's alpha_j: 0 or the class share")
     p.add_argument("--mla-metric", choices=MLA_METRICS, default="accuracy", help="MLA's modality weight")
     p.add_argument("--f1", choices=F1_AVERAGES, default="weighted", help="F1 averaging of the f1 column")

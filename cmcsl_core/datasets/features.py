@@ -38,6 +38,7 @@ from typing import IO, Mapping, Sequence
 import numpy as np
 from numpy.typing import DTypeLike
 
+from cmcsl_core.datasets.npzcheck import DAMAGED, check_archive
 from cmcsl_core.errors import FeatureFileError
 from cmcsl_core.fileio import write_atomically
 from cmcsl_core.types import PathLike
@@ -220,6 +221,8 @@ def validate(fs: FeatureSet) -> None:
         x = np.asarray(x)
         if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
             raise FeatureFileError(f"modality {name!r} must be a numeric array, got dtype {x.dtype}")
+        if np.issubdtype(x.dtype, np.complexfloating):
+            raise FeatureFileError(f"modality {name!r} must hold real numbers, got dtype {x.dtype}")
         if x.ndim != 2:
             raise FeatureFileError(f"modality {name!r} must be a 2-D array (N x d), got shape {x.shape}")
         if x.shape[0] != n:
@@ -317,6 +320,8 @@ def _read_strings(archive: "np.lib.npyio.NpzFile", key: str) -> tuple[str, ...]:
     arr = archive[key]
     if arr.dtype.kind not in "US":
         raise FeatureFileError(f"'{key}' must hold strings, got dtype {arr.dtype}")
+    if arr.dtype.kind == "S":  # byte strings (e.g. written by Python 2 or h5py): UTF-8 text
+        return tuple(v.decode("utf-8", errors="replace") for v in arr.reshape(-1))
     return tuple(str(v) for v in arr.reshape(-1))
 
 
@@ -356,13 +361,17 @@ def _read_arrays(archive: "np.lib.npyio.NpzFile", names: Sequence[str]) -> tuple
         return tuple(pool.map(archive.__getitem__, names))
 
 
-def load_features(path_or_file: PathLike | IO[bytes]) -> FeatureSet:
+def load_features(path_or_file: PathLike | IO[bytes], max_bytes: int | None = None) -> FeatureSet:
     """Load and validate a feature file.
 
     Parameters
     ----------
     path_or_file : path or binary file object
         The ``.npz`` file (a path, or an uploaded file's bytes stream).
+    max_bytes : int, optional
+        The most memory loading may take, checked against the arrays' headers before
+        anything is allocated (:func:`~cmcsl_core.datasets.npzcheck.check_archive`);
+        default half of the machine's memory.
 
     Returns
     -------
@@ -371,8 +380,10 @@ def load_features(path_or_file: PathLike | IO[bytes]) -> FeatureSet:
     Raises
     ------
     FeatureFileError
-        If the file is missing, not an ``.npz`` archive, holds object arrays
-        (pickles are never loaded) or breaks any rule of the format.
+        If the file is missing, not an ``.npz`` archive, damaged (a bad CRC, a broken
+        deflate stream, a header declaring more than the file holds), too large for
+        ``max_bytes``, holds object arrays (pickles are never loaded) or breaks any rule
+        of the format.
     """
     label = str(path_or_file) if isinstance(path_or_file, (str, os.PathLike)) else "the uploaded file"
     if isinstance(path_or_file, (str, os.PathLike)):
@@ -382,6 +393,7 @@ def load_features(path_or_file: PathLike | IO[bytes]) -> FeatureSet:
         if p.is_dir():
             raise FeatureFileError(f"{label} is a folder, not a feature file (.npz)")
     _check_magic(path_or_file, label)
+    check_archive(path_or_file, label, max_bytes)
     try:
         archive = np.load(path_or_file, allow_pickle=False)
     except ValueError as exc:
@@ -415,9 +427,13 @@ def load_features(path_or_file: PathLike | IO[bytes]) -> FeatureSet:
         except ValueError as exc:
             if isinstance(exc, FeatureFileError):
                 raise
-            raise FeatureFileError(
-                f"{label} holds object arrays, which are never loaded (pickles are unsafe): {exc}"
-            ) from None
+            if "pickle" in str(exc).lower():
+                raise FeatureFileError(
+                    f"{label} holds object arrays, which are never loaded (pickles are unsafe): {exc}"
+                ) from None
+            raise FeatureFileError(f"{label} cannot be read: {exc}") from None
+        except DAMAGED as exc:
+            raise FeatureFileError(f"{label} is not a readable .npz feature file: a damaged archive ({exc})") from None
     return FeatureSet(
         modality_names=names,
         X=X,

@@ -93,7 +93,7 @@ class LabelRequest:
         if req.seeds is not None:
             return check_seeds(req.seeds, fs.n_items)
         assert req.b_class is not None
-        return draw_seeds(fs.y, req.b_class, req.seed, class_names=fs.class_names)
+        return draw_seeds(fs.y, req.b_class, req.seed, class_names=fs.class_names, n_classes=fs.n_classes)
 
     def run(self, fs: FeatureSet) -> LabelingResult:
         """Label every item of ``fs`` (:func:`cmcsl_core.method.labeling.propagate`)."""

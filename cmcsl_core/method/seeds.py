@@ -83,6 +83,11 @@ def seed_order(
         if candidates.size < b_max:
             name = class_names[c] if class_names is not None else f"class {c}"
             where = " in the training rows" if rows is not None else ""
+            if candidates.size == 0:
+                raise SeedError(
+                    f"class {name!r} has no items{where}, so no seed can be drawn for it (b_class seeds are "
+                    "drawn from every class); give the file items of that class or leave it out of class_names"
+                )
             raise SeedError(
                 f"b_class={b_max} is larger than class {name!r}, which has only {candidates.size} item(s)"
                 f"{where}; choose b_class <= {candidates.size}"
