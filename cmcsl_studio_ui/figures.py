@@ -19,6 +19,8 @@ from cmcsl_core.datasets.features import FeatureSet
 from cmcsl_core.evaluation.metrics import human_label_pair
 from cmcsl_core.method.labeling import LabelingResult
 
+from .text import html
+
 __all__ = [
     "COLOR_MODES",
     "HUMAN_COLOR_MODES",
@@ -164,11 +166,11 @@ def _human_coloring(mode: str, fs: FeatureSet, m: int, classes: tuple[str, ...],
 
 def _hover(base: np.ndarray, fs: FeatureSet, result: LabelingResult) -> np.ndarray:
     """Per-item hover text: the static header plus each modality's UNI label and distance and the CMCSL label."""
-    names = np.asarray(fs.class_names, dtype=object)
+    names = np.asarray([html(c) for c in fs.class_names], dtype=object)
     out = base + " · CMCSL: " + names[result.final_labels]
     for m, mod in enumerate(result.modality_names):
         d = np.char.mod("%.3f", result.distances[m]).astype(object)
-        out = out + ("<br>" if m == 0 else " · ") + mod + ": " + names[result.labels[m]] + " (d " + d + ")"
+        out = out + ("<br>" if m == 0 else " · ") + html(mod) + ": " + names[result.labels[m]] + " (d " + d + ")"
     return out + np.where(result.is_seed, " · SEED", "").astype(object)
 
 
@@ -211,7 +213,7 @@ def scatter_view(
                 x=x[rows],
                 y=y[rows],
                 mode="markers",
-                name=name,
+                name=html(name),
                 legendgroup=name,
                 marker={"size": 4, "color": color, "opacity": 0.75},
                 customdata=rows,
@@ -238,7 +240,7 @@ def scatter_view(
         traces.append(_overlay(x, y, sel, "selected", marker))
     fig = go.Figure(traces)
     fig.update_layout(
-        title={"text": title, "x": 0.01, "font": {"size": 15}},
+        title={"text": html(title), "x": 0.01, "font": {"size": 15}},
         height=520,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         legend={"orientation": "h", "y": -0.02, "yanchor": "top", "itemsizing": "constant"},
@@ -261,8 +263,8 @@ def confusion_figure(confusion: np.ndarray, class_names: Sequence[str], normaliz
     fig = go.Figure(
         go.Heatmap(
             z=shown,
-            x=list(class_names),
-            y=list(class_names),
+            x=[html(c) for c in class_names],
+            y=[html(c) for c in class_names],
             text=text,
             texttemplate="%{text}",
             colorscale="Blues",
@@ -312,7 +314,7 @@ def curve_figure(
     """
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=1, cols=len(modalities), subplot_titles=list(modalities), shared_yaxes=True)
+    fig = make_subplots(rows=1, cols=len(modalities), subplot_titles=[html(m) for m in modalities], shared_yaxes=True)
     published = published or {}
     for col, modality in enumerate(modalities, start=1):
         for method, mod, color, b, mean, std in _series(summary, modality, methods):

@@ -11,7 +11,6 @@ them without a round trip to the Python side (``server.enableStaticServing`` in
 from __future__ import annotations
 
 import hashlib
-import html
 import os
 import shutil
 import tempfile
@@ -21,6 +20,7 @@ import numpy as np
 import streamlit as st
 
 from .loading import Dataset
+from .text import html as escape_html
 
 __all__ = ["hover_base", "hover_names", "thumbnail_url", "STATIC_DIR"]
 
@@ -44,14 +44,14 @@ def _hover_base(data_key: str, _data: Dataset) -> np.ndarray:
     names = np.asarray(fs.class_names, dtype=object)[fs.y]
     out = np.empty(fs.n_items, dtype=object)
     for i in range(fs.n_items):
-        title = html.escape(fs.item_name(i), quote=False)
+        title = escape_html(fs.item_name(i))
         ident = ""
         if fs.ids is not None and fs.ids[i] and fs.titles is not None:
-            ident = f" ({html.escape(str(fs.ids[i]), quote=False)})"
+            ident = f" ({escape_html(str(fs.ids[i]))})"
         snippet = ""
         if fs.texts is not None and fs.texts[i]:
-            snippet = "<br>" + html.escape(_snippet(fs.texts[i]), quote=False)
-        out[i] = f"#{i} {title}{ident}{snippet}<br>true: {html.escape(str(names[i]), quote=False)}"
+            snippet = "<br>" + escape_html(_snippet(fs.texts[i]))
+        out[i] = f"#{i} {title}{ident}{snippet}<br>true: {escape_html(str(names[i]))}"
     return out
 
 

@@ -15,6 +15,7 @@ import streamlit as st
 from cmcsl_core.method.labeling import LabelingResult
 
 from .loading import Dataset
+from .text import md, quote
 from .thumbs import TABLE_THUMBNAILS, has_thumbnails, square_thumbnail, thumbnail_urls
 
 __all__ = [
@@ -72,11 +73,11 @@ def item_details(data: Dataset, result: LabelingResult, i: int) -> None:
     fs = data.fs
     i = int(i)
     true, final = fs.class_names[fs.y[i]], fs.class_names[result.final_labels[i]]
-    st.markdown(f"**{item_heading(data, i)}**")
+    st.markdown(f"**{md(item_heading(data, i))}**")
     thumb = fs.thumbnail(i)
     if thumb:
         st.image(thumb, width=160)
-    badges = [f"true **{true}**", f"CMCSL **{final}** ({'right' if true == final else 'wrong'})"]
+    badges = [f"true **{md(true)}**", f"CMCSL **{md(final)}** ({'right' if true == final else 'wrong'})"]
     if result.is_seed[i]:
         badges.append("seed")
     if result.disagree[i]:
@@ -88,7 +89,7 @@ def item_details(data: Dataset, result: LabelingResult, i: int) -> None:
     st.caption(" · ".join(badges))
     if fs.texts is not None and fs.texts[i]:
         text = fs.texts[i]
-        st.markdown(f"> {text[:TEXT_CHARS]}{'…' if len(text) > TEXT_CHARS else ''}")
+        st.markdown(quote(text[:TEXT_CHARS] + ("…" if len(text) > TEXT_CHARS else "")))
     st.dataframe(item_label_table(data, result, i), hide_index=True, key=f"item_{i}_labels")
 
 
@@ -151,9 +152,9 @@ def example_items(data: Dataset, per_class: int = 1, disagreeing: int = 4) -> tu
     def note(i: int) -> str:
         if len(pair) == 2:
             return "annotators: " + " · ".join(
-                f"{m} *{names[human[m][i]]}*" if human[m][i] >= 0 else f"{m} —" for m in pair
+                f"{md(m)} *{md(names[human[m][i]])}*" if human[m][i] >= 0 else f"{md(m)} —" for m in pair
             )
-        return f"label: *{names[fs.y[i]]}*"
+        return f"label: *{md(names[fs.y[i]])}*"
 
     return rows, [note(i) for i in rows]
 
@@ -175,7 +176,7 @@ def item_gallery(data: Dataset, rows: Any, notes: Any = None, per_row: int = 4, 
                     thumb = fs.thumbnail(i)
                     if thumb:
                         st.image(square_thumbnail(thumb), width=GALLERY_WIDTH)
-                    st.markdown(f"**{item_heading(data, i)}**" + (f"  \n{note}" if note else ""))
+                    st.markdown(f"**{md(item_heading(data, i))}**" + (f"  \n{note}" if note else ""))
                     if fs.texts is not None and fs.texts[i]:
                         text = fs.texts[i]
-                        st.caption(text[:GALLERY_TEXT] + ("…" if len(text) > GALLERY_TEXT else ""))
+                        st.caption(md(text[:GALLERY_TEXT] + ("…" if len(text) > GALLERY_TEXT else "")))

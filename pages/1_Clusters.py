@@ -28,6 +28,7 @@ from cmcsl_studio_ui.page import CLUSTERS, cli_block, start_page, user_errors
 from cmcsl_studio_ui.scatter import linked_scatter, pending_events
 from cmcsl_studio_ui.session import current_settings, inspected, sync_url
 from cmcsl_studio_ui.sidebar import seed_widgets
+from cmcsl_studio_ui.text import html, md
 from cmcsl_studio_ui.views import View, umap_pending, views, views_fingerprint
 
 # Streamlit key of the linked views (keeps the frame and its coordinates alive across reruns); a comment,
@@ -42,7 +43,7 @@ def metrics(summary: LabelingSummary, names: tuple[str, ...]) -> None:
     cols = st.columns(len(names) + 3)
     best_uni = max(summary.uni_accuracy.values())
     for c, name in zip(cols, names):
-        c.metric(f"UNI accuracy · {name}", f"{summary.uni_accuracy[name]:.1%}", help=f"BAC {summary.uni_bac[name]:.3f}")
+        c.metric(f"UNI accuracy · {md(name)}", f"{summary.uni_accuracy[name]:.1%}", help=f"BAC {summary.uni_bac[name]:.3f}")
     cols[len(names)].metric(
         "CMCSL accuracy",
         f"{summary.cmcsl_accuracy:.1%}",
@@ -51,7 +52,7 @@ def metrics(summary: LabelingSummary, names: tuple[str, ...]) -> None:
     )
     cols[len(names) + 1].metric("Disagreement rate", f"{summary.disagreement_rate:.1%}")
     wins = " · ".join(
-        f"{n} {summary.wins[n]} ({summary.wins_correct[n] / max(summary.wins[n], 1):.0%} right)" for n in names
+        f"{md(n)} {summary.wins[n]} ({summary.wins_correct[n] / max(summary.wins[n], 1):.0%} right)" for n in names
     )
     cols[len(names) + 2].markdown(f"**Disagreements won**  \n{wins}")
 
@@ -104,7 +105,7 @@ def scatter_views(
         height=460,
     )
     legend = " ".join(
-        f"<span style='color:{col}'>●</span> {name}" for name, col in zip(colorings[0].names, colorings[0].colors)
+        f"<span style='color:{html(col)}'>●</span> {html(name)}" for name, col in zip(colorings[0].names, colorings[0].colors)
     )
     rings = " · ◯ thin ring: modalities disagree" if highlight else ""
     st.caption(f"{legend} · large, outlined: seed{rings}", unsafe_allow_html=True)

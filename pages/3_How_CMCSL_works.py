@@ -12,6 +12,7 @@ from cmcsl_studio_ui.hover import hover_base
 from cmcsl_studio_ui.items import item_gallery, with_thumbnails
 from cmcsl_studio_ui.labels import is_manual, label_request, run_labeling
 from cmcsl_studio_ui.page import HOW, start_page, user_errors
+from cmcsl_studio_ui.text import md
 from cmcsl_studio_ui.views import views
 from cmcsl_studio_ui.wording import wording
 
@@ -56,16 +57,16 @@ texts = [
     "**In each modality separately**, every item takes the label of its **nearest seed** (Euclidean distance "
     f"on the {settings.preprocessing}-preprocessed features): this partitions the items into one cluster per "
     "seed. These are the UNI pseudo-labels. Accuracy: "
-    + ", ".join(f"{n} {summary.uni_accuracy[n]:.1%}" for n in names)
+    + ", ".join(f"{md(n)} {summary.uni_accuracy[n]:.1%}" for n in names)
     + ".",
     f"The modalities label **{n_dis:,} {words.items} ({summary.disagreement_rate:.1%})** differently (red). "
     f"Elsewhere they agree and that label is kept. {words.conflict}",
     "CMCSL keeps, for each disagreement, the label of the modality in which the item lies **closer to its "
     "nearest seed**: the more confident clustering wins. Colors now show the CMCSL label. "
     f"Accuracy: CMCSL {summary.cmcsl_accuracy:.1%} vs UNI "
-    + ", ".join(f"{n} {summary.uni_accuracy[n]:.1%}" for n in names)
+    + ", ".join(f"{md(n)} {summary.uni_accuracy[n]:.1%}" for n in names)
     + ". Disagreements won: "
-    + ", ".join(f"{n} {summary.wins[n]:,}" for n in names)
+    + ", ".join(f"{md(n)} {summary.wins[n]:,}" for n in names)
     + ".",
 ]
 st.info(texts[k], icon=":material/lightbulb:")
@@ -91,24 +92,24 @@ for col, (m, name), view in zip(st.columns(len(names)), enumerate(names), view_l
 cls = np.asarray(fs.class_names, dtype=object)
 EXAMPLES = 4  # items shown as cards (with their pictures) under the views
 if k == 0:
-    st.markdown("**Seeds per class:** " + " · ".join(f"{c} {n}" for c, n in zip(fs.class_names, per_class)))
+    st.markdown("**Seeds per class:** " + " · ".join(f"{md(c)} {n}" for c, n in zip(fs.class_names, per_class)))
     first = [int(seeds[np.flatnonzero(result.seed_labels == c)[0]]) for c in range(fs.n_classes) if per_class[c]]
-    item_gallery(data, first[:8], [f"seed of **{cls[fs.y[i]]}**" for i in first[:8]], key="how_seed_cards")
+    item_gallery(data, first[:8], [f"seed of **{md(cls[fs.y[i]])}**" for i in first[:8]], key="how_seed_cards")
 elif k >= 2 and n_dis:
     st.markdown("**Some disagreements, resolved**" if k == 3 else "**Some disagreements**")
     rows = np.flatnonzero(result.disagree & ~result.is_seed)[:8]
     human = fs.modality_labels or {}
 
     def _note(i: int) -> str:
-        note = "UNI: " + " · ".join(f"{n} *{cls[result.labels[m, i]]}*" for m, n in enumerate(names))
+        note = "UNI: " + " · ".join(f"{md(n)} *{md(cls[result.labels[m, i]])}*" for m, n in enumerate(names))
         if any(n in human and human[n][i] >= 0 for n in names):
             note += "  \nannotators: " + " · ".join(
-                f"{n} *{cls[human[n][i]]}*" for n in names if n in human and human[n][i] >= 0
+                f"{md(n)} *{md(cls[human[n][i]])}*" for n in names if n in human and human[n][i] >= 0
             )
         if k < 3:
             return note
         verdict = "right" if result.final_labels[i] == fs.y[i] else "wrong"
-        return f"{note}  \nkept {names[result.decided_by[i]]} → **{cls[result.final_labels[i]]}** ({verdict})"
+        return f"{note}  \nkept {md(names[result.decided_by[i]])} → **{md(cls[result.final_labels[i]])}** ({verdict})"
 
     item_gallery(data, rows[:EXAMPLES], [_note(int(i)) for i in rows[:EXAMPLES]], key="how_cards")
     table: dict[str, object] = {"index": rows, "item": [fs.item_name(i) for i in rows], "true": cls[fs.y[rows]]}

@@ -8,6 +8,7 @@ when run through the CLI (in a temporary folder), and its downloads with the CLI
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import shlex
@@ -73,7 +74,7 @@ def test_every_page_runs_on_the_demo_with_the_shared_frame(page: str) -> None:
     assert randomize.label == "Randomize seeds"
     assert [b.label for b in at.sidebar.button] == ([] if page == CLUSTERS else ["Randomize seeds"])
     links = [link.proto.label for link in at.sidebar.get("page_link")]
-    assert links == ["Home", "Clusters", "BAC curves", "How CMCSL works", "Review"]
+    assert links == ["Home", "Clusters", "BAC curves", "How CMCSL works", "Review", "Teacher"]
 
 
 def test_the_server_runs_blas_on_one_thread() -> None:
@@ -312,7 +313,7 @@ def test_clicks_and_lassos_in_the_views_edit_the_seeds_and_open_the_item() -> No
     after = at.text_input(key="seed_text").value.split(",")
     assert set(after) == set(before) | {"12", "40", "41"}
     assert at.query_params["seeds"] == ",".join(after)  # hand-picked seeds go into the URL
-    details = [m.value for m in at.markdown if m.value.startswith("**#")]
+    details = [shown for shown in (html.unescape(m.value) for m in at.markdown) if shown.startswith("**#")]
     assert [d.split()[0] for d in details] == ["**#12"]  # the clicked item, in the side panel
     at.run()  # the frame still reports the same events: applied once
     assert at.text_input(key="seed_text").value.split(",") == after
@@ -329,7 +330,7 @@ def test_inspecting_points_shows_their_details() -> None:
     at.run()
     assert_clean(at)
     assert any(e.proto.label.startswith("Inspected items (2)") for e in at.expander)
-    details = [m.value for m in at.markdown if m.value.startswith("**#")]
+    details = [shown for shown in (html.unescape(m.value) for m in at.markdown) if shown.startswith("**#")]
     assert [d.split()[0] for d in details] == ["**#12", "**#40"]
     assert at.text_input(key="seed_text").value.count(",") == 2 * 5 - 1  # seeds unchanged
 
