@@ -19,12 +19,17 @@ from threadpoolctl import threadpool_limits
 
 from cmcsl_core.errors import CMCSLError
 
+from .identity import teacher_key
 from .loading import Dataset, load_data
+from .serving import public_text, report_errors, served_root
 from .session import adopt_manual_seeds
 from .settings import Settings
 from .sidebar import sidebar
+from .text import md
 
-__all__ = ["PageInfo", "PAGES", "HOME", "CLUSTERS", "CURVES", "HOW", "REVIEW", "start_page", "user_errors", "cli_block"]
+__all__ = [
+    "PageInfo", "PAGES", "HOME", "CLUSTERS", "CURVES", "HOW", "REVIEW", "TEACHER", "start_page", "user_errors", "error_text", "cli_block",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -42,8 +47,14 @@ CLUSTERS = PageInfo("pages/1_Clusters.py", "Clusters", ":material/scatter_plot:"
 CURVES = PageInfo("pages/2_BAC_curves.py", "BAC curves", ":material/show_chart:", "BAC curves: PRE vs UNI vs CMCSL")
 HOW = PageInfo("pages/3_How_CMCSL_works.py", "How CMCSL works", ":material/school:", "How CMCSL works, step by step")
 REVIEW = PageInfo("pages/4_Review.py", "Review", ":material/rate_review:", "Review: correct labels where the modalities disagree")
-PAGES: tuple[PageInfo, ...] = (HOME, CLUSTERS, CURVES, HOW, REVIEW)
+TEACHER = PageInfo("pages/5_Teacher.py", "Teacher", ":material/groups:", "Teacher: everyone's labels and their agreement")
+PAGES: tuple[PageInfo, ...] = (HOME, CLUSTERS, CURVES, HOW, REVIEW, TEACHER)
 """The navigation, in order (a new page: its script in pages/ and one entry here)."""
+
+
+def error_text(exc: BaseException) -> str:
+    """A user mistake's message as a visitor sees it: the server's folders taken out, shown as text."""
+    return md(public_text(str(exc)))
 
 
 @contextmanager
@@ -52,7 +63,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except CMCSLError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(error_text(exc), icon=":material/error:")
         st.stop()
 
 
@@ -82,6 +93,10 @@ def start_page(page: PageInfo, seeds_in_sidebar: bool = True) -> tuple[Settings,
     ``seeds_in_sidebar=False``: the page draws the seed widgets itself (the Clusters page, in its panel).
     """
     st.set_page_config(page_title=f"{page.title} · CMCSL studio", page_icon=page.icon, layout="wide")
+    report_errors()
+    with user_errors():
+        if served_root() is not None:  # a served folder that is not one is said at once, on every page
+            teacher_key()  # drawn and written to the server's log on the first page served
     with st.sidebar:
         for p in PAGES:
             page_link(p)
@@ -95,7 +110,7 @@ def start_page(page: PageInfo, seeds_in_sidebar: bool = True) -> tuple[Settings,
     fs = data.fs
     st.sidebar.caption(
         f"{fs.n_items:,} items · {fs.n_classes} classes · "
-        + " · ".join(f"{n} {x.shape[1]}-d" for n, x in zip(fs.modality_names, fs.X))
+        + " · ".join(f"{md(n)} {x.shape[1]}-d" for n, x in zip(fs.modality_names, fs.X))
     )
     return settings, data
 

@@ -15,7 +15,9 @@ HTML. So:
   written); line breaks stay line breaks (also the two characters ``\\n`` that escaped
   exports leave in texts); HTML entities the source already applied (``&amp;`` in
   tweets) are shown as the character.
-* :func:`html` escapes text for HTML (``unsafe_allow_html``, Plotly text).
+* :func:`html` escapes text for HTML alone (Plotly text, ``st.html``). Markdown rendered with
+  ``unsafe_allow_html`` is still Markdown: it takes :func:`md`, whose character references
+  are HTML's too.
 * :func:`quote` is :func:`md` as a block quote (item texts).
 
 Widget options that Streamlit shows as plain text (``st.selectbox``, ``st.multiselect``,
@@ -89,7 +91,7 @@ def quote(text: object) -> str:
 
 
 def html(text: object) -> str:
-    """``text`` escaped for HTML (quotes too): for ``unsafe_allow_html`` and Plotly's text.
+    """``text`` escaped for HTML (quotes too): for Plotly's text and other HTML without Markdown.
 
     >>> html("<a href='x'>Horror</a> & more")
     '&lt;a href=&#x27;x&#x27;&gt;Horror&lt;/a&gt; &amp; more'

@@ -105,7 +105,7 @@ def scatter_views(
         height=460,
     )
     legend = " ".join(
-        f"<span style='color:{html(col)}'>●</span> {html(name)}" for name, col in zip(colorings[0].names, colorings[0].colors)
+        f"<span style='color:{html(col)}'>●</span> {md(name)}" for name, col in zip(colorings[0].names, colorings[0].colors)
     )
     rings = " · ◯ thin ring: modalities disagree" if highlight else ""
     st.caption(f"{legend} · large, outlined: seed{rings}", unsafe_allow_html=True)

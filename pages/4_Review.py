@@ -13,7 +13,6 @@ labels as extra seeds.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -25,21 +24,19 @@ from cmcsl_core.annotations import (
     AnnotatedLabels,
     AnnotationStore,
     HumanLabels,
-    default_db_path,
     disagreement_gap,
-    fingerprint,
     labels_with_annotations,
     queue_table,
     review_queue,
     suggest_next,
 )
 from cmcsl_core.annotations.formats import export_bytes
-from cmcsl_core.annotations.store import default_annotator
 from cmcsl_core.errors import CMCSLError
+from cmcsl_studio_ui.annotating import review_storage
 from cmcsl_core.method.request import LabelRequest
 from cmcsl_studio_ui.labels import label_request
 from cmcsl_studio_ui.loading import Dataset
-from cmcsl_studio_ui.page import REVIEW, cli_block, start_page, user_errors
+from cmcsl_studio_ui.page import REVIEW, cli_block, error_text, start_page, user_errors
 from cmcsl_studio_ui.review import (
     ReviewAction,
     ReviewCursor,
@@ -51,6 +48,7 @@ from cmcsl_studio_ui.review import (
     progress_metrics,
 )
 from cmcsl_studio_ui.session import inspected
+from cmcsl_studio_ui.text import md as _md
 from cmcsl_studio_ui.views import preprocessed
 
 QUEUE_ROWS = 300  # rows of the queue table shown
@@ -61,22 +59,6 @@ ss = st.session_state
 
 
 # ------------------------------------------------------------------ cached pieces
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _fingerprint(data_key: str, _data: Dataset) -> str:
-    return fingerprint(_data.fs)
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _store(path: str, default: bool, fp: str, data_key: str, _data: Dataset) -> AnnotationStore:
-    """One store per database and data (its connections are kept open and shared by sessions).
-
-    The default database's folder is created on the first write; another path's folder must exist.
-    """
-    if not default and not Path(path).parent.is_dir():
-        raise CMCSLError(f"folder {Path(path).parent} does not exist: create it or give another database path")
-    return AnnotationStore(_data.fs, None if default else path, fingerprint=fp)
-
-
 def _annotated(data: Dataset, request: LabelRequest, human: HumanLabels) -> AnnotatedLabels:
     """CMCSL from the request's seeds plus ``human`` (memoised per session on the labels in force)."""
     key = (data.key, request, tuple(int(a) for a in human.action_ids))
@@ -90,14 +72,6 @@ def _annotated(data: Dataset, request: LabelRequest, human: HumanLabels) -> Anno
 
 
 # ------------------------------------------------------------------ small drawing helpers
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>$~"})
-
-
-def _md(text: str) -> str:
-    """Text shown literally in markdown (tweets and plots hold *, #, $ ...)."""
-    return text.translate(_MD_SPECIAL)
-
-
 def show_item(data: Dataset, i: int, image_width: int, text_chars: int) -> None:
     """Item ``i``'s thumbnail and text (when the data has them) and its name."""
     fs = data.fs
@@ -107,7 +81,7 @@ def show_item(data: Dataset, i: int, image_width: int, text_chars: int) -> None:
     st.markdown(f"**#{i}** {_md(fs.item_name(i))}")
     if fs.texts is not None and fs.texts[i]:
         text = fs.texts[i]
-        st.markdown(f"> {_md(text[:text_chars])}{'…' if len(text) > text_chars else ''}")
+        st.markdown("> " + _md(text[:text_chars] + ("…" if len(text) > text_chars else "")))
 
 
 def _flash(kind: str, message: str) -> None:
@@ -125,16 +99,6 @@ def _show_flash() -> None:
         st.caption(message)
 
 
-def _persisted_text(key: str, default: str) -> None:
-    """Give the text field ``key`` its value kept across page switches (or ``default``)."""
-    if key not in ss:
-        ss[key] = ss.get(f"{key}_kept", default)
-
-
-def _keep(key: str) -> None:
-    ss[f"{key}_kept"] = ss[key]
-
-
 # ------------------------------------------------------------------ page
 settings, data = start_page(REVIEW)
 fs = data.fs
@@ -146,36 +110,11 @@ st.caption(
     "class or skip, with one key; every label is saved at once and joins the seeds, and CMCSL reruns with it."
 )
 
-fp = _fingerprint(data.key, data)
-default_db = str(default_db_path(fp))
-if ss.get("review_db_for") != fp:  # another data set: its own database by default
-    ss["review_db"] = ss["review_db_kept"] = default_db
-    ss["review_db_for"] = fp
-_persisted_text("review_db", default_db)
-_persisted_text("review_by", default_annotator())
-with st.sidebar:
-    st.subheader("Annotations", divider="gray")
-    st.text_input(
-        "Database",
-        key="review_db",
-        on_change=_keep,
-        args=("review_db",),
-        help=f"SQLite file of the human labels (one per feature file). Default: {default_db}",
-    )
-    st.text_input("Annotator", key="review_by", on_change=_keep, args=("review_by",), help="Your name, saved with every label")
-_keep("review_db")
-_keep("review_by")
-db_text = str(ss["review_db"]).strip()
-annotator = str(ss["review_by"]).strip()
-
-if not db_text:
-    st.error(f"Give the path of the annotation database in the sidebar (default {default_db}).", icon=":material/error:")
-    st.stop()
-db_path = str(Path(db_text).expanduser())
 request = label_request(data, settings)
 with user_errors():
-    store = _store(db_path, db_path == default_db, fp, data.key, data)
-    human = store.current()  # a foreign or corrupt database is refused here
+    storage = review_storage(data)  # the sidebar's Annotations: database and who labels (served: fixed, per visitor)
+    store, annotator = storage.store, storage.annotator
+    human = storage.human()  # a foreign or corrupt database is refused here
     base = _annotated(data, request, HumanLabels.empty())
     now = _annotated(data, request, human)
 
@@ -211,7 +150,7 @@ KEYS = key_map(modalities, names)
 
 
 def _reviewed(store: AnnotationStore) -> np.ndarray:
-    return store.current().index if unreviewed_only else np.zeros(0, dtype=np.int64)
+    return storage.human().index if unreviewed_only else np.zeros(0, dtype=np.int64)
 
 
 def _on_key(key: str, item: int | None, shown: AnnotatedLabels) -> None:
@@ -224,17 +163,17 @@ def _on_key(key: str, item: int | None, shown: AnnotatedLabels) -> None:
         done = apply_action(action, -1 if item is None else item, shown.result, store, annotator)
         reviewed = _reviewed(store)
     except CMCSLError as exc:
-        _flash("error", str(exc))
+        _flash("error", error_text(exc))
         return
     if done is None:  # skip
         cursor = cursor.skip(reviewed)
         _flash("info", f"Skipped #{item}.")
     elif done.kind == "undo":
         cursor = cursor.back_to(done.index)
-        _flash("info", f"Undone: {done.describe()}")
+        _flash("info", f"Undone: {_md(done.describe())}")
     else:
         cursor = cursor.advance(reviewed)
-        _flash("info", f"Saved: {done.describe()}")
+        _flash("info", f"Saved: {_md(done.describe())}")
     ss["review_cursor"] = (ckey, cursor)
 
 
@@ -286,7 +225,7 @@ def proposals(now: AnnotatedLabels, i: int) -> None:
 def review_card() -> None:
     """The item under review and its one-key actions (reruns alone on a key press)."""
     with user_errors():
-        human = store.current()
+        human = storage.human()
         now = _annotated(data, request, human)
     _, cursor = ss["review_cursor"]
     reviewed = human.index if unreviewed_only else np.zeros(0, dtype=np.int64)
@@ -332,14 +271,14 @@ def review_card() -> None:
             label = None if item is None else int(now.result.labels[a.value, item])
             chosen = label is not None and label == int(now.result.final_labels[item])  # CMCSL's pick: primary
             col.button(
-                f"Accept {modalities[a.value]}" + ("" if label is None else f": {names[label]}"),
+                f"Accept {_md(modalities[a.value])}" + ("" if label is None else f": {_md(names[label])}"),
                 key=f"review_key_{k}", shortcut=k, on_click=_on_key, args=(k, item, now),
                 disabled=disabled or item is None, width="stretch", type="primary" if chosen else "secondary",
             )  # fmt: skip
         class_keys = [(k, a) for k, a in KEYS.items() if a.kind == "class"]
         for col, (k, a) in zip(st.columns(max(len(class_keys), 4)), class_keys):
             col.button(
-                names[a.value], key=f"review_key_{k}", shortcut=k, on_click=_on_key, args=(k, item, now),
+                _md(names[a.value]), key=f"review_key_{k}", shortcut=k, on_click=_on_key, args=(k, item, now),
                 disabled=disabled or item is None, width="stretch",
             )  # fmt: skip
         c_skip, c_undo, _ = st.columns([1, 1, 4])
@@ -349,7 +288,7 @@ def review_card() -> None:
                 kind.capitalize(), key=f"review_key_{k}", shortcut=k, on_click=_on_key, args=(k, item, now),
                 disabled=disabled or (item is None and kind == "skip"), icon=icon, width="stretch",
             )  # fmt: skip
-        keys_text = " · ".join(f"`{k}` {a.caption.split(' ', 1)[1]}" for k, a in KEYS.items())
+        keys_text = " · ".join(f"`{k}` {_md(a.caption.split(' ', 1)[1])}" for k, a in KEYS.items())
         st.caption(f"Keys: {keys_text}")
     with st.expander(f"The queue ({len(cursor.queue):,} items)", icon=":material/list:"):
         rows = np.asarray(cursor.queue[cursor.position : cursor.position + QUEUE_ROWS], dtype=np.int64)
@@ -370,9 +309,9 @@ def _label_selection(items: list[int], label: str) -> None:
     try:
         done = store.label_many(items, [label] * len(items), annotator)
     except CMCSLError as exc:
-        _flash("error", str(exc))
+        _flash("error", error_text(exc))
         return
-    _flash("info", f"Saved {len(done)} labels '{label}' (one transaction).")
+    _flash("info", f"Saved {len(done)} labels '{_md(label)}' (one transaction).")
 
 
 if not selected:
@@ -449,9 +388,9 @@ if suggested is not None:
 
 # ------------------------------------------------------------------ storage and export
 st.subheader("Your labels")
-history = store.history()
+history = storage.history()
 st.caption(
-    f"Database **{store.path}** · {len(history):,} actions · {len(human):,} human labels in force. "
+    f"Database **{_md(storage.db_shown)}** · {len(history):,} actions · {len(human):,} human labels in force. "
     "Every action is saved at once (one transaction); undo is an action too, the history is kept."
 )
 
@@ -460,7 +399,7 @@ def _exporter(fmt: str) -> Callable[[], bytes]:
     """The file's bytes, computed when the button is clicked (the labels in the database at that moment)."""
 
     def make() -> bytes:
-        annotated = labels_with_annotations(fs, request, store, preprocessed(data, request.preprocessing))
+        annotated = labels_with_annotations(fs, request, storage.human(), preprocessed(data, request.preprocessing))
         return export_bytes(fs, annotated, fmt)
 
     return make
@@ -477,4 +416,4 @@ if history:
             pd.DataFrame([vars(a) for a in reversed(history[-200:])]), hide_index=True, key="review_history"
         )
 st.markdown("The same labels on the command line (human labels win; CMCSL labels the rest from seeds + humans):")
-cli_block(data, labels_command(request, data.features, db_path, "labels.csv"))
+cli_block(data, labels_command(request, data.features, storage.db_shown, "labels.csv"))

@@ -244,17 +244,17 @@ def data_dir() -> Path:
     return Path(root) / "cmcsl-studio"
 
 
-def default_db_path(fingerprint: str | None = None) -> Path:
+def default_db_path(fingerprint: str | None = None, env: bool = True) -> Path:
     """Where the annotations go when no path is given.
 
-    ``$CMCSL_DB`` if set; else ``<data_dir>/annotations.sqlite``, or, given a feature
-    file's fingerprint, ``<data_dir>/annotations-<first 16 digits>.sqlite`` (one
+    ``$CMCSL_DB`` if set (and ``env``); else ``<data_dir>/annotations.sqlite``, or, given a
+    feature file's fingerprint, ``<data_dir>/annotations-<first 16 digits>.sqlite`` (one
     database per feature file, so switching data in the app never hits a foreign
-    database).
+    database). A served app uses ``env=False``: its databases are always these.
     """
-    env = os.environ.get(DB_ENV)
-    if env:
-        return Path(env)
+    named = os.environ.get(DB_ENV) if env else None
+    if named:
+        return Path(named)
     name = "annotations.sqlite" if fingerprint is None else f"annotations-{fingerprint[:16]}.sqlite"
     return data_dir() / name
 
@@ -324,6 +324,10 @@ class AnnotationStore:
         Seconds to wait for another writer before :class:`DatabaseLockedError`.
     fingerprint : str, optional
         ``fingerprint(fs)`` if already known (it hashes every feature array).
+    independent : bool
+        Annotators label independently (a served class): an action's ``previous`` label
+        and an undo's resulting label are those of its annotator's own history, so that
+        nothing an annotator does or sees tells them another annotator's label.
 
     Raises
     ------
@@ -337,6 +341,7 @@ class AnnotationStore:
         path: PathLike | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         fingerprint: str | None = None,
+        independent: bool = False,
     ) -> None:
         if not (math.isfinite(timeout) and timeout >= 0):
             raise AnnotationError(f"the busy timeout must be a number of seconds >= 0, got {timeout}")
@@ -346,6 +351,7 @@ class AnnotationStore:
         if self.path.is_dir():
             raise AnnotationError(f"annotation database {self.path} is a folder; give a file name")
         self.timeout = float(timeout)
+        self.independent = bool(independent)
         self.n_items = fs.n_items
         self.class_names = fs.class_names
         self.ids = fs.ids
@@ -521,8 +527,12 @@ class AnnotationStore:
         rows = con.execute(f"SELECT {_COLUMNS} FROM actions WHERE item_index = ? ORDER BY id", (index,))
         return [_row_to_action(r) for r in rows]
 
-    def _current_label(self, con: sqlite3.Connection, index: int, skip: int | None = None) -> str | None:
+    def _current_label(
+        self, con: sqlite3.Connection, index: int, skip: int | None = None, annotator: str | None = None
+    ) -> str | None:
         actions = self._item_actions(con, index)
+        if self.independent and annotator is not None:
+            actions = [a for a in actions if a.annotator == annotator]
         if skip is not None:
             actions = [a for a in actions if a.id != skip]
         now = fold(actions).get(index)
@@ -655,7 +665,7 @@ class AnnotationStore:
             done: list[Action] = []
             time = utc_now()
             for index, cls, name in zip(rows, classes, who):
-                previous = self._current_label(con, index)
+                previous = self._current_label(con, index, annotator=name)
                 done.append(self._insert(con, index, cls, name, previous, "label", time=time))
             return done
 
@@ -680,8 +690,8 @@ class AnnotationStore:
             if row is None:
                 raise AnnotationError(f"annotator {name!r} has nothing to undo")
             target = _row_to_action(row)
-            before = self._current_label(con, target.index)
-            after = self._current_label(con, target.index, skip=target.id)
+            before = self._current_label(con, target.index, annotator=name)
+            after = self._current_label(con, target.index, skip=target.id, annotator=name)
             return [self._insert(con, target.index, after, name, before, "undo", undoes=target.id)]
 
         return self._write(work)[0]
