@@ -188,7 +188,7 @@ def teacher_gate() -> bool:
     )
     with st.form("teacher_form", border=False):
         st.text_input("Teacher's key", type="password", key="teacher_key_input")
-        st.form_submit_button("Open", on_click=_check_key)
+        st.form_submit_button("Open the teacher's view", on_click=_check_key, icon=":material/lock_open:")
     if st.session_state.get("teacher_key_error"):
         st.error(st.session_state["teacher_key_error"])
     return False

@@ -196,11 +196,11 @@ def test_the_teacher_view_needs_the_key_and_shows_everyones_agreement(served) ->
     assert not at.exception
     assert not at.get("metric") and not at.dataframe  # nothing shown before the key
     at.text_input(key="teacher_key_input").input("wrong")
-    next(b for b in at.button if b.label == "Open").click()
+    next(b for b in at.button if b.label == "Open the teacher's view").click()
     at.run()
     assert any("not this server's teacher key" in e.value for e in at.error) and not at.dataframe
     at.text_input(key="teacher_key_input").input("open-sesame")
-    next(b for b in at.button if b.label == "Open").click()
+    next(b for b in at.button if b.label == "Open the teacher's view").click()
     at.run()
     assert not at.exception and not at.error
     metrics = {m.label: m.value for m in at.metric}
