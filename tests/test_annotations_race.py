@@ -96,3 +96,16 @@ def test_the_timeout_must_be_a_finite_number_of_seconds(tmp_path, timeout) -> No
     fs = synthetic_features((10, 10), with_ids=True)
     with pytest.raises(Exception, match="busy timeout must be a number of seconds >= 0"):
         AnnotationStore(fs, tmp_path / "x.sqlite", timeout=timeout)
+
+
+def test_an_existing_empty_file_is_not_turned_into_a_database(tmp_path) -> None:
+    fs = synthetic_features((10, 10), with_ids=True)
+    init = tmp_path / "__init__.py"
+    init.write_text("")
+    with pytest.raises(Exception, match="existing empty file, not an annotation database"):
+        AnnotationStore(fs, init).label(0, fs.class_names[0], "ann")
+    assert init.read_bytes() == b"" and sorted(p.name for p in tmp_path.iterdir()) == ["__init__.py"]
+    named = tmp_path / "labels.sqlite"
+    named.write_bytes(b"")  # an empty file named as a database: made one
+    AnnotationStore(fs, named).label(0, fs.class_names[0], "ann")
+    assert len(AnnotationStore(fs, named).history()) == 1

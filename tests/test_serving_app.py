@@ -337,3 +337,30 @@ def test_an_upload_is_released_when_replaced_or_when_its_session_ends(served) ->
     finally:
         session.st.session_state = real  # type: ignore[misc]
     del buf
+
+
+def test_with_st_login_the_login_is_the_identity_and_listed_teachers_need_no_key(served) -> None:
+    auth = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "id",
+            "client_secret": "secret", "server_metadata_url": "https://accounts.example/.well-known/openid-configuration"}  # fmt: skip
+
+    def app(user: dict | None) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+        at.secrets["auth"] = auth
+        at.secrets["cmcsl"] = {"teachers": ["teacher@school.example"]}
+        if user is not None:
+            at.user = user
+        at.query_params["source"], at.query_params["path"] = "file", "sub/class.npz"
+        return at
+
+    anonymous = run(REVIEW, app({"is_logged_in": False}))
+    assert not anonymous.exception
+    assert [b.label for b in anonymous.sidebar.button if b.key == "visitor_login"] == ["Log in"]
+    assert not [t for t in anonymous.sidebar.text_input if t.key == "visitor_name_input"]  # no name to type
+    ada = run(REVIEW, app({"is_logged_in": True, "email": "ada@school.example", "name": "Ada"}))
+    _press(ada, "1")
+    store = AnnotationStore(load_features(served["root"] / "sub" / "class.npz"), _served_db(served))
+    assert [a.annotator for a in store.history()] == ["ada@school.example"]
+    student = run(TEACHER, app({"is_logged_in": True, "email": "ada@school.example"}))
+    assert not student.get("metric") and student.text_input(key="teacher_key_input")  # a student needs the key
+    teacher = run(TEACHER, app({"is_logged_in": True, "email": "Teacher@school.example"}))
+    assert not teacher.exception and {m.label: m.value for m in teacher.metric}["Annotators"] == "1"

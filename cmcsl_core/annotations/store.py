@@ -83,6 +83,9 @@ SCHEMA_VERSION = 1
 DB_ENV = "CMCSL_DB"
 """Environment variable naming the database when no path is given."""
 
+DB_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+"""Names of database files: an existing empty file is made a database only when named so."""
+
 DEFAULT_TIMEOUT = 5.0
 """Seconds a writer waits for another writer before giving up (``busy_timeout``)."""
 
@@ -350,6 +353,10 @@ class AnnotationStore:
         self.path = Path(path) if path is not None else default_db_path(self.fingerprint)
         if self.path.is_dir():
             raise AnnotationError(f"annotation database {self.path} is a folder; give a file name")
+        try:  # an existing empty file that is not named as a database is someone else's (an empty __init__.py)
+            self._foreign_empty = self.path.stat().st_size == 0 and self.path.suffix.lower() not in DB_SUFFIXES
+        except OSError:
+            self._foreign_empty = False
         self.timeout = float(timeout)
         self.independent = bool(independent)
         self.n_items = fs.n_items
@@ -591,6 +598,11 @@ class AnnotationStore:
 
     def _write(self, work: Callable[[sqlite3.Connection], list[Action]]) -> list[Action]:
         """Run ``work(con)`` in one ``BEGIN IMMEDIATE`` transaction; errors roll everything back."""
+        if self._foreign_empty:
+            raise AnnotationError(
+                f"{self.path} is an existing empty file, not an annotation database; give a new file name "
+                f"(or one ending in {', '.join(DB_SUFFIXES)})"
+            )
         if self._default_path:
             self.path.parent.mkdir(parents=True, exist_ok=True)
 
