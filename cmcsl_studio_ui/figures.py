@@ -401,13 +401,13 @@ def curve_image(
             if pub is not None and not pub.empty:
                 pub = pub[(pub["b_class"] >= b.min()) & (pub["b_class"] <= b.max())]
                 ax.plot(pub["b_class"], pub["mean"], color=color, lw=1.2, ls="--", label=f"{method} (paper)")
-        ax.set_title(modality)
+        ax.set_title(modality, parse_math=False)  # a name from the data is text, never mathtext
         ax.set_xlabel("b_class")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("balanced accuracy")
     axes[0].legend(fontsize=7, loc="lower right")
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=10, parse_math=False)
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=150)
     return buf.getvalue()

@@ -174,6 +174,12 @@ def _readable(text: str, kind: str) -> str:
     return confined(text, kind) if serving() else text
 
 
+def _as_given(spec: SourceSpec, settings: Settings) -> SourceSpec:
+    """``spec`` with the served folder's paths as the visitor gave them (relative), for the command lines shown."""
+    options = tuple((k, settings.image_encoder if k == "image_encoder" and v else v) for k, v in spec.options)
+    return replace(spec, path=settings.path or None if spec.path else None, options=options)
+
+
 def data_spec(settings: Settings) -> SourceSpec:
     """The validated data reference of the sidebar's source (subset resolved once, here).
 
@@ -219,5 +225,5 @@ def load_data(settings: Settings) -> Dataset:
         return Dataset(f"file:{path}:{stamp}", _load_file(path, stamp), settings.path)
     spec = data_spec(settings)
     key = f"{spec!r}:{_stamp(spec.path)}"
-    shown = replace(spec, path=settings.path) if serving() and spec.path else spec  # commands name served paths as given
+    shown = _as_given(spec, settings) if serving() else spec  # commands name served paths as the visitor chose them
     return Dataset(key, _load_spec(key, spec), _export_name(spec), shown)

@@ -29,9 +29,8 @@ import streamlit as st
 
 from cmcsl_core.annotations.store import data_dir
 from cmcsl_core.cache import cache_dir
-from cmcsl_core.dataroot import OutsideDataRootError, confine, data_root, offered
+from cmcsl_core.dataroot import confine, data_root, offered
 
-from .text import md
 
 __all__ = [
     "UPLOAD_ENV",
@@ -44,7 +43,7 @@ __all__ = [
     "public_text",
     "report_errors",
     "ERROR_LOGGER",
-    "refusal",
+    "STREAMLIT_ERROR_LOGGER",
 ]
 
 UPLOAD_ENV = "CMCSL_MAX_UPLOAD_MB"
@@ -114,9 +113,12 @@ def confined(text: str, kind: str) -> str:
 
 
 def public_text(text: str) -> str:
-    """``text`` with the server's own folders taken out: the data folder's entries relative to it,
-    the app, cache, annotation and home folders by name only. Used for every message a visitor sees."""
+    """``text`` with the server's own folders taken out when served: the data folder's entries
+    relative to it, the app, cache, annotation and home folders by name only. Used for every
+    message a visitor sees (locally the messages keep their paths: the visitor is the owner)."""
     out = str(text)
+    if not serving():
+        return out
     places: list[tuple[str, str]] = []
     try:
         root = served_root()
@@ -188,8 +190,3 @@ def report_errors() -> logging.Handler:
     handler = _ErrorReporter(level=logging.ERROR)
     source.addHandler(handler)
     return handler
-
-
-def refusal(exc: OutsideDataRootError) -> str:
-    """The refusal as Markdown (the visitor's path shown as text)."""
-    return md(str(exc))

@@ -31,6 +31,7 @@ from cmcsl_studio_ui.figures import curve_figure
 from cmcsl_studio_ui.loading import Dataset
 from cmcsl_studio_ui.page import CURVES, cli_block, start_page, user_errors
 from cmcsl_studio_ui.settings import MAX_SEED, Settings
+from cmcsl_studio_ui.text import md
 
 MAX_REPEATS = 10
 B_CLASS_CAP = 100  # largest b_class the range slider offers (the data may allow fewer)
@@ -97,7 +98,7 @@ def statistics(result: CurveResult, config: CurveConfig, modalities: tuple[str, 
     if not tabs:
         st.info(f"Choose at least two of {', '.join(PER_MODALITY)} (or two fused methods) to compare them.")
         return
-    for tab, modality in zip(st.tabs(tabs), tabs):
+    for tab, modality in zip(st.tabs([md(t) for t in tabs]), tabs):
         with tab:
             f_table = curve_statistics(frame, modality)
             st.markdown("**5x2 CV F-test** per b_class and method pair (Alpaydin 1999; p < 0.05 marks a difference)")
@@ -211,7 +212,7 @@ def fusion_section(data: Dataset, settings: Settings) -> None:
             hide_index=True,
             key="fusion_table",
         )
-        st.caption(f"Ours: {result.encoders}. The paper's numbers are its MVSA-Single table, beside every data set.")
+        st.caption(f"Ours: {md(result.encoders)}. The paper's numbers are its MVSA-Single table, beside every data set.")
         st.markdown("**Fusion weights** (mean over the splits; DRA: column weights per class, MLA: modality weight)")
         st.dataframe(
             fusion_weights_frame(result, fs.modality_names, tuple(fs.class_names)).style.format("{:.3f}"),

@@ -8,6 +8,7 @@ the page shows.
 
 from __future__ import annotations
 
+import html
 import re
 import shlex
 import time
@@ -50,7 +51,7 @@ def run_page(page: str, **params: str) -> AppTest:
 
 def all_text(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
-    return "\n".join(parts)
+    return html.unescape("\n".join(parts))  # text from the data is written as character references
 
 
 def image_count(at: AppTest) -> int:

@@ -364,3 +364,16 @@ def test_with_st_login_the_login_is_the_identity_and_listed_teachers_need_no_key
     assert not student.get("metric") and student.text_input(key="teacher_key_input")  # a student needs the key
     teacher = run(TEACHER, app({"is_logged_in": True, "email": "Teacher@school.example"}))
     assert not teacher.exception and {m.label: m.value for m in teacher.metric}["Annotators"] == "1"
+
+
+def test_command_lines_name_served_files_as_the_visitor_chose_them(served) -> None:
+    from cmcsl_studio_ui.loading import _as_given, data_spec
+    from cmcsl_studio_ui.settings import Settings
+
+    (served["root"] / "sub" / "w.pth").write_bytes(b"weights")
+    settings = Settings(source="table", path="items.csv", image_encoder="sub/w.pth")
+    spec = data_spec(settings)
+    assert spec.path == str((served["root"] / "items.csv").resolve())  # what is read: the real file
+    assert dict(spec.options)["image_encoder"] == str((served["root"] / "sub" / "w.pth").resolve())
+    line = _as_given(spec, settings).command("items.npz")
+    assert "--path items.csv" in line and "--image-encoder sub/w.pth" in line and str(served["tmp"]) not in line
