@@ -54,7 +54,8 @@ def write_atomically(path: PathLike, write: Callable[[IO[bytes]], object]) -> No
     The folder is created if needed. The file gets the mode of the file it replaces, or
     the one the user's umask allows for a new file (``0o666 & ~umask``, e.g.
     ``-rw-r--r--``), never the temporary file's private ``-rw-------``. On any error
-    (or interruption) the temporary file is removed and ``path`` is left as it was.
+    (or interruption) the temporary file is removed and ``path`` is left as it was; an
+    ``OSError`` that names no file (a full disk) is raised naming ``path``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,11 +67,13 @@ def write_atomically(path: PathLike, write: Callable[[IO[bytes]], object]) -> No
             os.fchmod(fh.fileno(), _file_mode(path))
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
+            raise type(exc)(exc.errno, exc.strerror, str(path)) from exc
         raise
 
 

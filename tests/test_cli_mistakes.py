@@ -147,7 +147,7 @@ def test_a_full_disk_is_one_line(good, tmp_path, monkeypatch, capsys) -> None:
     finally:
         monkeypatch.setattr(os, "fsync", real_fsync)
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and err == ["error: No space left on device"]
+    assert code == 2 and err == [f"error: cannot write {tmp_path / 'o.csv'}: No space left on device"]
     assert not list(tmp_path.iterdir())  # the temporary file is gone too
 
 

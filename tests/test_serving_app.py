@@ -377,3 +377,18 @@ def test_command_lines_name_served_files_as_the_visitor_chose_them(served) -> No
     assert dict(spec.options)["image_encoder"] == str((served["root"] / "sub" / "w.pth").resolve())
     line = _as_given(spec, settings).command("items.npz")
     assert "--path items.csv" in line and "--image-encoder sub/w.pth" in line and str(served["tmp"]) not in line
+
+
+def test_locally_the_teacher_page_is_open_and_reads_the_review_pages_database(tmp_path, monkeypatch) -> None:
+    from cmcsl_core.datasets.sources import SourceSpec
+
+    monkeypatch.delenv("CMCSL_DATA_ROOT", raising=False)
+    monkeypatch.setenv("CMCSL_DB", str(tmp_path / "local.sqlite"))
+    monkeypatch.setenv("CMCSL_NO_BACKGROUND_UMAP", "1")
+    store = AnnotationStore(SourceSpec.create("demo").load(), tmp_path / "local.sqlite")
+    store.label(0, store.class_names[0], "me")
+    store.label(0, store.class_names[1], "you")
+    at = run(TEACHER)
+    assert not at.exception and not at.error and not at.get("text_input")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Annotators"] == "2" and metrics["Labelled by 2 or more"] == "1"
