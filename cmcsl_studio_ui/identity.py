@@ -19,7 +19,6 @@ listed under ``[cmcsl] teachers`` in the secrets. Locally it is open.
 from __future__ import annotations
 
 import hmac
-import logging
 import os
 import secrets
 import unicodedata
@@ -28,7 +27,7 @@ from typing import Any
 
 import streamlit as st
 
-from .serving import serving
+from .serving import server_log, serving
 
 __all__ = ["Visitor", "MAX_NAME", "TEACHER_KEY_ENV", "login_configured", "visitor", "identity_widgets", "is_teacher", "teacher_key", "teacher_gate"]
 
@@ -142,12 +141,7 @@ def teacher_key() -> str:
     if key:
         return key
     key = secrets.token_urlsafe(9)
-    log = logging.getLogger("cmcsl_studio.teacher")
-    if not log.handlers:
-        log.addHandler(logging.StreamHandler())
-        log.setLevel(logging.INFO)
-        log.propagate = False
-    log.info("cmcsl-studio: the teacher's key for this server is %s (set $%s to choose one)", key, TEACHER_KEY_ENV)
+    server_log("teacher").info("cmcsl-studio: the teacher's key for this server is %s (set $%s to choose one)", key, TEACHER_KEY_ENV)
     return key
 
 

@@ -30,7 +30,7 @@ from cmcsl_core.datasets.npzcheck import memory_budget
 from cmcsl_core.datasets.sources import SourceSpec
 from cmcsl_core.errors import SourceError
 
-from .serving import confined, serving, upload_limit_mb
+from .serving import confined, server_log, serving, upload_limit_mb
 from .session import Upload, drop_upload_bytes, held_upload, hold_upload, uploaded_file
 from .settings import FILE, Settings, takes_option, takes_subset
 
@@ -114,6 +114,33 @@ def upload_budget() -> int:
 _HELD: dict[str, int] = {}
 _HELD_LOCK = threading.Lock()
 
+COLLECT_EVERY_S = 15.0
+"""While some session holds an upload, a full garbage collection runs this often (in a thread of its own).
+
+A session that ends leaves its state to Python's cycle collector, which an idle server (and
+``runner.postScriptGC = false``) may not run for a long time; the upload would stay in memory."""
+
+_collector: list[threading.Thread] = []
+
+
+def _collect_while_held() -> None:
+    import gc
+    import time
+
+    while True:
+        time.sleep(COLLECT_EVERY_S)
+        with _HELD_LOCK:
+            held = bool(_HELD)
+        if held:
+            gc.collect()
+
+
+def _ensure_collector() -> None:
+    with _HELD_LOCK:
+        if not _collector:
+            _collector.append(threading.Thread(target=_collect_while_held, name="cmcsl-upload-release", daemon=True))
+            _collector[0].start()
+
 
 def release_data(key: str, n_modalities: int = 8) -> None:
     """Drop every shared cache entry computed from the data set ``key`` (an upload no session holds).
@@ -142,6 +169,7 @@ def _release_upload(digest: str, n_modalities: int) -> None:
             return
         _HELD.pop(digest, None)
     release_data(f"upload:{digest}", n_modalities)
+    server_log("uploads").info("released the upload %s (no session holds it)", digest)
 
 
 class _HeldUpload:
@@ -154,6 +182,7 @@ class _HeldUpload:
         with _HELD_LOCK:
             _HELD[upload.digest] = _HELD.get(upload.digest, 0) + 1
         weakref.finalize(self, _release_upload, upload.digest, fs.n_modalities)
+        _ensure_collector()
 
 
 def _load_upload(upload: Upload) -> Dataset:

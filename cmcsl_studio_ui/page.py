@@ -10,6 +10,7 @@ sidebar's navigation is drawn here with ``st.page_link`` (Streamlit's own list i
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
@@ -78,8 +79,18 @@ def one_blas_thread() -> threadpool_limits:
     its own, one BLAS thread each (the curve computation in :mod:`cmcsl_core.evaluation.curve`
     limits BLAS the same way while its folds run). It applies to the BLAS libraries loaded when
     it first runs, hence :func:`start_page` calls it after loading the data.
+
+    The limit is set from a short-lived thread of its own: threadpoolctl remembers the thread
+    that set OpenBLAS's process-wide limit, and a page's thread carries its visitor's session
+    (state, uploads) with it, which would then never be released.
     """
-    return threadpool_limits(limits=1, user_api="blas")
+    done: list[threadpool_limits] = []
+    setter = threading.Thread(
+        target=lambda: done.append(threadpool_limits(limits=1, user_api="blas")), name="cmcsl-blas-limit", daemon=True
+    )
+    setter.start()
+    setter.join()
+    return done[0]
 
 
 def page_link(page: PageInfo, label: str | None = None) -> None:

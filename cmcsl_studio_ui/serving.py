@@ -44,6 +44,7 @@ __all__ = [
     "report_errors",
     "ERROR_LOGGER",
     "STREAMLIT_ERROR_LOGGER",
+    "server_log",
 ]
 
 UPLOAD_ENV = "CMCSL_MAX_UPLOAD_MB"
@@ -157,7 +158,7 @@ class _ErrorReporter(logging.Handler):
         if not record.exc_info or record.levelno < logging.ERROR:
             return
         error_id = secrets.token_hex(4)
-        logging.getLogger(ERROR_LOGGER).error("error %s in a page run", error_id, exc_info=record.exc_info)
+        server_log("errors").error("error %s in a page run", error_id, exc_info=record.exc_info)
         try:
             st.error(_MESSAGE.format(id=error_id), icon=":material/error:")
         except Exception:  # no page to draw on: the log has it
@@ -168,6 +169,18 @@ STREAMLIT_ERROR_LOGGER = "streamlit.error_util"
 """The logger Streamlit writes a page's uncaught error to (with ``logger.enableRich`` off, its default)."""
 
 
+def server_log(name: str) -> logging.Logger:
+    """The logger ``cmcsl_studio.<name>``, written to the server's terminal (stderr) at INFO and above."""
+    top = logging.getLogger("cmcsl_studio")
+    if not top.handlers:
+        out = logging.StreamHandler(sys.stderr)
+        out.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        top.addHandler(out)
+        top.setLevel(logging.INFO)
+        top.propagate = False
+    return logging.getLogger(f"cmcsl_studio.{name}")
+
+
 def report_errors() -> logging.Handler:
     """Install the error reporter once per server process (idempotent); return it.
 
@@ -176,13 +189,7 @@ def report_errors() -> logging.Handler:
     """
     if st.get_option("logger.enableRich"):
         st.set_option("logger.enableRich", False)
-    log = logging.getLogger(ERROR_LOGGER)
-    if not log.handlers:
-        out = logging.StreamHandler(sys.stderr)
-        out.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        log.addHandler(out)
-        log.setLevel(logging.INFO)
-        log.propagate = False
+    server_log("errors")
     source = logging.getLogger(STREAMLIT_ERROR_LOGGER)
     for handler in source.handlers:
         if isinstance(handler, _ErrorReporter):

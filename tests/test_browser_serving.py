@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import psutil
 import pytest
 
@@ -177,3 +178,47 @@ def test_static_files_stay_inside_the_static_folder(served) -> None:
             assert exc.code in (400, 403, 404)
             continue
         assert b"start_page" not in body, path
+
+
+def _rss(url: str) -> int:
+    port = int(url.rsplit(":", 1)[1])
+    (pid,) = {c.pid for c in psutil.net_connections("inet") if c.status == psutil.CONN_LISTEN and c.laddr.port == port}
+    return psutil.Process(pid).memory_info().rss
+
+
+def test_an_uploaded_file_is_released_when_its_tab_closes(tmp_path_factory, serve_app, browser) -> None:
+    tmp = tmp_path_factory.mktemp("upload")
+    (tmp / "class-data").mkdir()
+    env = {"CMCSL_DATA_ROOT": str(tmp / "class-data"), "XDG_DATA_HOME": str(tmp / "xdg"), "CMCSL_MAX_UPLOAD_MB": "20",
+           "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "2", "CMCSL_NO_BACKGROUND_UMAP": "1"}  # fmt: skip
+    url = serve_app(env=env)
+    n = 400_000  # 2 x 400,000 x 12 float64: 77 MB once loaded, from an upload of well under 1 MB
+    rng = np.random.default_rng(0)
+    fs = FeatureSet(("a", "b"), (np.zeros((n, 12)), np.zeros((n, 12))), rng.integers(0, 2, n), ("x", "y"))
+    upload = tmp / "big.npz"
+    save_features(fs, upload, feature_dtype=np.float16, compress=True)
+    assert upload.stat().st_size < 1 << 20
+    with browser_page(browser) as warm:  # the app's modules and the demo loaded once, before measuring
+        warm.goto(f"{url}/?source=file")
+        wait_idle(warm, 120_000)
+    time.sleep(4)
+    before = _rss(url)
+    with browser_page(browser) as pg:
+        pg.goto(f"{url}/?source=file")
+        wait_idle(pg, 120_000)
+        pg.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
+        pg.get_by_text("400,000").first.wait_for(timeout=120_000)  # the items metric of the uploaded file
+        wait_idle(pg)
+        loaded = _rss(url)
+    # Streamlit keeps a closed tab's session for server.disconnectedSessionTTL (2 s here) and lets it go when
+    # sessions next come and go: another visitor's page
+    time.sleep(3)
+    with browser_page(browser) as other:
+        other.goto(f"{url}/?source=file")
+        wait_idle(other, 120_000)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _rss(url) > before + (loaded - before) / 3:
+        time.sleep(1)
+    after = _rss(url)
+    assert loaded - before > 60 << 20, (before, loaded)
+    assert after - before < (loaded - before) / 3, (before >> 20, loaded >> 20, after >> 20)
