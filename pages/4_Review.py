@@ -51,6 +51,7 @@ from cmcsl_studio_ui.review import (
     progress_metrics,
 )
 from cmcsl_studio_ui.session import inspected
+from cmcsl_studio_ui.thumbs import item_thumbnail
 from cmcsl_studio_ui.views import preprocessed
 
 QUEUE_ROWS = 300  # rows of the queue table shown
@@ -101,7 +102,7 @@ def _md(text: str) -> str:
 def show_item(data: Dataset, i: int, image_width: int, text_chars: int) -> None:
     """Item ``i``'s thumbnail and text (when the data has them) and its name."""
     fs = data.fs
-    thumb = fs.thumbnail(i)
+    thumb = item_thumbnail(fs, i)  # re-encoded by the app, or the placeholder
     if thumb:
         st.image(thumb, width=image_width)
     st.markdown(f"**#{i}** {_md(fs.item_name(i))}")

@@ -167,6 +167,9 @@ def _session(path: str, sha256: str, device: str, threads: int) -> Any:
     if threads > 0:
         options.intra_op_num_threads = threads
     options.log_severity_level = 3  # warnings about unused initializers etc. are not the user's business
+    # idle threads sleep instead of spinning: on a shared server (or a busy laptop) spinning burns the CPU
+    # other sessions need; measured here, about 10% less CPU per text at the same speed
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return onnxruntime.InferenceSession(path, options, providers=onnx_providers(device))
     except Exception as exc:  # onnxruntime raises its own exception types (Fail, InvalidGraph, ...)

@@ -89,6 +89,13 @@ class TextEncoder:
             return _onnx_model(str(self.path), self.device)
         return _load_cached(str(self.path), self.device)
 
+    def lengths(self, texts: list[str]) -> list[int]:
+        """Each text's length as the model sees it: its token count (ONNX), else its characters (for batching)."""
+        if self.backend != ONNX:
+            return [len(t) for t in texts]
+        _, tokenizer = self.model
+        return [sum(e.attention_mask) for e in tokenizer.encode_batch(list(texts))]
+
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit-norm embeddings of one batch of texts, float32 (B, dim)."""
         if not texts:
@@ -283,4 +290,5 @@ def encode_texts(
         raise SourceError(f"batch_size must be at least 1, got {batch_size}")
     if len(texts) == 0:
         return np.zeros((0, encoder.dim), dtype=np.float32)
-    return encode_text_rows(texts, f"{encoder.identity}|{_VERSION}", encoder.embed, batch_size, progress, use_cache)
+    return encode_text_rows(texts, f"{encoder.identity}|{_VERSION}", encoder.embed, batch_size, progress, use_cache,
+                            encoder.lengths)

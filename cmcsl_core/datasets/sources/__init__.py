@@ -373,6 +373,19 @@ class SourceSpec:
             kwargs["encoder"] = EncoderOptions.from_mapping(encoder)
         return kwargs
 
+    def input_files(self) -> tuple[str, ...]:
+        """The files and folders this spec reads (an export must not overwrite any of them)."""
+        found = [self.path] if self.path else []
+        if self.source == "mvsa-builtin":
+            from cmcsl_core.datasets.builtin import builtin_mvsa_path
+
+            found.append(str(builtin_mvsa_path()))
+        for name in ("image_encoder", "text_model"):
+            value = dict(self.options).get(name)
+            if isinstance(value, str) and value and Path(value).expanduser().exists():
+                found.append(str(Path(value).expanduser()))
+        return tuple(found)
+
     def export(self, out: PathLike, progress: ProgressFn | None = None) -> Path:
         """Load the data and write it as a feature file (atomically); returns the written path."""
         return save_features(self.load(progress), out)

@@ -89,6 +89,9 @@ class ItemEncoders:
         Human-readable names for the description.
     batch_size : int
         Images / texts per call of an ``embed``.
+    text_lengths : callable, optional
+        A list of texts -> each one's length for the text encoder (its token count), to batch
+        texts of similar length; default their characters.
     record : dict
         What the feature file records about the encoders (``{"image": {...}, "text": {...}}``).
     """
@@ -103,6 +106,7 @@ class ItemEncoders:
     text_name: str = "text encoder"
     batch_size: int = 64
     record: Mapping[str, object] = field(default_factory=dict)
+    text_lengths: "Callable[[list[str]], Sequence[int]] | None" = None
 
 
 def _image_name(name: str, backend: str) -> str:
@@ -201,6 +205,7 @@ def _real_encoders(
         text_name=text_name,
         batch_size=options.batch_size,
         record={"image": dict(image_record), "text": dict(text_record)},
+        text_lengths=lambda texts: text_encoder().lengths(texts),
     )
 
 
@@ -304,7 +309,7 @@ def encode_items(
     if progress is not None:
         progress(start + n, total)
     text_feats = encode_text_rows(kept.texts, encoders.text_identity, encoders.embed_texts, encoders.batch_size,
-                                  _stage(progress, start + n, n, total), use_cache)
+                                  _stage(progress, start + n, n, total), use_cache, encoders.text_lengths)
     if progress is not None:
         progress(total, total)
     summary = skipped_summary(skipped)
