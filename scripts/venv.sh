@@ -37,7 +37,7 @@ install_if_changed() {
 
 extra_requirements() {
     local extra
-    for extra in ${CMCSL_EXTRAS//,/ }; do
+    for extra in ${CMCSL_EXTRAS:+${CMCSL_EXTRAS//,/ }}; do
         case "$extra" in
             torch) echo requirements-torch.txt ;;
             *) echo "error: unknown extra '$extra' in CMCSL_EXTRAS; the extras are: torch" >&2; return 1 ;;
