@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cmcsl_core.encoders import image as image_mod
 from cmcsl_core.encoders.decode import load_image
 from cmcsl_core.encoders.device import resolve_device
 from cmcsl_core.encoders import weights as weights_mod

@@ -203,3 +203,15 @@ def test_a_feature_file_records_its_encoders(tmp_path: Path) -> None:
     assert record["image"]["identity"] == load_image_encoder(device="cpu").identity
     assert record["text"]["name"] == "all-MiniLM-L6-v2" and record["text"]["backend"] == "onnx"
     assert "ONNX Runtime" in back.description
+
+
+@pytest.mark.slow
+def test_the_export_script_reproduces_the_shipped_files() -> None:
+    """scripts/export_onnx_encoders.py --check: a fresh export computes what the shipped files compute."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, str(REPO / "scripts" / "export_onnx_encoders.py"), "--check"],
+                         capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "outputs: image cosine >= 1.0000" in run.stdout

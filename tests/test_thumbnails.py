@@ -128,11 +128,10 @@ def test_a_file_made_elsewhere_gets_thumbnails_from_its_image_paths(tmp_path: Pa
     confined = with_thumbnails(loaded, path.parent, root=folder)
     assert confined.thumbnails is not None and confined.thumbnails[5] == b"" and confined.thumbnails[0] == t[0]
     assert resolve_image_paths(loaded, path.parent, root=folder)[5] is None
-    # cached by content: a second call reads no image
-    start = time.perf_counter()
+    # cached by content: a second call reads no image (no progress: nothing left to make)
     calls.clear()
     assert with_thumbnails(loaded, path.parent, progress=lambda d, t: calls.append((d, t))).thumbnails == t
-    assert calls == [] and time.perf_counter() - start < 2
+    assert calls == []
     # files with thumbnails, or without image paths, come back as they are
     assert with_thumbnails(done, path.parent) is done
     plain = make_feature_set([np.zeros((2, 2)), np.ones((2, 2))], [0, 1])
