@@ -129,6 +129,8 @@ def check_pages(features: Path) -> None:
             problems = [e.value for e in at.exception] + [e.value for e in at.error]
             if problems:
                 fail(f"{page} with {params or 'the defaults'}: {problems[0]}")
+            if page == "app.py" and params and not at.get("image"):
+                fail("the home page shows no picture of the exported table's items")
             print(f"  {page} ({params.get('source', 'default data')}): ok in {time.perf_counter() - t0:.1f} s")
 
 

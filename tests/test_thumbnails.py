@@ -223,3 +223,24 @@ def test_export_onto_its_own_input_is_refused(tmp_path: Path, capsys, monkeypatc
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is the input file" in err[0]
     assert builtin.read_bytes() == before
+
+
+def test_the_app_shows_pictures_of_a_file_that_only_names_its_images(tmp_path: Path, monkeypatch) -> None:
+    """Home on a feature file with relative image_paths and no thumbnails: pictures appear (made on load)."""
+    from streamlit.testing.v1 import AppTest
+
+    folder = tmp_path / "data"
+    paths = _photos(folder / "images")
+    rel = tuple(f"images/{p.name}" for p in paths) + ("images/missing.png",)
+    n = len(rel)
+    rng = np.random.default_rng(0)
+    fs = make_feature_set([rng.normal(size=(n, 4)), rng.normal(size=(n, 3))], np.arange(n) % 2, image_paths=rel,
+                          ids=tuple(f"item{k}" for k in range(n)), texts=tuple(f"text {k}" for k in range(n)))
+    path = save_features(fs, folder / "named only.npz")
+    monkeypatch.setenv("CMCSL_NO_BACKGROUND_UMAP", "1")
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
+    at.query_params["source"] = "file"
+    at.query_params["path"] = str(path)
+    at.run()
+    assert not at.exception and not at.error
+    assert len(at.get("image")) >= 1
