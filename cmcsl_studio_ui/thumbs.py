@@ -24,6 +24,7 @@ import os
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
@@ -31,6 +32,7 @@ from typing import Iterable
 from cmcsl_core.cache import cache_dir
 from cmcsl_core.datasets.features import FeatureSet
 from cmcsl_core.encoders.thumbnails import THUMBNAIL_SIZE, placeholder_thumbnail, reencode_thumbnail
+from cmcsl_core.fileio import io_threads
 
 __all__ = [
     "has_thumbnails",
@@ -128,11 +130,15 @@ def publish_thumbnails(fs: FeatureSet, data_key: str) -> str | None:
     target = root / digest
     if not target.is_dir():
         tmp = Path(tempfile.mkdtemp(prefix=f".{digest}-", dir=root))
+
+        def write(i: int) -> None:
+            blob = item_thumbnail(fs, i)  # Pillow releases the GIL: the threads re-encode in parallel
+            if blob:
+                (tmp / f"{i}.jpg").write_bytes(blob)
+
         try:
-            for i in range(fs.n_items):
-                blob = item_thumbnail(fs, i)
-                if blob:
-                    (tmp / f"{i}.jpg").write_bytes(blob)
+            with ThreadPoolExecutor(max_workers=io_threads(), thread_name_prefix="cmcsl-thumbs") as pool:
+                list(pool.map(write, range(fs.n_items)))
             os.replace(tmp, target)
         except OSError:
             shutil.rmtree(tmp, ignore_errors=True)
