@@ -16,7 +16,7 @@ from cmcsl_core.method.labeling import LabelingResult
 
 from .loading import Dataset
 from .text import md, quote
-from .thumbs import TABLE_THUMBNAILS, has_thumbnails, square_thumbnail, thumbnail_urls
+from .thumbs import TABLE_THUMBNAILS, has_thumbnails, item_thumbnail, square_thumbnail, thumbnail_urls
 
 __all__ = [
     "item_details",
@@ -74,7 +74,7 @@ def item_details(data: Dataset, result: LabelingResult, i: int) -> None:
     i = int(i)
     true, final = fs.class_names[fs.y[i]], fs.class_names[result.final_labels[i]]
     st.markdown(f"**{md(item_heading(data, i))}**")
-    thumb = fs.thumbnail(i)
+    thumb = item_thumbnail(fs, i)  # re-encoded here (or the placeholder); None: the data has no pictures
     if thumb:
         st.image(thumb, width=160)
     badges = [f"true **{md(true)}**", f"CMCSL **{md(final)}** ({'right' if true == final else 'wrong'})"]
@@ -173,7 +173,7 @@ def item_gallery(data: Dataset, rows: Any, notes: Any = None, per_row: int = 4, 
         for start in range(0, len(rows), per_row):
             for col, i, note in zip(st.columns(per_row), rows[start : start + per_row], notes[start : start + per_row]):
                 with col:
-                    thumb = fs.thumbnail(i)
+                    thumb = item_thumbnail(fs, i)
                     if thumb:
                         st.image(square_thumbnail(thumb), width=GALLERY_WIDTH)
                     st.markdown(f"**{md(item_heading(data, i))}**" + (f"  \n{note}" if note else ""))

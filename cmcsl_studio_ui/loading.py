@@ -27,6 +27,7 @@ import streamlit as st
 
 from cmcsl_core.datasets.features import FeatureSet, load_features
 from cmcsl_core.datasets.npzcheck import memory_budget
+from cmcsl_core.datasets.thumbnails import needs_thumbnails, with_thumbnails
 from cmcsl_core.datasets.sources import SourceSpec
 from cmcsl_core.errors import SourceError
 
@@ -100,7 +101,16 @@ def _load_spec(key: str, _spec: SourceSpec) -> FeatureSet:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _load_file(path: str, stamp: str) -> FeatureSet:
-    return _freeze(load_features(path))
+    fs = load_features(path)
+    if needs_thumbnails(fs):  # made elsewhere: pictures from its image_paths (cached per image)
+        bar = st.empty()
+
+        def progress(done: int, total: int) -> None:
+            bar.progress(min(done / max(total, 1), 1.0), text=f"Making thumbnails: {done:,}/{total:,} images")
+
+        fs = with_thumbnails(fs, Path(path).parent, os.environ.get("CMCSL_DATA_ROOT") or None, progress)
+        bar.empty()
+    return _freeze(fs)
 
 
 def upload_budget() -> int:

@@ -49,6 +49,7 @@ from cmcsl_studio_ui.review import (
 )
 from cmcsl_studio_ui.session import inspected
 from cmcsl_studio_ui.text import md as _md
+from cmcsl_studio_ui.thumbs import item_thumbnail
 from cmcsl_studio_ui.views import preprocessed
 
 QUEUE_ROWS = 300  # rows of the queue table shown
@@ -75,7 +76,7 @@ def _annotated(data: Dataset, request: LabelRequest, human: HumanLabels) -> Anno
 def show_item(data: Dataset, i: int, image_width: int, text_chars: int) -> None:
     """Item ``i``'s thumbnail and text (when the data has them) and its name."""
     fs = data.fs
-    thumb = fs.thumbnail(i)
+    thumb = item_thumbnail(fs, i)  # re-encoded by the app, or the placeholder
     if thumb:
         st.image(thumb, width=image_width)
     st.markdown(f"**#{i}** {_md(fs.item_name(i))}")

@@ -14,6 +14,9 @@ A feature file is an ``.npz`` archive holding
     N strings each.
 ``source``, ``description`` (optional)
     0-d string arrays.
+``encoders`` (optional)
+    0-d string: JSON naming the encoders that made the features (name, backend, runtime,
+    identity per modality), written by the sources that encode.
 ``labels_<name>`` for some modality names (optional)
     N integers in ``-1 .. K-1``: a human label per item *for that modality alone*
     (e.g. MVSA's separate image and text annotations), ``-1`` where unknown.
@@ -62,7 +65,7 @@ THUMB_KEYS = ("thumb_bytes", "thumb_offsets")
 """Keys of the thumbnail blob and its offsets."""
 
 RESERVED_KEYS = frozenset(
-    {"modality_names", "y", "class_names", "source", "description", *OPTIONAL_TEXT_KEYS, *THUMB_KEYS}
+    {"modality_names", "y", "class_names", "source", "description", "encoders", *OPTIONAL_TEXT_KEYS, *THUMB_KEYS}
 )
 """Keys that cannot be used as modality names (nor can names starting with ``labels_``)."""
 
@@ -90,6 +93,8 @@ class FeatureSet:
         ``-1`` where unknown; stored as ``labels_<modality>``.
     thumbnails : tuple of bytes, optional
         N small encoded images (JPEG bytes), ``b""`` where an item has none.
+    encoders : str
+        JSON naming the encoders (and backend) that made the features; ``""`` when unknown.
     """
 
     modality_names: tuple[str, ...]
@@ -104,6 +109,7 @@ class FeatureSet:
     description: str = ""
     modality_labels: Mapping[str, np.ndarray] | None = None
     thumbnails: tuple[bytes, ...] | None = None
+    encoders: str = ""
 
     def __post_init__(self) -> None:
         validate(self)
@@ -160,6 +166,7 @@ class FeatureSet:
             if self.modality_labels is None
             else {k: v[rows] for k, v in self.modality_labels.items()},
             thumbnails=None if self.thumbnails is None else tuple(self.thumbnails[i] for i in rows),
+            encoders=self.encoders,
         )
 
     def thumbnail(self, i: int) -> bytes | None:
@@ -257,6 +264,7 @@ def validate(fs: FeatureSet) -> None:
         set_(fs, key, values)
     set_(fs, "source", str(fs.source))
     set_(fs, "description", str(fs.description))
+    set_(fs, "encoders", str(fs.encoders))
     set_(fs, "modality_labels", _validated_modality_labels(fs.modality_labels, names, n, k))
     set_(fs, "thumbnails", _validated_thumbnails(fs.thumbnails, n))
 
@@ -418,6 +426,7 @@ def load_features(path_or_file: PathLike | IO[bytes], max_bytes: int | None = No
             extras = {k: _read_strings(archive, k) if k in keys else None for k in OPTIONAL_TEXT_KEYS}
             source = _read_string(archive, "source") if "source" in keys else ""
             description = _read_string(archive, "description") if "description" in keys else ""
+            encoders = _read_string(archive, "encoders") if "encoders" in keys else ""
             label_keys = sorted(k for k in keys if k.startswith(LABELS_PREFIX))
             modality_labels = {k[len(LABELS_PREFIX) :]: archive[k] for k in label_keys} or None
             has_thumbs = [k in keys for k in THUMB_KEYS]
@@ -447,6 +456,7 @@ def load_features(path_or_file: PathLike | IO[bytes], max_bytes: int | None = No
         description=description,
         modality_labels=modality_labels,
         thumbnails=thumbnails,
+        encoders=encoders,
     )
 
 
@@ -474,6 +484,8 @@ def save_features(
         "source": np.array(fs.source, dtype=str),
         "description": np.array(fs.description, dtype=str),
     }
+    if fs.encoders:
+        arrays["encoders"] = np.array(fs.encoders, dtype=str)
     for name, x in zip(fs.modality_names, fs.X):
         arrays[name] = x if feature_dtype is None else x.astype(feature_dtype)
     for key in OPTIONAL_TEXT_KEYS:
