@@ -37,6 +37,7 @@ __all__ = [
     "fuse_distributions",
     "probabilistic_result",
     "with_seed_evidence",
+    "with_fallback",
     "normalise_rows",
 ]
 
@@ -124,6 +125,17 @@ def fuse_distributions(P: np.ndarray, rule: str) -> tuple[np.ndarray, np.ndarray
     raise CMCSLError(f"unknown fusion rule {rule!r}")
 
 
+def with_fallback(P: np.ndarray, fallback: np.ndarray | None) -> np.ndarray:
+    """``P`` (M, N, K) row-normalised, all-zero rows replaced by the one-hot of ``fallback[m, i]`` (if given)."""
+    P = normalise_rows(np.asarray(P, dtype=np.float64))
+    if fallback is not None:
+        for m in range(P.shape[0]):
+            empty = P[m].sum(axis=1) == 0
+            if empty.any():
+                P[m, empty, fallback[m, empty]] = 1.0
+    return P
+
+
 def probabilistic_result(
     name: str,
     graphs: FeatureGraphs,
@@ -145,14 +157,8 @@ def probabilistic_result(
     distributions say, for labelers that commit to labels along the way (self- and
     co-training). Labelled items keep their own label everywhere.
     """
-    P = normalise_rows(np.asarray(P, dtype=np.float64))
+    P = with_fallback(P, fallback)
     m_count, n, k = P.shape
-    if fallback is not None:
-        for m in range(m_count):
-            empty = P[m].sum(axis=1) == 0
-            if empty.any():
-                P[m, empty] = 0.0
-                P[m, empty, fallback[m, empty]] = 1.0
     labels = np.argmax(P, axis=2) if labels is None else np.array(labels, dtype=np.int64)
     labels[:, seed_idx] = seed_labels[None, :]
     fused, decided, confidence = fuse_distributions(P, rule)
@@ -254,6 +260,13 @@ class BaseLabeler(BaseEstimator, ABC):  # type: ignore[misc]
             result = self.label(graphs, seed_idx[keep], seed_labels[keep], n_classes)
             out[j] = result.final_labels[seed_idx[pos]]
         return out
+
+    def final_labels_many(
+        self, graphs: FeatureGraphs, seed_sets: Sequence[tuple[np.ndarray, np.ndarray]], n_classes: int
+    ) -> list[np.ndarray]:
+        """The final labels from each of several seed sets ``(seed_idx, seed_labels)`` (the b_class values
+        of a curve fold); one :meth:`label` each unless a labeler has a faster way."""
+        return [self.label(graphs, idx, lab, n_classes).final_labels for idx, lab in seed_sets]
 
     def fit(self, X: Sequence[np.ndarray], y: np.ndarray) -> "BaseLabeler":
         """Label all items of ``X`` (one array per modality, already preprocessed) from ``y`` (-1 = unlabelled).

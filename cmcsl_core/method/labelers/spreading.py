@@ -29,7 +29,13 @@ import numpy as np
 
 from cmcsl_core.errors import CMCSLError
 from cmcsl_core.method.graph import DEFAULT_K, FeatureGraphs
-from cmcsl_core.method.labelers.base import BaseLabeler, check_labelled, fuse_distributions, probabilistic_result
+from cmcsl_core.method.labelers.base import (
+    BaseLabeler,
+    check_labelled,
+    fuse_distributions,
+    probabilistic_result,
+    with_fallback,
+)
 from cmcsl_core.method.labeling import LabelingResult, nearest_seed, squared_distances
 from cmcsl_core.method.spreading import ALPHA, MAX_ITER, TOL, one_hot, spread_many
 
@@ -99,12 +105,27 @@ class LabelSpreadingLabeler(BaseLabeler):
         seed_idx, seed_labels = check_labelled(seed_idx, seed_labels, graphs.n_items, n_classes)
         Y = one_hot(graphs.n_items, seed_idx, seed_labels, n_classes)
         P = np.stack([d[0] for d in self.distributions(graphs, [Y])])
-        fallback = None
-        if (P.sum(axis=2) == 0).any():  # an item no seed reached: its nearest seed's label there
-            fallback = np.stack(
-                [seed_labels[nearest_seed(X, np.asarray(X, dtype=np.float64)[seed_idx], exact_distances=False)[0]] for X in graphs.X]
-            )
+        fallback = _fallback(graphs, P, seed_idx, seed_labels)
         return probabilistic_result(self.name, graphs, seed_idx, seed_labels, n_classes, P, self.rule, modality_names, fallback)
+
+    def final_labels_many(
+        self, graphs: FeatureGraphs, seed_sets: Sequence[tuple[np.ndarray, np.ndarray]], n_classes: int
+    ) -> list[np.ndarray]:
+        """All seed sets spread together (column blocks), then fused; the same labels as :meth:`label` gives."""
+        sets = [check_labelled(i, lab, graphs.n_items, n_classes) for i, lab in seed_sets]
+        n = graphs.n_items
+        group = max(1, SPREAD_BYTES // (4 * 8 * n * max(n_classes, 1)))
+        out: list[np.ndarray] = []
+        for a in range(0, len(sets), group):
+            part = sets[a : a + group]
+            dists = self.distributions(graphs, [one_hot(n, i, lab, n_classes) for i, lab in part])
+            for j, (idx, lab) in enumerate(part):
+                P = np.stack([d[j] for d in dists])
+                P = with_fallback(P, _fallback(graphs, P, idx, lab))
+                final = fuse_distributions(P, self.rule)[0]
+                final[idx] = lab
+                out.append(final.astype(np.int64))
+        return out
 
     def held_out_labels(
         self,
@@ -137,6 +158,15 @@ class LabelSpreadingLabeler(BaseLabeler):
                 d2[np.arange(int(empty.sum())), held[empty]] = np.inf
                 P[m, empty, seed_labels[np.argmin(d2, axis=1)]] = 1.0
         return fuse_distributions(P, self.rule)[0]
+
+
+def _fallback(graphs: FeatureGraphs, P: np.ndarray, seed_idx: np.ndarray, seed_labels: np.ndarray) -> np.ndarray | None:
+    """Nearest-seed labels (M, N) where some item got no mass in some modality, else None."""
+    if not (P.sum(axis=2) == 0).any():
+        return None
+    return np.stack(
+        [seed_labels[nearest_seed(X, np.asarray(X, dtype=np.float64)[seed_idx], exact_distances=False)[0]] for X in graphs.X]
+    )
 
 
 class CrossModalSpreadingLabeler(LabelSpreadingLabeler):
