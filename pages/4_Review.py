@@ -34,10 +34,11 @@ from cmcsl_core.annotations import (
     suggest_next,
 )
 from cmcsl_core.annotations.formats import export_bytes
+from cmcsl_core.annotations.queue import DEFAULT_QUEUE_ORDER, QUEUE_ORDER_LABELS, QUEUE_ORDERS
 from cmcsl_core.annotations.store import default_annotator
 from cmcsl_core.errors import CMCSLError
 from cmcsl_core.method.request import LabelRequest
-from cmcsl_studio_ui.labels import label_request
+from cmcsl_studio_ui.labels import feature_graphs, label_request, labeler_name
 from cmcsl_studio_ui.loading import Dataset
 from cmcsl_studio_ui.page import REVIEW, cli_block, start_page, user_errors
 from cmcsl_studio_ui.review import (
@@ -50,6 +51,7 @@ from cmcsl_studio_ui.review import (
     nearest_seed_item,
     progress_metrics,
 )
+from cmcsl_studio_ui.answers import record_answer, session_answers_block
 from cmcsl_studio_ui.session import inspected
 from cmcsl_studio_ui.views import preprocessed
 
@@ -82,9 +84,9 @@ def _annotated(data: Dataset, request: LabelRequest, human: HumanLabels) -> Anno
     key = (data.key, request, tuple(int(a) for a in human.action_ids))
     memo = ss.get("review_memo") or {}
     if key not in memo:
-        X_list = preprocessed(data, request.preprocessing)
+        graphs = feature_graphs(data, request.preprocessing, request.validated().labeler)
         memo = dict(list(memo.items())[-3:])  # the base run and the latest states
-        memo[key] = labels_with_annotations(data.fs, request, human, X_list)
+        memo[key] = labels_with_annotations(data.fs, request, human, graphs)
         ss["review_memo"] = memo
     return memo[key]
 
@@ -186,7 +188,12 @@ if start_key not in starts:
     starts[start_key] = progress_metrics(fs, now)
 
 # ------------------------------------------------------------------ the queue
-c1, c2, c3 = st.columns([4, 3, 2], vertical_alignment="bottom")
+c1, c2, c3, c4 = st.columns([4, 3, 3, 2], vertical_alignment="bottom")
+queue_order = c3.selectbox(
+    "Order", QUEUE_ORDERS, index=QUEUE_ORDERS.index(DEFAULT_QUEUE_ORDER), format_func=QUEUE_ORDER_LABELS.__getitem__,
+    key="review_order", help="Closest call: the smallest gap between the modalities' scaled distances to their seeds. "
+    "Least confident: the labeler's own confidence (for label spreading, the margin of its class distribution).",
+)  # fmt: skip
 classes = c1.multiselect(
     "Classes", list(range(fs.n_classes)), format_func=names.__getitem__, key="review_classes",
     placeholder="all classes", help="Items for which any modality proposes one of these classes",
@@ -195,16 +202,16 @@ decided = c2.multiselect(
     "Decided by", list(modalities), key="review_decided", placeholder="any modality",
     help="Items whose disagreement CMCSL resolved with this modality's label",
 )  # fmt: skip
-unreviewed_only = c3.toggle("Not yet reviewed only", value=True, key="review_unreviewed")
+unreviewed_only = c4.toggle("Not yet reviewed only", value=True, key="review_unreviewed")
 
 suggested: tuple[int, ...] | None = ss.get("review_suggested")
-cursor_key = (data.key, request, tuple(classes), tuple(decided), unreviewed_only, suggested)
+cursor_key = (data.key, request, tuple(classes), tuple(decided), unreviewed_only, suggested, queue_order)
 held = ss.get("review_cursor")
 if held is None or held[0] != cursor_key:
     if suggested is not None:
         order = np.asarray(suggested, dtype=np.int64)
     else:
-        order = review_queue(base.result, classes or None, decided or None, human.index, unreviewed_only)
+        order = review_queue(base.result, classes or None, decided or None, human.index, unreviewed_only, order=queue_order)
     ss["review_cursor"] = (cursor_key, ReviewCursor.start(order, human.index if unreviewed_only else ()))
 
 KEYS = key_map(modalities, names)
@@ -235,6 +242,7 @@ def _on_key(key: str, item: int | None, shown: AnnotatedLabels) -> None:
     else:
         cursor = cursor.advance(reviewed)
         _flash("info", f"Saved: {done.describe()}")
+        record_answer(ss, data.key, done.index, int(shown.result.final_labels[done.index]), done.label, names)
     ss["review_cursor"] = (ckey, cursor)
 
 
@@ -250,7 +258,7 @@ def metrics_row(now: AnnotatedLabels, cursor: ReviewCursor, reviewed: np.ndarray
     cols[0].metric("Human labels", f"{current.human:,}", delta=moved(delta["human"], "+,.0f"))
     acc = "n/a" if np.isnan(current.accuracy) else f"{current.accuracy:.1%}"
     cols[1].metric(
-        "CMCSL accuracy",
+        f"{labeler_name(now.result)} accuracy",
         acc,
         delta=moved(delta["accuracy"], "+.2%"),
         help="Pseudo-label accuracy against the feature file's labels, on the items that are neither a seed "
@@ -314,10 +322,11 @@ def review_card() -> None:
                 show_item(data, item, 260, 600)
                 final = names[int(r.final_labels[item])]
                 if r.disagree[item]:
-                    how = f"decided by **{modalities[int(r.decided_by[item])]}** (nearer its seed)"
+                    why = " (nearer its seed)" if r.labeler == "cmcsl" else ""
+                    how = f"decided by **{modalities[int(r.decided_by[item])]}**{why}"
                 else:
                     how = "the modalities agree now"
-                st.markdown(f"CMCSL: **{_md(final)}**, {how}")
+                st.markdown(f"{labeler_name(r)}: **{_md(final)}**, {how}")
                 human_now = human.as_dict(names).get(item)
                 extra = [f"human label **{_md(human_now)}**"] if human_now else []
                 if st.session_state.get("review_truth"):
@@ -360,6 +369,7 @@ def review_card() -> None:
 
 st.toggle("Show the label stored in the feature file", key="review_truth", help="The data's own label (hidden by default, so as not to bias the review)")
 review_card()
+session_answers_block(ss, data.key)
 
 # ------------------------------------------------------------------ bulk: the Clusters page's selection
 st.subheader("Label a selection")

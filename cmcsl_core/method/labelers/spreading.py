@@ -15,6 +15,13 @@ per modality. They differ in how the modalities meet:
     paper names as future work); ``decided_by`` is the modality whose own distribution
     favoured that class more.
 
+Every class injects the same mass: a labelled item of class ``c`` starts with weight
+``mean(n) / n_c`` instead of 1 (``n_c`` labelled items in class ``c``). With the same
+number of seeds per class (the curves, the app's random draws) that is exactly 1, so
+the distributions are scikit-learn's; without it, a class with more labelled items
+floods the graph (measured on the built-in tweets: after 10 human labels, most of them
+"positive", plain spreading labelled every tweet positive, BAC 0.41 -> 0.34).
+
 An item the spreading did not reach in a modality (in ``max_iter`` steps no labelled
 item's mass arrived: a graph component without seed) takes its nearest seed's label
 there. The confidence is the best-minus-second probability of the distribution that
@@ -39,7 +46,7 @@ from cmcsl_core.method.labelers.base import (
 from cmcsl_core.method.labeling import LabelingResult, nearest_seed, squared_distances
 from cmcsl_core.method.spreading import ALPHA, MAX_ITER, TOL, one_hot, spread_many
 
-__all__ = ["LabelSpreadingLabeler", "CrossModalSpreadingLabeler", "SPREAD_BYTES"]
+__all__ = ["LabelSpreadingLabeler", "CrossModalSpreadingLabeler", "SPREAD_BYTES", "balanced_one_hot"]
 
 SPREAD_BYTES = 48 << 20
 """Memory for the label matrices spread together at once (held-out runs are grouped to fit)."""
@@ -103,7 +110,7 @@ class LabelSpreadingLabeler(BaseLabeler):
         modality_names: Sequence[str] | None = None,
     ) -> LabelingResult:
         seed_idx, seed_labels = check_labelled(seed_idx, seed_labels, graphs.n_items, n_classes)
-        Y = one_hot(graphs.n_items, seed_idx, seed_labels, n_classes)
+        Y = balanced_one_hot(graphs.n_items, seed_idx, seed_labels, n_classes)
         P = np.stack([d[0] for d in self.distributions(graphs, [Y])])
         fallback = _fallback(graphs, P, seed_idx, seed_labels)
         return probabilistic_result(self.name, graphs, seed_idx, seed_labels, n_classes, P, self.rule, modality_names, fallback)
@@ -118,7 +125,7 @@ class LabelSpreadingLabeler(BaseLabeler):
         out: list[np.ndarray] = []
         for a in range(0, len(sets), group):
             part = sets[a : a + group]
-            dists = self.distributions(graphs, [one_hot(n, i, lab, n_classes) for i, lab in part])
+            dists = self.distributions(graphs, [balanced_one_hot(n, i, lab, n_classes) for i, lab in part])
             for j, (idx, lab) in enumerate(part):
                 P = np.stack([d[j] for d in dists])
                 P = with_fallback(P, _fallback(graphs, P, idx, lab))
@@ -146,7 +153,7 @@ class LabelSpreadingLabeler(BaseLabeler):
             Ys = []
             for pos in part:
                 keep = np.arange(seed_idx.size) != pos
-                Ys.append(one_hot(n, seed_idx[keep], seed_labels[keep], n_classes))
+                Ys.append(balanced_one_hot(n, seed_idx[keep], seed_labels[keep], n_classes))
             for m, dists in enumerate(self.distributions(graphs, Ys)):
                 for j, (pos, F) in enumerate(zip(part, dists)):
                     P[m, a + j] = F[seed_idx[pos]]
@@ -158,6 +165,17 @@ class LabelSpreadingLabeler(BaseLabeler):
                 d2[np.arange(int(empty.sum())), held[empty]] = np.inf
                 P[m, empty, seed_labels[np.argmin(d2, axis=1)]] = 1.0
         return fuse_distributions(P, self.rule)[0]
+
+
+def balanced_one_hot(n_items: int, seed_idx: np.ndarray, seed_labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """:func:`~cmcsl_core.method.spreading.one_hot` with class ``c``'s rows weighted ``mean(n) / n_c`` (equal mass per class)."""
+    Y = one_hot(n_items, seed_idx, seed_labels, n_classes)
+    counts = np.bincount(np.asarray(seed_labels, dtype=np.int64), minlength=n_classes).astype(np.float64)
+    present = counts > 0
+    if present.any() and counts[present].min() != counts[present].max():
+        weight = np.where(present, counts[present].mean() / np.where(present, counts, 1.0), 0.0)
+        Y *= weight[None, :]
+    return Y
 
 
 def _fallback(graphs: FeatureGraphs, P: np.ndarray, seed_idx: np.ndarray, seed_labels: np.ndarray) -> np.ndarray | None:
