@@ -99,11 +99,11 @@ def spreading_matrix(W: sp.spmatrix | np.ndarray) -> sp.csr_matrix:
 
     Exactly what :class:`sklearn.semi_supervised.LabelSpreading` builds from an affinity
     matrix (the negated normalised Laplacian of :func:`scipy.sparse.csgraph.laplacian`,
-    diagonal set to 0): ``D`` holds the column sums (the in-degrees; for a symmetric ``W``
-    the degrees), a zero degree counts as 1.
+    diagonal set to 0): ``D`` holds the column sums without the diagonal (the in-degrees
+    without self-loops; for a symmetric ``W`` the degrees), a zero degree counts as 1.
     """
     W = sp.csr_matrix(W, dtype=np.float64)
-    deg = np.asarray(W.sum(axis=0)).ravel()
+    deg = np.asarray(W.sum(axis=0)).ravel() - W.diagonal()
     w = np.sqrt(np.where(deg > 0, deg, 1.0))
     inv = 1.0 / w
     S = sp.csr_matrix(sp.diags(inv) @ W @ sp.diags(inv))
