@@ -4,9 +4,16 @@ Every candidate labels each labelled item (seed or human label) with that item's
 label hidden (leave-one-out; at most ``max_held_out`` items, drawn per class in
 proportion, when there are more), and its *estimate* is the balanced accuracy of those
 labels. The candidate with the best estimate labels the data (ties go to the earlier
-candidate, ``cmcsl`` first). When a class has fewer than ``min_per_class`` labelled
-items there is too little to estimate from (hiding a class's only seed hides the class)
-and ``auto`` falls back to ``cmcsl``, the paper's rule.
+candidate). When a class has fewer than ``min_per_class`` labelled items there is too
+little to estimate from (hiding a class's only seed hides the class) and ``auto`` falls
+back to ``cmcsl``, the paper's rule.
+
+The default candidates are ``cm-ls`` and ``cmcsl``, ties to ``cm-ls``: with a few labelled
+items per class the estimates are coarse (ten held-out items give steps of 0.1), and
+measured on the data here (``benchmarks/bench_labelers.py``, docs/labelers.md) adding
+``ls`` and ``cmcsl-scaled`` as candidates only added noise (``ls`` labels like ``cm-ls``
+where spreading wins), while the tie rule matters: where the two tie, spreading was
+the better labeler more often.
 
 The result carries a :class:`Selection` (every candidate's estimate, the choice and
 why), which the CLI prints and the app shows. No true label beyond the labelled items'
@@ -33,8 +40,8 @@ from cmcsl_core.method.labeling import LabelingResult
 
 __all__ = ["AutoLabeler", "Selection", "AUTO_CANDIDATES", "FALLBACK"]
 
-AUTO_CANDIDATES: tuple[str, ...] = ("cmcsl", "cmcsl-scaled", "ls", "cm-ls")
-"""The labelers ``auto`` compares by default (those with a fast leave-one-out)."""
+AUTO_CANDIDATES: tuple[str, ...] = ("cm-ls", "cmcsl")
+"""The labelers ``auto`` compares by default, in tie order (any labeler may be a candidate)."""
 
 FALLBACK = "cmcsl"
 """The labeler ``auto`` uses when there is too little to estimate from."""
@@ -95,8 +102,9 @@ class AutoLabeler(BaseLabeler):
 
     Parameters
     ----------
-    candidates : tuple of str, default=("cmcsl", "cmcsl-scaled", "ls", "cm-ls")
-        Labelers to compare (registry names; ``self-training`` and ``co-training`` may be added).
+    candidates : tuple of str, default=("cm-ls", "cmcsl")
+        Labelers to compare, in tie order (registry names; ``self-training`` and
+        ``co-training`` may be added: they need one full run per held-out item).
     max_held_out : int, default=60
         Labelled items held out at most (drawn per class in proportion when there are more).
     min_per_class : int, default=2
