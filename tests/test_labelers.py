@@ -30,7 +30,7 @@ from cmcsl_core.method.labelers.spreading import balanced_one_hot
 from cmcsl_core.method.labeling import cross_modal_labels
 from cmcsl_core.method.preprocessing import preprocess_features
 from cmcsl_core.method.seeds import draw_seeds
-from cmcsl_core.method.spreading import one_hot, spread, spread_many
+from cmcsl_core.method.spreading import class_mass_normalise, one_hot, spread, spread_many
 
 from helpers_core import reference_labels, synthetic_features
 
@@ -152,15 +152,27 @@ def test_spread_many_equals_separate_runs():
 
 
 def test_ls_labeler_distributions_are_sklearns_with_balanced_seeds(data):
+    """class_mass=False: scikit-learn's distributions and labels; the default class-mass normalises them."""
     fs, X, seeds = data
     graphs = FeatureGraphs(X, cache=False)
-    result = make_labeler("ls").label(graphs, seeds, fs.y[seeds], fs.n_classes, fs.modality_names)
+    plain = make_labeler("ls", class_mass=False).label(graphs, seeds, fs.y[seeds], fs.n_classes, fs.modality_names)
+    normalised = make_labeler("ls").label(graphs, seeds, fs.y[seeds], fs.n_classes, fs.modality_names)
     y = np.full(fs.n_items, -1)
     y[seeds] = fs.y[seeds]
+    unlabelled = y < 0
     for m in range(2):
         W = graphs.graph(m).adjacency()
-        ref = LabelSpreading(kernel=lambda a, b, W=W: W, alpha=0.99).fit(X[m], y).label_distributions_
-        np.testing.assert_allclose(result.class_scores[m], ref, atol=1e-12)
+        model = LabelSpreading(kernel=lambda a, b, W=W: W, alpha=0.99).fit(X[m], y)
+        np.testing.assert_allclose(plain.class_scores[m], model.label_distributions_, atol=1e-12)
+        np.testing.assert_array_equal(plain.labels[m][unlabelled], model.transduction_[unlabelled])
+        np.testing.assert_allclose(normalised.class_scores[m], class_mass_normalise(model.label_distributions_), atol=1e-12)
+
+
+def test_class_mass_normalisation():
+    F = np.array([[0.6, 0.4], [0.7, 0.3], [0.5, 0.5]])  # every item leans to class 0, item 2 least
+    G = class_mass_normalise(F)
+    np.testing.assert_allclose(G.sum(axis=1), 1.0)
+    assert np.argmax(F, axis=1).tolist() == [0, 0, 0] and np.argmax(G, axis=1).tolist() == [0, 0, 1]
 
 
 def test_unbalanced_labels_inject_equal_mass_per_class():
@@ -324,7 +336,7 @@ def test_labelers_are_scikit_learn_estimators(data):
     y = np.full(fs.n_items, -1)
     y[seeds] = fs.y[seeds]
     model = make_labeler("cm-ls", alpha=0.9)
-    assert model.get_params() == {"n_neighbors": 10, "alpha": 0.9, "max_iter": 30, "tol": 1e-3}
+    assert model.get_params() == {"n_neighbors": 10, "alpha": 0.9, "max_iter": 30, "tol": 1e-3, "class_mass": True}
     twin = clone(model).fit(X, y)
     np.testing.assert_array_equal(twin.transduction_, model.fit(X, y).transduction_)
     with pytest.raises(CMCSLError, match="alpha"):

@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 from cmcsl_core.errors import CMCSLError
 
-__all__ = ["ALPHA", "MAX_ITER", "TOL", "one_hot", "spread", "spread_many"]
+__all__ = ["ALPHA", "MAX_ITER", "TOL", "one_hot", "spread", "spread_many", "class_mass_normalise"]
 
 ALPHA: float = 0.99
 """How much of its neighbours' distribution an item takes per step (Zhou et al.; scikit-learn's default is 0.2)."""
@@ -103,3 +103,17 @@ def spread_many(
 def spread(S: sp.spmatrix, Y: np.ndarray, alpha: float = ALPHA, max_iter: int = MAX_ITER, tol: float = TOL) -> np.ndarray:
     """Spread one label matrix ``Y`` (N, K) over the normalised graph ``S``; row-normalised distributions."""
     return spread_many(S, [Y], alpha, max_iter, tol)[0]
+
+
+def class_mass_normalise(F: np.ndarray) -> np.ndarray:
+    """Class mass normalisation (Zhu, Ghahramani & Lafferty 2003): each class column divided by its total
+    over the items, then each row by its sum (a zero row or column stays 0).
+
+    With ``alpha`` near 1 and a graph that mixes within ``max_iter`` steps (a few hundred
+    items, or a dense region) every item's distribution drifts towards the same global
+    class mix; dividing by that mix brings back what is local to the item.
+    """
+    mass = F.sum(axis=0, keepdims=True)
+    G = F / np.where(mass > 0, mass, 1.0)
+    rows = G.sum(axis=1, keepdims=True)
+    return G / np.where(rows > 0, rows, 1.0)

@@ -15,6 +15,15 @@ per modality. They differ in how the modalities meet:
     paper names as future work); ``decided_by`` is the modality whose own distribution
     favoured that class more.
 
+The distributions are then *class-mass normalised* (Zhu, Ghahramani & Lafferty 2003):
+each class's column is divided by its total over the items before the rows are
+normalised again. With ``alpha = 0.99`` a graph that mixes within the 30 steps (a few
+hundred items; dense regions of larger sets) drives every item towards the same
+global class mix, and the plain argmax then labels nearly everything alike; measured
+here (mean BAC of ``cm-ls``, b = 2 and 5): a 44-item image + text table 0.43 -> 0.84,
+MVSA-Single 0.38 -> 0.43, digits 0.87 -> 0.88, demo HR unchanged.
+``class_mass=False`` keeps scikit-learn's own labels (its ``transduction_``).
+
 Every class injects the same mass: a labelled item of class ``c`` starts with weight
 ``mean(n) / n_c`` instead of 1 (``n_c`` labelled items in class ``c``). With the same
 number of seeds per class (the curves, the app's random draws) that is exactly 1, so
@@ -44,7 +53,7 @@ from cmcsl_core.method.labelers.base import (
     with_fallback,
 )
 from cmcsl_core.method.labeling import LabelingResult, nearest_seed, squared_distances
-from cmcsl_core.method.spreading import ALPHA, MAX_ITER, TOL, one_hot, spread_many
+from cmcsl_core.method.spreading import ALPHA, MAX_ITER, TOL, class_mass_normalise, one_hot, spread_many
 
 __all__ = ["LabelSpreadingLabeler", "CrossModalSpreadingLabeler", "SPREAD_BYTES", "balanced_one_hot"]
 
@@ -65,6 +74,8 @@ class LabelSpreadingLabeler(BaseLabeler):
         Steps at most.
     tol : float, default=1e-3
         Convergence tolerance (summed absolute change of the distributions).
+    class_mass : bool, default=True
+        Class-mass normalise the distributions (see the module docstring); False: scikit-learn's.
 
     Examples
     --------
@@ -79,11 +90,19 @@ class LabelSpreadingLabeler(BaseLabeler):
     name: ClassVar[str] = "ls"
     rule: ClassVar[str] = "max"
 
-    def __init__(self, n_neighbors: int = DEFAULT_K, alpha: float = ALPHA, max_iter: int = MAX_ITER, tol: float = TOL) -> None:
+    def __init__(
+        self,
+        n_neighbors: int = DEFAULT_K,
+        alpha: float = ALPHA,
+        max_iter: int = MAX_ITER,
+        tol: float = TOL,
+        class_mass: bool = True,
+    ) -> None:
         self.n_neighbors = n_neighbors
         self.alpha = alpha
         self.max_iter = max_iter
         self.tol = tol
+        self.class_mass = class_mass
 
     def _check(self) -> None:
         if not isinstance(self.n_neighbors, (int, np.integer)) or self.n_neighbors < 1:
@@ -94,12 +113,15 @@ class LabelSpreadingLabeler(BaseLabeler):
             raise CMCSLError("max_iter must be >= 1 and tol >= 0")
 
     def distributions(self, graphs: FeatureGraphs, Ys: Sequence[np.ndarray]) -> list[list[np.ndarray]]:
-        """Per modality, the spread class distributions of each label matrix in ``Ys``."""
+        """Per modality, the spread class distributions of each label matrix in ``Ys`` (class-mass normalised
+        unless ``class_mass=False``)."""
         self._check()
-        return [
-            spread_many(graphs.spreading(m, int(self.n_neighbors)), Ys, float(self.alpha), int(self.max_iter), float(self.tol))
-            for m in range(graphs.n_modalities)
-        ]
+        out = []
+        for m in range(graphs.n_modalities):
+            S = graphs.spreading(m, int(self.n_neighbors))
+            dists = spread_many(S, Ys, float(self.alpha), int(self.max_iter), float(self.tol))
+            out.append([class_mass_normalise(F) for F in dists] if self.class_mass else dists)
+        return out
 
     def label(
         self,
