@@ -213,7 +213,9 @@ def clusters_panel(data: Dataset, view_list: list[View]) -> None:
             st.caption(getattr(result.selection, "describe")())
         metrics(summary, fs.modality_names, labeler_name(result))
         human_disagreement_block(data, result)  # data with human labels per modality (MVSA-Single): role P3
-        mode, highlight = controls(color_modes(fs))
+        modes = color_modes(fs)
+        modes["cmcsl"] = f"{labeler_name(result)} label"  # the chosen labeler's final label
+        mode, highlight = controls(modes)
     c_views, c_side = st.columns([3, 1])
     with c_views:
         scatter_views(data, result, view_list, mode, highlight, settings.preprocessing)

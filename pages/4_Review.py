@@ -360,6 +360,7 @@ def review_card() -> None:
             )  # fmt: skip
         keys_text = " · ".join(f"`{k}` {a.caption.split(' ', 1)[1]}" for k, a in KEYS.items())
         st.caption(f"Keys: {keys_text}")
+    session_answers_block(ss, data.key)  # in the fragment: it follows every key press
     with st.expander(f"The queue ({len(cursor.queue):,} items)", icon=":material/list:"):
         rows = np.asarray(cursor.queue[cursor.position : cursor.position + QUEUE_ROWS], dtype=np.int64)
         table = queue_table(fs, base.result, rows, human.index)
@@ -369,7 +370,6 @@ def review_card() -> None:
 
 st.toggle("Show the label stored in the feature file", key="review_truth", help="The data's own label (hidden by default, so as not to bias the review)")
 review_card()
-session_answers_block(ss, data.key)
 
 # ------------------------------------------------------------------ bulk: the Clusters page's selection
 st.subheader("Label a selection")
@@ -432,7 +432,7 @@ if len(sug):
             {
                 "index": sug.index,
                 "name": [fs.item_name(int(i)) for i in sug.index],
-                "CMCSL": [names[int(r.final_labels[i])] for i in sug.index],
+                labeler_name(r): [names[int(r.final_labels[i])] for i in sug.index],
                 "alternative": [names[int(a)] if a >= 0 else "" for a in sug.alternative],
                 "new changes": sug.gain,
                 "changes alone": sug.changes,
