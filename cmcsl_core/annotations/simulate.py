@@ -149,7 +149,9 @@ def simulate_review(
     human: list[int] = []
     proposed: list[int] = []
     done = np.zeros(n, dtype=bool)
-    reached, bacs, agree = [], [], []
+    reached: list[int] = []
+    bacs: list[float] = []
+    agree: list[float] = []
     cursor = 0
     while True:
         if len(human) in wanted and (not reached or reached[-1] != len(human)):
@@ -160,8 +162,8 @@ def simulate_review(
         if len(human) >= budget:
             break
         take = min(step, budget - len(human))
+        batch: list[int] = []
         if fixed is not None:
-            batch = []
             while len(batch) < take and cursor < fixed.size:
                 i = int(fixed[cursor])
                 cursor += 1
