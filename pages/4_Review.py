@@ -34,7 +34,7 @@ from cmcsl_core.annotations import (
     suggest_next,
 )
 from cmcsl_core.annotations.formats import export_bytes
-from cmcsl_core.annotations.queue import DEFAULT_QUEUE_ORDER, QUEUE_ORDER_LABELS, QUEUE_ORDERS
+from cmcsl_core.annotations.queue import QUEUE_ORDER_LABELS, QUEUE_ORDERS, default_queue_order
 from cmcsl_core.annotations.store import default_annotator
 from cmcsl_core.errors import CMCSLError
 from cmcsl_core.method.request import LabelRequest
@@ -56,6 +56,7 @@ from cmcsl_studio_ui.session import inspected
 from cmcsl_studio_ui.views import preprocessed
 
 QUEUE_ROWS = 300  # rows of the queue table shown
+NEXT_BATCH = 10  # the "label these next" order: suggestions recomputed after every batch
 EXPORTS = (("csv", "labels.csv", "text/csv"), ("parquet", "labels.parquet", "application/octet-stream"),
            ("label-studio", "labels_label_studio.json", "application/json"))  # fmt: skip
 
@@ -190,9 +191,12 @@ if start_key not in starts:
 # ------------------------------------------------------------------ the queue
 c1, c2, c3, c4 = st.columns([4, 3, 3, 2], vertical_alignment="bottom")
 queue_order = c3.selectbox(
-    "Order", QUEUE_ORDERS, index=QUEUE_ORDERS.index(DEFAULT_QUEUE_ORDER), format_func=QUEUE_ORDER_LABELS.__getitem__,
-    key="review_order", help="Closest call: the smallest gap between the modalities' scaled distances to their seeds. "
-    "Least confident: the labeler's own confidence (for label spreading, the margin of its class distribution).",
+    "Order", QUEUE_ORDERS, index=QUEUE_ORDERS.index(default_queue_order(base.result.labeler)),
+    format_func=QUEUE_ORDER_LABELS.__getitem__, key="review_order",
+    help="Closest call: the smallest gap between the modalities' scaled distances to their seeds. Least confident: "
+    "the labeler's own confidence (for label spreading, the margin of its class distribution). Label these next: "
+    f"the {NEXT_BATCH} contested items whose labels would change the most others, again after every {NEXT_BATCH}. "
+    "The default is what helped most in a simulation (docs/labelers.md).",
 )  # fmt: skip
 classes = c1.multiselect(
     "Classes", list(range(fs.n_classes)), format_func=names.__getitem__, key="review_classes",
@@ -205,11 +209,15 @@ decided = c2.multiselect(
 unreviewed_only = c4.toggle("Not yet reviewed only", value=True, key="review_unreviewed")
 
 suggested: tuple[int, ...] | None = ss.get("review_suggested")
-cursor_key = (data.key, request, tuple(classes), tuple(decided), unreviewed_only, suggested, queue_order)
+next_round = ss.get("review_next_round", 0) if queue_order == "next" else 0
+cursor_key = (data.key, request, tuple(classes), tuple(decided), unreviewed_only, suggested, queue_order, next_round)
 held = ss.get("review_cursor")
 if held is None or held[0] != cursor_key:
     if suggested is not None:
         order = np.asarray(suggested, dtype=np.int64)
+    elif queue_order == "next":  # a batch of suggestions from the labels in force now
+        with user_errors():
+            order = suggest_next(preprocessed(data, request.preprocessing), now.result, NEXT_BATCH, reviewed=human.index).index
     else:
         order = review_queue(base.result, classes or None, decided or None, human.index, unreviewed_only, order=queue_order)
     ss["review_cursor"] = (cursor_key, ReviewCursor.start(order, human.index if unreviewed_only else ()))
@@ -303,6 +311,9 @@ def review_card() -> None:
     if not annotator:
         st.error("Give the annotator's name in the sidebar to save labels.", icon=":material/error:")
     item = cursor.current
+    if item is None and queue_order == "next" and suggested is None and cursor.queue:
+        ss["review_next_round"] = next_round + 1  # this batch is done: the next one, from the labels now
+        st.rerun()
     with st.container(border=True):
         if item is None:
             st.success(

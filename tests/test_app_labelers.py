@@ -108,3 +108,27 @@ def test_curves_page_shows_the_labeler_beside_cmcsl_and_its_label_quality() -> N
     assert {"CMCSL", "CM-LS"} <= set(table.columns) and "labels" in table.index
     assert np.isfinite(float(table.loc["labels", "CM-LS"]))
     assert any("--label-quality" in c.value and "CM-LS" in c.value for c in at.code)
+
+
+def test_spreading_labelers_review_label_these_next_a_batch_at_a_time(fs) -> None:
+    """cm-ls starts with the "label these next" order (it helped most in bench_review); a finished batch is followed
+    by the next, computed from the labels given."""
+    from cmcsl_core.annotations import suggest_next
+    from cmcsl_core.method.preprocessing import preprocess_features
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params["labeler"] = "cm-ls"
+    at.switch_page(REVIEW)
+    at.run()
+    assert_clean(at)
+    assert at.selectbox(key="review_order").value == "next"
+    request = LabelRequest(b_class=5, seed=0, labeler="cm-ls")
+    X = preprocess_features(fs.X, "l2std")
+    base = labels_from_seeds(fs, request.seed_indices(fs), HumanLabels.empty(), labeler="cm-ls").result
+    first = suggest_next(X, base, 10).index
+    assert at.session_state["review_cursor"][1].queue == tuple(int(i) for i in first)
+    for _ in range(10):
+        at.button(key="review_key_1").click().run()
+    assert_clean(at)
+    cursor = at.session_state["review_cursor"][1]
+    assert cursor.current is not None and not set(cursor.queue) & set(int(i) for i in first)
