@@ -151,6 +151,18 @@ def test_spread_many_equals_separate_runs():
             np.testing.assert_array_equal(a, b)
 
 
+def test_compiled_and_numpy_spreading_agree(monkeypatch):
+    from cmcsl_core.method import spreading
+
+    rng = np.random.default_rng(3)
+    S = exact_knn(rng.normal(size=(150, 4)), 5).spreading()
+    Ys = [one_hot(150, rng.choice(150, s, replace=False), rng.integers(0, 4, s), 4) for s in (4, 30)]
+    compiled = spread_many(S, Ys, tol=0.05)
+    monkeypatch.setattr(spreading, "_compiled_step", lambda: None)
+    for a, b in zip(compiled, spread_many(S, Ys, tol=0.05)):
+        np.testing.assert_allclose(a, b, atol=1e-13)
+
+
 def test_ls_labeler_distributions_are_sklearns_with_balanced_seeds(data):
     """class_mass=False: scikit-learn's distributions and labels; the default class-mass normalises them."""
     fs, X, seeds = data
