@@ -157,6 +157,8 @@ def test_compiled_and_numpy_spreading_agree(monkeypatch):
     rng = np.random.default_rng(3)
     S = exact_knn(rng.normal(size=(150, 4)), 5).spreading()
     Ys = [one_hot(150, rng.choice(150, s, replace=False), rng.integers(0, 4, s), 4) for s in (4, 30)]
+    monkeypatch.setattr(spreading, "_worth_compiling", lambda *a: True)
+    assert spreading._compiled_step() is not None  # numba comes with umap-learn
     compiled = spread_many(S, Ys, tol=0.05)
     monkeypatch.setattr(spreading, "_compiled_step", lambda: None)
     for a, b in zip(compiled, spread_many(S, Ys, tol=0.05)):

@@ -79,7 +79,7 @@ def spread_many(
     if S.shape != (n, n):
         raise CMCSLError(f"the graph has {S.shape[0]} items, the labels {n}")
     S = sp.csr_matrix(S)
-    step = _compiled_step()
+    step = _compiled_step() if _worth_compiling(S.nnz, Y.shape[1], int(max_iter)) else None
     if step is not None:
         F = _iterate_compiled(step, S, Y, float(alpha), int(max_iter), float(tol), blocks, k)
     else:
@@ -88,6 +88,18 @@ def spread_many(
     norm[norm == 0] = 1.0
     F = (F.reshape(n, blocks, k) / norm).reshape(n, blocks * k)
     return [F[:, b * k : (b + 1) * k] for b in range(blocks)]
+
+
+COMPILE_WORK = 50_000_000
+"""Multiply-adds (graph entries x columns x steps) above which the compiled step is used even if numba
+is not imported yet (importing it costs ~0.5 s, more than it saves on one small labeling)."""
+
+
+def _worth_compiling(nnz: int, columns: int, max_iter: int) -> bool:
+    """Use the compiled step when numba is loaded already (the app, a curve) or the job is large."""
+    import sys
+
+    return "numba" in sys.modules or nnz * columns * max_iter > COMPILE_WORK
 
 
 def _compiled_step():  # type: ignore[no-untyped-def]
