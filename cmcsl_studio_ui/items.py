@@ -76,7 +76,7 @@ def item_details(data: Dataset, result: LabelingResult, i: int) -> None:
     thumb = fs.thumbnail(i)
     if thumb:
         st.image(thumb, width=160)
-    badges = [f"true **{true}**", f"CMCSL **{final}** ({'right' if true == final else 'wrong'})"]
+    badges = [f"true **{true}**", f"{result.labeler.upper()} **{final}** ({'right' if true == final else 'wrong'})"]
     if result.is_seed[i]:
         badges.append("seed")
     if result.disagree[i]:

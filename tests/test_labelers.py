@@ -34,6 +34,9 @@ from cmcsl_core.method.spreading import class_mass_normalise, one_hot, spread, s
 
 from helpers_core import reference_labels, synthetic_features
 
+# scikit-learn warns when its 30 spreading steps do not converge; that truncation is what we compare with
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 
 @pytest.fixture(scope="module")
 def data():
