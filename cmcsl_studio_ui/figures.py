@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from cmcsl_core.constants import FUSED
+from cmcsl_core.constants import FUSED, LABELS
+from cmcsl_core.evaluation.config import CMCSL_FUSION_METHODS, LF_METHODS
 from cmcsl_core.datasets.features import FeatureSet
 from cmcsl_core.evaluation.metrics import human_label_pair
 from cmcsl_core.method.labeling import LabelingResult
@@ -81,18 +82,24 @@ METHOD_COLORS: dict[str, str] = {
     "CMCSL-MAX": "#ff9896",
     "CMCSL-DRA": "#bcbd22",
     "CMCSL-MLA": "#7f0000",
+    "CMCSL-SCALED": "#ff7f7f",
+    "LS": "#2ca02c",
+    "CM-LS": "#006d2c",
+    "SELF-TRAINING": "#8c6d31",
+    "CO-TRAINING": "#7b4173",
+    "AUTO": "#000000",
 }
 """Line colors of the curve methods (the fused ones, modality ``fused``, are drawn dotted: LF-* and EF, or dash-dotted: CMCSL-*)."""
 
 
 def _is_fused(method: str) -> bool:
-    """Whether ``method`` fuses the modalities (its rows have modality ``fused``): EF, LF, LF-*, CMCSL-*."""
-    return method in ("EF", "LF") or method.startswith(("LF-", "CMCSL-"))
+    """Whether ``method`` fuses the modalities (its rows have modality ``fused``): EF, LF, LF-*, CMCSL-<rule>."""
+    return method in ("EF", "LF") or method in LF_METHODS or method in CMCSL_FUSION_METHODS
 
 
 def _dash(method: str) -> str:
     """Plotly dash of a method's mean line."""
-    return "dashdot" if method.startswith("CMCSL-") else "dot" if _is_fused(method) else "solid"
+    return "dashdot" if method in CMCSL_FUSION_METHODS else "dot" if _is_fused(method) else "solid"
 
 
 def class_colors(k: int) -> list[str]:
@@ -292,6 +299,8 @@ def _series(
 ) -> Iterator[tuple[str, str, str, np.ndarray, np.ndarray, np.ndarray]]:
     """Per method drawn in ``modality``'s panel: (method, its modality, color, b, mean, std)."""
     for method in methods:
+        if modality == LABELS and _is_fused(method):  # the labels' own quality: labelers only
+            continue
         mod = FUSED if _is_fused(method) else modality
         band = _band(summary, method, mod)
         if band.empty:

@@ -77,7 +77,7 @@ def item_details(data: Dataset, result: LabelingResult, i: int) -> None:
     thumb = item_thumbnail(fs, i)  # re-encoded here (or the placeholder); None: the data has no pictures
     if thumb:
         st.image(thumb, width=160)
-    badges = [f"true **{md(true)}**", f"CMCSL **{md(final)}** ({'right' if true == final else 'wrong'})"]
+    badges = [f"true **{md(true)}**", f"{result.labeler.upper()} **{md(final)}** ({'right' if true == final else 'wrong'})"]
     if result.is_seed[i]:
         badges.append("seed")
     if result.disagree[i]:

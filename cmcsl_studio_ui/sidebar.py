@@ -15,6 +15,7 @@ import streamlit as st
 
 from cmcsl_core.datasets.sources import source_info
 from cmcsl_core.datasets.subsets import load_subsets
+from cmcsl_core.method.labelers.registry import LABELER_INFO, LABELER_NAMES
 from cmcsl_core.method.preprocessing import PREPROCESSING_LABELS, PREPROCESSINGS
 from cmcsl_core.models.classifiers import CLASSIFIERS
 
@@ -186,6 +187,15 @@ def _method_widgets(cfg: Settings, seeds: bool) -> None:
         "preprocessing",
         cfg.preprocessing,
         "Applied to each modality before nearest-seed labeling (L2+STD is the paper's best).",
+    )
+    _choice(
+        "Labeler",
+        {n: LABELER_INFO[n].title for n in LABELER_NAMES},
+        "labeler",
+        cfg.labeler,
+        "How the items are labelled from the seeds: CMCSL is the paper's rule; label spreading (LS, CM-LS) "
+        "often labels real data better; Auto picks one from the labelled items. "
+        + " ".join(f"**{LABELER_INFO[n].title}**: {LABELER_INFO[n].summary}" for n in LABELER_NAMES),
     )
     _choice(
         "Base classifier",

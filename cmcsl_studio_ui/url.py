@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Mapping, Sequence
 
+from cmcsl_core.method.labelers.registry import LABELER_NAMES
 from cmcsl_core.method.preprocessing import PREPROCESSINGS
 from cmcsl_core.models.classifiers import CLASSIFIERS
 
@@ -25,6 +26,7 @@ PARAM_NAMES: dict[str, str] = {
     "b_class": "b",
     "seed": "seed",
     "image_encoder": "enc",
+    "labeler": "labeler",
 }
 """Query parameter of each :class:`Settings` field (short names keep links short)."""
 
@@ -53,6 +55,7 @@ def settings_from_params(params: Mapping[str, str]) -> tuple[Settings, list[int]
         b_class=_as_int(get("b", DEFAULTS.b_class), DEFAULTS.b_class, 1, MAX_B_CLASS),
         seed=_as_int(get("seed", DEFAULTS.seed), DEFAULTS.seed, 0, MAX_SEED),
         image_encoder=str(get("enc", DEFAULTS.image_encoder)).strip(),
+        labeler=_choice(get("labeler", DEFAULTS.labeler), LABELER_NAMES, DEFAULTS.labeler),
     )
     seeds = None
     text = str(get("seeds", "")).strip()

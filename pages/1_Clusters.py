@@ -22,7 +22,7 @@ from cmcsl_studio_ui.figures import coloring, color_modes, confusion_figure
 from cmcsl_studio_ui.hover import hover_names, thumbnail_url
 from cmcsl_studio_ui.human import human_disagreement_block
 from cmcsl_studio_ui.items import item_details
-from cmcsl_studio_ui.labels import LABELS_CSV, is_manual, label_request, run_labeling
+from cmcsl_studio_ui.labels import LABELS_CSV, is_manual, label_request, labeler_name, labeler_summary, run_labeling
 from cmcsl_studio_ui.loading import Dataset
 from cmcsl_studio_ui.page import CLUSTERS, cli_block, start_page, user_errors
 from cmcsl_studio_ui.scatter import linked_scatter, pending_events
@@ -38,14 +38,15 @@ VIEWS_KEY = "clusters_views"
 MAX_DETAILS = 6  # inspected items drawn in detail (the rest are in the table)
 
 
-def metrics(summary: LabelingSummary, names: tuple[str, ...]) -> None:
-    """UNI accuracy per modality, CMCSL accuracy, the disagreement rate and who won the disagreements."""
+def metrics(summary: LabelingSummary, names: tuple[str, ...], labeler: str = "CMCSL") -> None:
+    """Each modality's own accuracy, the labeler's accuracy, the disagreement rate and who won the disagreements."""
     cols = st.columns(len(names) + 3)
     best_uni = max(summary.uni_accuracy.values())
+    own = "UNI" if labeler == "CMCSL" else "Own labels"
     for c, name in zip(cols, names):
-        c.metric(f"UNI accuracy · {md(name)}", f"{summary.uni_accuracy[name]:.1%}", help=f"BAC {summary.uni_bac[name]:.3f}")
+        c.metric(f"{own} accuracy · {md(name)}", f"{summary.uni_accuracy[name]:.1%}", help=f"BAC {summary.uni_bac[name]:.3f}")
     cols[len(names)].metric(
-        "CMCSL accuracy",
+        f"{labeler} accuracy",
         f"{summary.cmcsl_accuracy:.1%}",
         delta=f"{summary.cmcsl_accuracy - best_uni:+.1%} vs best UNI",
         help=f"BAC {summary.cmcsl_bac:.3f}; scored on the {summary.n_scored:,} non-seed items",
@@ -206,13 +207,16 @@ def clusters_panel(data: Dataset, view_list: list[View]) -> None:
             else f"{settings.b_class} random seeds per class (seed {settings.seed})"
         )
         st.caption(
-            f"{fs.n_items:,} items, {fs.n_classes} classes · preprocessing **{settings.preprocessing}** · {how}. "
-            "Each item takes the label of its nearest seed in each modality (UNI); where they disagree, "
-            "the modality in which the item is closer to its seed wins (CMCSL)."
+            f"{fs.n_items:,} items, {fs.n_classes} classes · preprocessing **{settings.preprocessing}** · {how} · "
+            f"labeler **{labeler_name(result)}**: {labeler_summary(result.labeler)}"
         )
-        metrics(summary, fs.modality_names)
+        if result.selection is not None:
+            st.caption(getattr(result.selection, "describe")())
+        metrics(summary, fs.modality_names, labeler_name(result))
         human_disagreement_block(data, result)  # data with human labels per modality (MVSA-Single): role P3
-        mode, highlight = controls(color_modes(fs))
+        modes = color_modes(fs)
+        modes["cmcsl"] = f"{labeler_name(result)} label"  # the chosen labeler's final label
+        mode, highlight = controls(modes)
     c_views, c_side = st.columns([3, 1])
     with c_views:
         scatter_views(data, result, view_list, mode, highlight, settings.preprocessing)

@@ -10,7 +10,8 @@ from cmcsl_core.evaluation.metrics import labeling_summary
 from cmcsl_studio_ui.figures import scatter_view
 from cmcsl_studio_ui.hover import hover_base
 from cmcsl_studio_ui.items import item_gallery, with_thumbnails
-from cmcsl_studio_ui.labels import is_manual, label_request, run_labeling
+from cmcsl_studio_ui.labels import is_manual, label_request, labeler_name, run_labeling
+from cmcsl_studio_ui.labeler_steps import labeler_steps
 from cmcsl_studio_ui.page import HOW, start_page, user_errors
 from cmcsl_studio_ui.text import md
 from cmcsl_studio_ui.views import views
@@ -31,6 +32,9 @@ summary = labeling_summary(result, fs.y, fs.n_classes)
 n_dis = int(result.disagree.sum())
 
 STEPS = ("1 · Seeds", "2 · Nearest-seed clusters", "3 · Disagreements", "4 · Resolution")
+shown_as = labeler_steps(result, summary, names)  # another labeler than the paper's: its own steps 2 and 4
+if shown_as is not None:
+    st.caption(shown_as.caption)
 
 
 def _move(delta: int) -> None:
@@ -69,6 +73,8 @@ texts = [
     + ", ".join(f"{md(n)} {summary.wins[n]:,}" for n in names)
     + ".",
 ]
+if shown_as is not None:
+    texts[1], texts[3] = shown_as.per_modality, shown_as.resolution
 st.info(texts[k], icon=":material/lightbulb:")
 
 modes = ("none", "uni", "disagree", "cmcsl")
@@ -120,7 +126,7 @@ elif k >= 2 and n_dis:
             table[f"{n} annotator"] = [cls[v] if v >= 0 else "—" for v in human[n][rows]]
     if k == 3:
         table["kept"] = [names[d] for d in result.decided_by[rows]]
-        table["CMCSL"] = cls[result.final_labels[rows]]
+        table[labeler_name(result)] = cls[result.final_labels[rows]]
         table["right?"] = np.where(result.final_labels[rows] == fs.y[rows], "yes", "no")
     if fs.texts is not None:
         table["text"] = [fs.texts[i] for i in rows]

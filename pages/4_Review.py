@@ -31,10 +31,11 @@ from cmcsl_core.annotations import (
     suggest_next,
 )
 from cmcsl_core.annotations.formats import export_bytes
+from cmcsl_core.annotations.queue import QUEUE_ORDER_LABELS, QUEUE_ORDERS, default_queue_order
 from cmcsl_core.errors import CMCSLError
 from cmcsl_studio_ui.annotating import review_storage
 from cmcsl_core.method.request import LabelRequest
-from cmcsl_studio_ui.labels import label_request
+from cmcsl_studio_ui.labels import feature_graphs, label_request, labeler_name
 from cmcsl_studio_ui.loading import Dataset
 from cmcsl_studio_ui.page import REVIEW, cli_block, error_text, start_page, user_errors
 from cmcsl_studio_ui.review import (
@@ -47,12 +48,14 @@ from cmcsl_studio_ui.review import (
     nearest_seed_item,
     progress_metrics,
 )
+from cmcsl_studio_ui.answers import record_answer, session_answers_block
 from cmcsl_studio_ui.session import inspected
 from cmcsl_studio_ui.text import md as _md
 from cmcsl_studio_ui.thumbs import item_thumbnail
 from cmcsl_studio_ui.views import preprocessed
 
 QUEUE_ROWS = 300  # rows of the queue table shown
+NEXT_BATCH = 10  # the "label these next" order: suggestions recomputed after every batch
 EXPORTS = (("csv", "labels.csv", "text/csv"), ("parquet", "labels.parquet", "application/octet-stream"),
            ("label-studio", "labels_label_studio.json", "application/json"))  # fmt: skip
 
@@ -65,9 +68,9 @@ def _annotated(data: Dataset, request: LabelRequest, human: HumanLabels) -> Anno
     key = (data.key, request, tuple(int(a) for a in human.action_ids))
     memo = ss.get("review_memo") or {}
     if key not in memo:
-        X_list = preprocessed(data, request.preprocessing)
+        graphs = feature_graphs(data, request.preprocessing, request.validated().labeler)
         memo = dict(list(memo.items())[-3:])  # the base run and the latest states
-        memo[key] = labels_with_annotations(data.fs, request, human, X_list)
+        memo[key] = labels_with_annotations(data.fs, request, human, graphs)
         ss["review_memo"] = memo
     return memo[key]
 
@@ -126,7 +129,15 @@ if start_key not in starts:
     starts[start_key] = progress_metrics(fs, now)
 
 # ------------------------------------------------------------------ the queue
-c1, c2, c3 = st.columns([4, 3, 2], vertical_alignment="bottom")
+c1, c2, c3, c4 = st.columns([4, 3, 3, 2], vertical_alignment="bottom")
+queue_order = c3.selectbox(
+    "Order", QUEUE_ORDERS, index=QUEUE_ORDERS.index(default_queue_order(base.result.labeler)),
+    format_func=QUEUE_ORDER_LABELS.__getitem__, key="review_order",
+    help="Closest call: the smallest gap between the modalities' scaled distances to their seeds. Least confident: "
+    "the labeler's own confidence (for label spreading, the margin of its class distribution). Label these next: "
+    f"the {NEXT_BATCH} contested items whose labels would change the most others, again after every {NEXT_BATCH}. "
+    "The default is what helped most in a simulation (docs/labelers.md).",
+)  # fmt: skip
 classes = c1.multiselect(
     "Classes", list(range(fs.n_classes)), format_func=names.__getitem__, key="review_classes",
     placeholder="all classes", help="Items for which any modality proposes one of these classes",
@@ -135,16 +146,20 @@ decided = c2.multiselect(
     "Decided by", list(modalities), key="review_decided", placeholder="any modality",
     help="Items whose disagreement CMCSL resolved with this modality's label",
 )  # fmt: skip
-unreviewed_only = c3.toggle("Not yet reviewed only", value=True, key="review_unreviewed")
+unreviewed_only = c4.toggle("Not yet reviewed only", value=True, key="review_unreviewed")
 
 suggested: tuple[int, ...] | None = ss.get("review_suggested")
-cursor_key = (data.key, request, tuple(classes), tuple(decided), unreviewed_only, suggested)
+next_round = ss.get("review_next_round", 0) if queue_order == "next" else 0
+cursor_key = (data.key, request, tuple(classes), tuple(decided), unreviewed_only, suggested, queue_order, next_round)
 held = ss.get("review_cursor")
 if held is None or held[0] != cursor_key:
     if suggested is not None:
         order = np.asarray(suggested, dtype=np.int64)
+    elif queue_order == "next":  # a batch of suggestions from the labels in force now
+        with user_errors():
+            order = suggest_next(preprocessed(data, request.preprocessing), now.result, NEXT_BATCH, reviewed=human.index).index
     else:
-        order = review_queue(base.result, classes or None, decided or None, human.index, unreviewed_only)
+        order = review_queue(base.result, classes or None, decided or None, human.index, unreviewed_only, order=queue_order)
     ss["review_cursor"] = (cursor_key, ReviewCursor.start(order, human.index if unreviewed_only else ()))
 
 KEYS = key_map(modalities, names)
@@ -175,6 +190,7 @@ def _on_key(key: str, item: int | None, shown: AnnotatedLabels) -> None:
     else:
         cursor = cursor.advance(reviewed)
         _flash("info", f"Saved: {_md(done.describe())}")
+        record_answer(ss, data.key, done.index, int(shown.result.final_labels[done.index]), done.label, names)
     ss["review_cursor"] = (ckey, cursor)
 
 
@@ -190,7 +206,7 @@ def metrics_row(now: AnnotatedLabels, cursor: ReviewCursor, reviewed: np.ndarray
     cols[0].metric("Human labels", f"{current.human:,}", delta=moved(delta["human"], "+,.0f"))
     acc = "n/a" if np.isnan(current.accuracy) else f"{current.accuracy:.1%}"
     cols[1].metric(
-        "CMCSL accuracy",
+        f"{labeler_name(now.result)} accuracy",
         acc,
         delta=moved(delta["accuracy"], "+.2%"),
         help="Pseudo-label accuracy against the feature file's labels, on the items that are neither a seed "
@@ -235,6 +251,9 @@ def review_card() -> None:
     if not annotator:
         st.error("Give the annotator's name in the sidebar to save labels.", icon=":material/error:")
     item = cursor.current
+    if item is None and queue_order == "next" and suggested is None and cursor.queue:
+        ss["review_next_round"] = next_round + 1  # this batch is done: the next one, from the labels now
+        st.rerun()
     with st.container(border=True):
         if item is None:
             st.success(
@@ -254,10 +273,11 @@ def review_card() -> None:
                 show_item(data, item, 260, 600)
                 final = names[int(r.final_labels[item])]
                 if r.disagree[item]:
-                    how = f"decided by **{modalities[int(r.decided_by[item])]}** (nearer its seed)"
+                    why = " (nearer its seed)" if r.labeler == "cmcsl" else ""
+                    how = f"decided by **{modalities[int(r.decided_by[item])]}**{why}"
                 else:
                     how = "the modalities agree now"
-                st.markdown(f"CMCSL: **{_md(final)}**, {how}")
+                st.markdown(f"{labeler_name(r)}: **{_md(final)}**, {how}")
                 human_now = human.as_dict(names).get(item)
                 extra = [f"human label **{_md(human_now)}**"] if human_now else []
                 if st.session_state.get("review_truth"):
@@ -291,6 +311,7 @@ def review_card() -> None:
             )  # fmt: skip
         keys_text = " · ".join(f"`{k}` {_md(a.caption.split(' ', 1)[1])}" for k, a in KEYS.items())
         st.caption(f"Keys: {keys_text}")
+    session_answers_block(ss, data.key)  # in the fragment: it follows every key press
     with st.expander(f"The queue ({len(cursor.queue):,} items)", icon=":material/list:"):
         rows = np.asarray(cursor.queue[cursor.position : cursor.position + QUEUE_ROWS], dtype=np.int64)
         table = queue_table(fs, base.result, rows, human.index)
@@ -362,7 +383,7 @@ if len(sug):
             {
                 "index": sug.index,
                 "name": [fs.item_name(int(i)) for i in sug.index],
-                "CMCSL": [names[int(r.final_labels[i])] for i in sug.index],
+                labeler_name(r): [names[int(r.final_labels[i])] for i in sug.index],
                 "alternative": [names[int(a)] if a >= 0 else "" for a in sug.alternative],
                 "new changes": sug.gain,
                 "changes alone": sug.changes,

@@ -221,7 +221,7 @@ def test_curve_page_download_and_command_line_agree_with_the_cli(
     monkeypatch.chdir(tmp_path)
     export = shown_command(at, "export")
     curve = shown_command(at, "curve")
-    expected = CurveConfig(methods=("PRE", "CMCSL", "LF"), b_values=(1, 2), repeats=1).validated()
+    expected = CurveConfig(methods=("PRE", "CMCSL", "LF"), b_values=(1, 2), repeats=1, label_quality=True).validated()
     assert curve_cli.config_from_args(parse_shown(curve)) == expected
     run_shown(export)
     run_shown(curve)

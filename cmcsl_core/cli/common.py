@@ -38,6 +38,7 @@ __all__ = [
     "add_store_arguments",
     "add_writer_arguments",
     "add_seed_arguments",
+    "labeler_arg",
 ]
 
 EXIT_USAGE = 2
@@ -215,8 +216,18 @@ def add_writer_arguments(parser: argparse.ArgumentParser, by_help: str) -> None:
     parser.add_argument("--timeout", type=seconds_arg, default=DEFAULT_TIMEOUT, help="seconds to wait for another writer")
 
 
+def _labeler(text: str) -> str:
+    from cmcsl_core.method.labelers.registry import check_labeler
+
+    return check_labeler(text)
+
+
+labeler_arg = _argument_type(_labeler, "labeler")
+
+
 def add_seed_arguments(parser: argparse.ArgumentParser) -> None:
-    """The seeds of a labelling (``--b-class`` or ``--seeds``, ``--seed``) and ``--preprocessing`` (label, labels)."""
+    """The seeds of a labelling (``--b-class`` or ``--seeds``, ``--seed``), ``--preprocessing`` and ``--labeler`` (label, labels)."""
+    from cmcsl_core.method.labelers.registry import DEFAULT_LABELER, LABELER_NAMES
     from cmcsl_core.method.preprocessing import PREPROCESSINGS
 
     seeds = parser.add_mutually_exclusive_group(required=True)
@@ -226,3 +237,7 @@ def add_seed_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preprocessing", type=preprocessing_arg, default=DEFAULT_PREPROCESSING, help=f"one of {', '.join(PREPROCESSINGS)}"
     )
+    parser.add_argument(
+        "--labeler", type=labeler_arg, default=DEFAULT_LABELER,
+        help=f"one of {', '.join(LABELER_NAMES)} (cmcsl: the paper's rule; see docs/labelers.md)",
+    )  # fmt: skip

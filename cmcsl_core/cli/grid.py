@@ -58,6 +58,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=BACKENDS, default="loky", help="joblib processes or a Dask cluster")
     p.add_argument("--scheduler", default="local", help="dask: local (a LocalCluster) or an address tcp://host:8786")
     p.add_argument("--jobs", type=whole_int, default=1, help="worker processes (loky, local dask); -1 = all cores")
+    p.add_argument("--label-quality", action="store_true",
+                   help="also the BAC of each labeler's own labels (modality 'labels'; its own tables)")
     p.add_argument("--no-tables", action="store_true", help="do not write the tables")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.add_argument("--out", required=True, help="output folder (created; rerun with the same folder to resume)")
@@ -84,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         repeats=args.repeats,
         random_state=args.seed,
         class_weights=args.class_weights,
+        label_quality=args.label_quality,
     ).validated()
     progress, close = tqdm_progress("grid tasks", not args.no_progress)
     created = _new_folder(out)
