@@ -140,6 +140,24 @@ def test_feature_graphs_build_each_graph_once(data, monkeypatch):
     assert len(calls) == 2
 
 
+def test_feature_graphs_build_side_by_side_once(data, monkeypatch):
+    """build() from several threads at once: each modality's graph is built exactly once, all threads see it."""
+    import threading
+
+    _, X, _ = data
+    calls = []
+    real = graph_module.knn_graph
+    monkeypatch.setattr(graph_module, "knn_graph", lambda *a, **k: calls.append(1) or real(*a, **k))
+    graphs = FeatureGraphs(X, cache=False)
+    threads = [threading.Thread(target=graphs.build) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 2
+    np.testing.assert_array_equal(graphs.graph(1).indices, exact_knn(X[1], 10).indices)
+
+
 # ------------------------------------------------------------------------------------------ spreading = scikit-learn
 
 

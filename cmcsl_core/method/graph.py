@@ -18,6 +18,7 @@ What is cached
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -299,7 +300,8 @@ class FeatureGraphs:
         self.k = int(k)
         self.cache = cache
         self._graphs: dict[tuple[int, int], KnnGraph] = {}
-        self._lock = threading.Lock()  # sessions of the app share one object: build each graph once
+        self._lock = threading.Lock()  # guards the dicts; sessions of the app share one object
+        self._building: dict[tuple[int, int], threading.Lock] = {}  # one per graph: each is built once
 
     @property
     def n_items(self) -> int:
@@ -315,10 +317,33 @@ class FeatureGraphs:
         """Modality ``m``'s graph with ``k`` neighbours (default :attr:`k`), built or read from disk on first use."""
         key = (int(m), self.k if k is None else int(k))
         with self._lock:
-            if key not in self._graphs:
-                self._graphs[key] = knn_graph(self.X[m], key[1], cache=self.cache)
-                self._graphs[key].spreading()
-            return self._graphs[key]
+            if key in self._graphs:
+                return self._graphs[key]
+            building = self._building.setdefault(key, threading.Lock())
+        with building:  # another thread building the same graph: wait for it
+            with self._lock:
+                if key in self._graphs:
+                    return self._graphs[key]
+            g = knn_graph(self.X[m], key[1], cache=self.cache)
+            g.spreading()
+            with self._lock:
+                self._graphs[key] = g
+            return g
+
+    def build(self, k: int | None = None) -> None:
+        """Every modality's graph; those not built yet side by side, a thread each (the float32 products and
+        the re-ranking of two modalities overlap on two cores)."""
+        kk = self.k if k is None else int(k)
+        with self._lock:
+            missing = [m for m in range(self.n_modalities) if (m, kk) not in self._graphs]
+        if len(missing) < 2:
+            for m in missing:
+                self.graph(m, kk)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(len(missing), os.cpu_count() or 1)) as pool:
+            list(pool.map(lambda m: self.graph(m, kk), missing))
 
     def spreading(self, m: int, k: int | None = None) -> sp.csr_matrix:
         """Modality ``m``'s normalised spreading matrix (:meth:`KnnGraph.spreading`)."""

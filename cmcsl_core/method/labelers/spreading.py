@@ -134,6 +134,7 @@ class LabelSpreadingLabeler(BaseLabeler):
         """Per modality, the spread class distributions of each label matrix in ``Ys`` (class-mass normalised
         unless ``class_mass=False``)."""
         self._check()
+        graphs.build(int(self.n_neighbors))
         out = []
         for m in range(graphs.n_modalities):
             S = graphs.spreading(m, int(self.n_neighbors))
