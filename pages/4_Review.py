@@ -31,7 +31,7 @@ from cmcsl_core.annotations import (
     suggest_next,
 )
 from cmcsl_core.annotations.formats import export_bytes
-from cmcsl_core.annotations.queue import QUEUE_ORDER_LABELS, QUEUE_ORDERS, default_queue_order
+from cmcsl_core.annotations.queue import BATCH_ORDERS, QUEUE_ORDER_LABELS, QUEUE_ORDERS, default_queue_order, least_confident
 from cmcsl_core.errors import CMCSLError
 from cmcsl_studio_ui.annotating import review_storage
 from cmcsl_core.method.request import LabelRequest
@@ -134,7 +134,8 @@ queue_order = c3.selectbox(
     "Order", QUEUE_ORDERS, index=QUEUE_ORDERS.index(default_queue_order(base.result.labeler)),
     format_func=QUEUE_ORDER_LABELS.__getitem__, key="review_order",
     help="Closest call: the smallest gap between the modalities' scaled distances to their seeds. Least confident: "
-    "the labeler's own confidence (for label spreading, the margin of its class distribution). Label these next: "
+    "the labeler's own confidence (for label spreading, the margin of its class distribution); of all items: every "
+    f"item not labelled yet, {NEXT_BATCH} at a time from the labels in force. Label these next: "
     f"the {NEXT_BATCH} contested items whose labels would change the most others, again after every {NEXT_BATCH}. "
     "The default is what helped most in a simulation (docs/labelers.md).",
 )  # fmt: skip
@@ -149,7 +150,7 @@ decided = c2.multiselect(
 unreviewed_only = c4.toggle("Not yet reviewed only", value=True, key="review_unreviewed")
 
 suggested: tuple[int, ...] | None = ss.get("review_suggested")
-next_round = ss.get("review_next_round", 0) if queue_order == "next" else 0
+next_round = ss.get("review_next_round", 0) if queue_order in BATCH_ORDERS else 0
 cursor_key = (data.key, request, tuple(classes), tuple(decided), unreviewed_only, suggested, queue_order, next_round)
 held = ss.get("review_cursor")
 if held is None or held[0] != cursor_key:
@@ -158,6 +159,8 @@ if held is None or held[0] != cursor_key:
     elif queue_order == "next":  # a batch of suggestions from the labels in force now
         with user_errors():
             order = suggest_next(preprocessed(data, request.preprocessing), now.result, NEXT_BATCH, reviewed=human.index).index
+    elif queue_order == "uncertain":  # a batch of the least confident items, from the labels in force now
+        order = least_confident(now.result, NEXT_BATCH, reviewed=human.index)
     else:
         order = review_queue(base.result, classes or None, decided or None, human.index, unreviewed_only, order=queue_order)
     ss["review_cursor"] = (cursor_key, ReviewCursor.start(order, human.index if unreviewed_only else ()))
@@ -251,7 +254,7 @@ def review_card() -> None:
     if not annotator:
         st.error("Give the annotator's name in the sidebar to save labels.", icon=":material/error:")
     item = cursor.current
-    if item is None and queue_order == "next" and suggested is None and cursor.queue:
+    if item is None and queue_order in BATCH_ORDERS and suggested is None and cursor.queue:
         ss["review_next_round"] = next_round + 1  # this batch is done: the next one, from the labels now
         st.rerun()
     with st.container(border=True):

@@ -397,7 +397,7 @@ def test_auto_picks_spreading_where_the_classes_are_manifolds():
     graphs = FeatureGraphs([X1, X2], cache=False)
     auto = make_labeler("auto").label(graphs, seeds, y[seeds], 2)
     sel = auto.selection
-    assert sel.chosen in ("ls", "cm-ls") and auto.labeler == sel.chosen, sel.describe()
+    assert sel.chosen == "cm-ls-cmn" and auto.labeler == sel.chosen, sel.describe()
     assert sel.estimates[sel.chosen] > sel.estimates["cmcsl"] and sel.n_held_out == 4
     cmcsl = make_labeler("cmcsl").label(graphs, seeds, y[seeds], 2)
     assert np.mean(auto.final_labels == y) > np.mean(cmcsl.final_labels == y) + 0.03

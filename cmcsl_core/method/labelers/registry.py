@@ -175,8 +175,8 @@ LABELER_INFO: dict[str, LabelerInfo] = {
     "auto": LabelerInfo(
         "auto",
         "Auto (choose from the labelled items)",
-        "Hides each labelled item in turn, scores CM-LS and CMCSL on them (leave-one-out) and uses the better "
-        "(CM-LS on a tie); falls back to CMCSL with fewer than 2 labelled items in a class.",
+        "Hides each labelled item in turn, scores class-balanced CM-LS and CMCSL on them (leave-one-out) and uses "
+        "the better (CM-LS on a tie); falls back to CMCSL with fewer than 2 labelled items in a class.",
         "As the chosen labeler does (see its estimate above).",
         "As the chosen labeler does.",
     ),
