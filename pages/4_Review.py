@@ -110,7 +110,7 @@ names = fs.class_names
 modalities = fs.modality_names
 st.title("Review")
 st.caption(
-    "The items whose modalities disagree, closest calls first. Accept a modality's label, choose another "
+    "The items whose modalities disagree, in the order chosen below. Accept a modality's label, choose another "
     "class or skip, with one key; every label is saved at once and joins the seeds, and CMCSL reruns with it."
 )
 
