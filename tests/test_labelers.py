@@ -76,17 +76,19 @@ def test_exact_knn_breaks_ties_by_index():
     d=st.integers(1, 6),
     k=st.integers(1, 12),
     offset=st.sampled_from([0.0, 1e3]),
+    scale=st.sampled_from([1.0, 1e-30, 1e25]),
     seed=st.integers(0, 2**16),
 )
-def test_exact_knn_is_brute_force_with_ties_and_offsets(n, d, k, offset, seed):
+def test_exact_knn_is_brute_force_with_ties_and_offsets(n, d, k, offset, scale, seed):
     """Small integer grids (many exact ties) far from the origin (float32 loses the distances there):
     both searches (the row's own k-th value for few items, group minima above ~300) are exact."""
     rng = np.random.default_rng(seed)
-    X = rng.integers(0, 4, size=(n, d)).astype(np.float64) + offset
+    X = (rng.integers(0, 4, size=(n, d)).astype(np.float64) + offset) * scale  # float32 under/overflows unscaled
     g = exact_knn(X, k)
     kk = min(k, n - 1)
     np.testing.assert_array_equal(g.indices, brute_knn(X, kk))
-    np.testing.assert_allclose(g.distances, np.sqrt(((X[:, None, :] - X[g.indices]) ** 2).sum(axis=2)), atol=1e-9)
+    ref = np.sqrt(((X[:, None, :] - X[g.indices]) ** 2).sum(axis=2))
+    np.testing.assert_allclose(g.distances, ref, rtol=1e-12, atol=1e-300)
 
 
 def test_exact_knn_rejects_nan():

@@ -139,8 +139,9 @@ def exact_knn(X: np.ndarray, k: int = DEFAULT_K) -> KnnGraph:
     ``R`` the largest norm), every true ``k``-nearest neighbour has a float32 value
     ``<= t + 2 m``: only the few groups whose minimum lies below that are searched, and
     their candidates (usually ``k`` to ``k + 2``) are ranked by float64 distance (summed
-    squared differences), then by index. So the result is exactly the brute-force neighbour list (tested), at the cost
-    of one float32 product: no sort or partition of the n x n matrix.
+    squared differences), then by index. So the result is exactly the brute-force neighbour
+    list (tested), at the cost of one float32 product: no sort or partition of the n x n
+    matrix. (The float32 pass runs on ``X`` scaled by a power of two, largest norm 0.5 .. 1.)
     """
     X = np.ascontiguousarray(X, dtype=np.float64)
     n, d = X.shape
@@ -150,14 +151,20 @@ def exact_knn(X: np.ndarray, k: int = DEFAULT_K) -> KnnGraph:
         raise CMCSLError("the features hold NaN or infinite values")
     ng = -(-n // GROUP)
     npad = ng * GROUP
+    # scaled by a power of two (exact; the order of distances unchanged) so that float32 neither overflows
+    # nor underflows: the largest norm becomes 0.5 .. 1
+    norm_max = float(np.sqrt(xx.max()))
+    scale = 2.0 ** -np.ceil(np.log2(norm_max)) if norm_max > 0 else 1.0
+    Xs = X * scale
+    xs = xx * scale * scale
     left = np.empty((n, d + 1), dtype=np.float32)
-    left[:, :d] = X
+    left[:, :d] = Xs
     left[:, d] = 1.0
     right = np.zeros((npad, d + 1), dtype=np.float32)
-    right[:n, :d] = X
+    right[:n, :d] = Xs
     right[:n, :d] *= -2.0
-    right[:n, d] = xx
-    norms = np.sqrt(xx)
+    right[:n, d] = xs
+    norms = np.sqrt(xs)
     top = float(norms.max())
     margin = 1.01 * (d + 6) * _U32 * (2.0 * norms * top + top * top)
     by_groups = ng >= k
