@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cmcsl_core.annotations.queue import review_queue
+from cmcsl_core.annotations.queue import QUEUE_ORDERS, default_queue_order, least_confident, review_queue
 from cmcsl_core.annotations.simulate import ORDERS, proposal_agreement, simulate_review
 from cmcsl_core.annotations.suggest import suggest_next
 from cmcsl_core.cli import build_parser
@@ -29,7 +29,7 @@ from cmcsl_core.evaluation.metrics import balanced_accuracy
 from cmcsl_core.evaluation.model_selection import best_c, check_c_grid, log_loss
 from cmcsl_core.evaluation.splits import cv_splits
 from cmcsl_core.method.graph import FeatureGraphs
-from cmcsl_core.method.labelers import make_labeler
+from cmcsl_core.method.labelers import LABELER_NAMES, make_labeler
 from cmcsl_core.method.labeling import cross_modal_labels
 from cmcsl_core.method.preprocessing import fit_preprocessor, preprocess_features
 from cmcsl_core.method.request import LabelRequest
@@ -257,6 +257,20 @@ def test_queue_orders_by_the_labelers_confidence(fs):
     assert set(closest) == set(queue) and not np.array_equal(closest, queue)
     with pytest.raises(CMCSLError, match="unknown queue order"):
         review_queue(result, order="loudest")
+
+
+def test_least_confident_of_all_items(fs):
+    """The 'uncertain' batch: items neither seeds nor reviewed, least confident first (agreeing items too)."""
+    X = preprocess_features(fs.X, "l2std")
+    seeds = draw_seeds(fs.y, 3, 1)
+    result = make_labeler("cm-ls").label(FeatureGraphs(X, cache=False), seeds, fs.y[seeds], fs.n_classes)
+    free = np.flatnonzero(~result.is_seed)
+    brute = free[np.argsort(result.confidence[free], kind="stable")]
+    np.testing.assert_array_equal(least_confident(result, 10), brute[:10])
+    np.testing.assert_array_equal(least_confident(result, 10, reviewed=brute[:4]), brute[4:14])
+    assert not result.disagree[least_confident(result, fs.n_items)].all()  # not only the disagreements
+    assert all(default_queue_order(name) in QUEUE_ORDERS for name in LABELER_NAMES)
+    assert default_queue_order("some-plugin") == "closest"
 
 
 def test_suggestions_for_a_spreading_run_use_the_nearest_seed_rule(fs):
