@@ -76,12 +76,15 @@ def test_exact_knn_breaks_ties_by_index():
     d=st.integers(1, 6),
     k=st.integers(1, 12),
     offset=st.sampled_from([0.0, 1e3]),
-    scale=st.sampled_from([1.0, 1e-30, 1e25]),
+    scale=st.sampled_from([1.0, 2.0**-100, 2.0**83]),  # powers of two: the data and its distances stay exact
     seed=st.integers(0, 2**16),
 )
 def test_exact_knn_is_brute_force_with_ties_and_offsets(n, d, k, offset, scale, seed):
-    """Small integer grids (many exact ties) far from the origin (float32 loses the distances there):
-    both searches (the row's own k-th value for few items, group minima above ~300) are exact."""
+    """Small integer grids (many exact ties) far from the origin (float32 loses the distances there),
+    scaled to ~1e25 or ~1e-30 (float32 overflows or underflows there): both searches (the row's own
+    k-th value for few items, group minima above ~300) are exact. The scales are powers of two so that
+    every distance is exact in float64 and a tie is a tie for brute force too (1e25 itself would make
+    ties that rounding breaks one way in one summation order and the other way in another)."""
     rng = np.random.default_rng(seed)
     X = (rng.integers(0, 4, size=(n, d)).astype(np.float64) + offset) * scale  # float32 under/overflows unscaled
     g = exact_knn(X, k)
