@@ -15,7 +15,8 @@ import streamlit as st
 from cmcsl_core.method.labeling import LabelingResult
 
 from .loading import Dataset
-from .thumbs import TABLE_THUMBNAILS, has_thumbnails, square_thumbnail, thumbnail_urls
+from .pictures import has_pictures, picture, picture_url
+from .thumbs import TABLE_THUMBNAILS, square_thumbnail
 
 __all__ = [
     "item_details",
@@ -24,6 +25,7 @@ __all__ = [
     "seed_items_table",
     "item_gallery",
     "item_heading",
+    "item_strip",
     "example_items",
     "THUMB_COLUMN",
     "TEXT_CHARS",
@@ -73,9 +75,9 @@ def item_details(data: Dataset, result: LabelingResult, i: int) -> None:
     i = int(i)
     true, final = fs.class_names[fs.y[i]], fs.class_names[result.final_labels[i]]
     st.markdown(f"**{item_heading(data, i)}**")
-    thumb = fs.thumbnail(i)
-    if thumb:
-        st.image(thumb, width=160)
+    pic = picture(fs, i)
+    if pic is not None:
+        st.image(pic, width=160)
     badges = [f"true **{true}**", f"CMCSL **{final}** ({'right' if true == final else 'wrong'})"]
     if result.is_seed[i]:
         badges.append("seed")
@@ -99,10 +101,11 @@ def with_thumbnails(
 
     ``frame[index]`` holds item indices. Data without thumbnails: ``frame`` unchanged and no config.
     """
-    if not has_thumbnails(data.fs) or frame.empty:
+    if not has_pictures(data.fs) or frame.empty:
         return frame, {}
     out = frame.copy()
-    out.insert(0, THUMB_COLUMN, thumbnail_urls(data.fs, out[index].astype(int), limit))
+    rows = out[index].astype(int).tolist()
+    out.insert(0, THUMB_COLUMN, [picture_url(data.fs, i) if n < limit else None for n, i in enumerate(rows)])
     help_ = "The item's image (thumbnail)"
     if len(out) > limit:
         help_ += f"; shown for the first {limit} rows: search or filter to see others"
@@ -112,7 +115,7 @@ def with_thumbnails(
 def seed_items_table(data: Dataset, result: LabelingResult) -> None:
     """The seed items themselves (thumbnail, class, text), for data with thumbnails or texts."""
     fs = data.fs
-    if not has_thumbnails(fs) and fs.texts is None:
+    if not has_pictures(fs) and fs.texts is None:
         return
     seeds = np.asarray(result.seed_idx, dtype=np.int64)
     names = np.asarray(fs.class_names, dtype=object)
@@ -172,10 +175,36 @@ def item_gallery(data: Dataset, rows: Any, notes: Any = None, per_row: int = 4, 
         for start in range(0, len(rows), per_row):
             for col, i, note in zip(st.columns(per_row), rows[start : start + per_row], notes[start : start + per_row]):
                 with col:
-                    thumb = fs.thumbnail(i)
-                    if thumb:
-                        st.image(square_thumbnail(thumb), width=GALLERY_WIDTH)
+                    pic = picture(fs, i)
+                    if pic is not None:
+                        st.image(square_thumbnail(pic), width=GALLERY_WIDTH)
                     st.markdown(f"**{item_heading(data, i)}**" + (f"  \n{note}" if note else ""))
                     if fs.texts is not None and fs.texts[i]:
                         text = fs.texts[i]
                         st.caption(text[:GALLERY_TEXT] + ("…" if len(text) > GALLERY_TEXT else ""))
+
+
+STRIP_WIDTH = 72
+"""Width of a picture in an item strip (the side panel's and the review card's neighbours)."""
+
+
+def item_strip(data: Dataset, rows: Any, captions: Any = None, per_row: int = 3, width: int = STRIP_WIDTH) -> None:
+    """Small cards in rows: each item's picture (when the data has pictures), ``#i`` and a caption line.
+
+    For narrow places (the Clusters side panel, a column of the review card); ``captions``
+    (optional, one short markdown line per item) say e.g. its label or distance.
+    """
+    fs = data.fs
+    rows = [int(i) for i in rows]
+    captions = list(captions) if captions is not None else [""] * len(rows)
+    for start in range(0, len(rows), per_row):
+        cols = st.columns(per_row)
+        for col, i, cap in zip(cols, rows[start : start + per_row], captions[start : start + per_row]):
+            with col:
+                pic = picture(fs, i)
+                if pic is not None:
+                    st.image(square_thumbnail(pic), width=width)
+                text = f"**#{i}**" + (f" {cap}" if cap else "")
+                if fs.texts is not None and fs.texts[i] and pic is None:
+                    text += "  \n" + fs.texts[i][:60] + ("…" if len(fs.texts[i]) > 60 else "")
+                st.caption(text)

@@ -99,3 +99,44 @@ def test_keys_label_undo_and_skip_in_the_browser(app, browser, tmp_path: Path) -
         wait_item(pg, queue[3])
         assert store.integrity_check() == "ok"
         pg.screenshot(path=str(tmp_path / "review.png"))
+
+
+def metric(pg, label: str) -> str:
+    """The value of the metric ``label`` as the browser shows it."""
+    box = pg.locator("[data-testid=stMetric]").filter(has_text=label).first
+    return box.locator("[data-testid=stMetricValue]").inner_text().strip()
+
+
+def test_type_ahead_five_quick_presses_store_one_label_and_counters_stay_live(app, browser, tmp_path: Path) -> None:
+    url, db = app
+    fs = SourceSpec.create("demo").load()
+    store = AnnotationStore(fs, db)
+    before = store.history()
+    with browser_page(browser) as pg:
+        pg.goto(f"{url}/Review")
+        wait_idle(pg, 120_000)
+        pg.get_by_role("heading", name="Review").first.click()
+        first = int(pg.wait_for_function(
+            "() => { const s = [...document.querySelectorAll('[data-testid=stMarkdownContainer] strong')]"
+            ".find(e => /^#\\d+$/.test(e.textContent)); return s && s.textContent.slice(1); }",
+            timeout=60_000,
+        ).json_value())  # fmt: skip
+        pg.wait_for_function("() => window.__reviewKeys && window.__reviewKeys.data", timeout=60_000)
+        wait_idle(pg)
+        left = int(metric(pg, "Left in the queue").replace(",", ""))
+        mine = int(metric(pg, "Your labels"))
+        for _ in range(5):  # "2" five times, 60 ms apart: one label, on the item that was on screen
+            pg.keyboard.press("2")
+            pg.wait_for_timeout(60)
+        wait_rows(store, len(before) + 1)
+        wait_idle(pg)
+        pg.wait_for_timeout(1500)  # any late key would have been stored by now
+        wait_idle(pg)
+        after = store.history()
+        assert len(after) == len(before) + 1, [(a.index, a.label) for a in after[len(before):]]
+        assert (after[-1].index, after[-1].label) == (first, fs.class_names[1])
+        assert pg.evaluate("() => window.__reviewKeys.ignored") == 4  # dropped in the browser, before the next card
+        # the counters moved without a reload
+        assert int(metric(pg, "Your labels")) == mine + 1
+        assert int(metric(pg, "Left in the queue").replace(",", "")) == left - 1
+        pg.screenshot(path=str(tmp_path / "type_ahead.png"))
