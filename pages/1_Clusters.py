@@ -17,18 +17,22 @@ from cmcsl_core.evaluation.metrics import LabelingSummary, labeling_summary
 from cmcsl_core.method.labeling import LabelingResult
 from cmcsl_core.method.request import LabelRequest
 from cmcsl_core.tables import label_csv
+from cmcsl_core.errors import CMCSLError
 from cmcsl_studio_ui import seeding
+from cmcsl_studio_ui.annotating import session_annotator, session_store
+from cmcsl_studio_ui.dominance import dominance_notice
 from cmcsl_studio_ui.figures import coloring, color_modes, confusion_figure
 from cmcsl_studio_ui.hover import hover_names, thumbnail_url
 from cmcsl_studio_ui.human import human_disagreement_block
 from cmcsl_studio_ui.items import item_details
 from cmcsl_studio_ui.labels import LABELS_CSV, is_manual, label_request, run_labeling
 from cmcsl_studio_ui.loading import Dataset
+from cmcsl_studio_ui.neighbours import more_like_this
 from cmcsl_studio_ui.page import CLUSTERS, cli_block, start_page, user_errors
 from cmcsl_studio_ui.scatter import linked_scatter, pending_events
 from cmcsl_studio_ui.session import current_settings, inspected, sync_url
 from cmcsl_studio_ui.sidebar import seed_widgets
-from cmcsl_studio_ui.views import View, umap_pending, views, views_fingerprint
+from cmcsl_studio_ui.views import View, preprocessed, umap_pending, views, views_fingerprint
 
 # Streamlit key of the linked views (keeps the frame and its coordinates alive across reruns); a comment,
 # not a docstring: a bare string in a page script is drawn by Streamlit's magic
@@ -71,13 +75,14 @@ def controls(modes: dict[str, str]) -> tuple[str, bool]:
     ) or "cmcsl"
     highlight = c2.toggle("Ring disagreements", value=True, key="highlight")
     c3.radio(
-        "Clicking or lasso-selecting points…",
+        "A click or a lasso on the points…",
         list(seeding.ACTIONS),
         format_func=seeding.ACTIONS.__getitem__,
         key="click_action",
         horizontal=True,
-        help="Click a point, or lasso with Shift+drag (or the Lasso mode above the views). "
-        "A click also opens the item in the side panel.",
+        help="inspect (the default): a click opens the item in the side panel, a lasso lists the items below; "
+        "no seed changes. add / remove seeds: clicks and lassos change the seeds (the page says what changed). "
+        "Lasso with Shift+drag, or the Lasso mode above the views.",
     )
     return mode, highlight
 
@@ -110,8 +115,18 @@ def scatter_views(
     st.caption(f"{legend} · large, outlined: seed{rings}", unsafe_allow_html=True)
 
 
-def side_panel(data: Dataset, result: LabelingResult) -> None:
-    """The clicked item in detail (image and text when the data has them)."""
+def _label_neighbours(data: Dataset, items: list[int], label: str) -> None:
+    """Store "More like this" labels (one transaction) in the session's annotation database."""
+    try:
+        done = session_store(data).label_many(items, [label] * len(items), session_annotator())
+    except CMCSLError as exc:
+        st.session_state["neighbours_note"] = ("error", str(exc))
+        return
+    st.session_state["neighbours_note"] = ("info", f"Saved {len(done)} labels '{label}' (one transaction; see the Review page).")
+
+
+def side_panel(data: Dataset, result: LabelingResult, preprocessing: str) -> None:
+    """The clicked item in detail (picture and text when the data has them) and more like it."""
     i = seeding.focused(data.key)
     if i is None or not 0 <= i < data.fs.n_items:
         st.caption("Click a point to see the item here.")
@@ -119,6 +134,24 @@ def side_panel(data: Dataset, result: LabelingResult) -> None:
     with st.container(key="item_panel"):
         item_details(data, result, i)
         st.button("Close", key="close_item", on_click=seeding.set_focus, args=(data.key, None), icon=":material/close:")
+        note = st.session_state.pop("neighbours_note", None)
+        if note is not None:
+            (st.error if note[0] == "error" else st.success)(note[1])
+        box = st.expander("More like this", icon=":material/join:", key="panel_more_open", on_change="rerun")
+        if box.open:
+            with box:
+                try:
+                    human = session_store(data).current()
+                except CMCSLError as exc:
+                    st.caption(f"Labels cannot be saved: {exc}")
+                    human = None
+                more_like_this(
+                    data, preprocessed(data, preprocessing), i, result.final_labels, int(result.final_labels[i]),
+                    () if human is None else human.index,
+                    None if human is None or not session_annotator() else lambda items, label: _label_neighbours(data, items, label),
+                    key="panel_more", k=6, per_row=3,
+                )  # fmt: skip
+                st.caption(f"Labels go to the annotation database of the Review page, as {session_annotator() or '—'}.")
 
 
 def confusion_panel(summary: LabelingSummary, class_names: tuple[str, ...]) -> None:
@@ -210,13 +243,15 @@ def clusters_panel(data: Dataset, view_list: list[View]) -> None:
             "the modality in which the item is closer to its seed wins (CMCSL)."
         )
         metrics(summary, fs.modality_names)
+        seeding.seed_change_notice()
+        dominance_notice(fs, result, settings.preprocessing)
         human_disagreement_block(data, result)  # data with human labels per modality (MVSA-Single): role P3
         mode, highlight = controls(color_modes(fs))
     c_views, c_side = st.columns([3, 1])
     with c_views:
         scatter_views(data, result, view_list, mode, highlight, settings.preprocessing)
     with c_side:
-        side_panel(data, result)
+        side_panel(data, result, settings.preprocessing)
     inspector(data, result)
 
     left, right = st.columns([1, 1])

@@ -68,8 +68,6 @@ def main() -> int:
                 if name == "clusters":  # open an item in the side panel (a click on a point standing apart)
                     from cmcsl_studio_ui.scatter.browser import click_item, isolated_item
 
-                    page.get_by_text("only inspect").click()
-                    wait_idle(page)
                     click_item(page, frame, 0, isolated_item(frame, 0))
                     page.locator(".st-key-item_panel").wait_for(timeout=60_000)
                     wait_idle(page)

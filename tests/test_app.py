@@ -303,13 +303,23 @@ def test_hand_picked_seeds_do_not_follow_to_another_data_set() -> None:
     assert "--b-class 5" in shown_command(at, "label")
 
 
-def test_clicks_and_lassos_in_the_views_edit_the_seeds_and_open_the_item() -> None:
+def test_a_click_inspects_by_default_and_seeds_change_only_in_the_seed_modes() -> None:
     at = run_page(CLUSTERS)
+    assert at.radio(key="click_action").value == "inspect"
     before = at.text_input(key="seed_text").value.split(",")
-    at.session_state["clusters_views"] = view_events(("click", [12]), ("select", [40, 41]))
+    at.session_state["clusters_views"] = view_events(("click", [12]))
+    at.run()
+    assert_clean(at)
+    assert at.text_input(key="seed_text").value.split(",") == before  # inspected, not a seed
+    assert [m.value.split()[0] for m in at.markdown if m.value.startswith("**#")] == ["**#12"]
+    assert "seeds" not in at.query_params and not [i for i in at.info if "Seeds changed" in i.value]
+    at.radio(key="click_action").set_value("add").run()
+    at.session_state["clusters_views"] = view_events(("click", [12]), ("select", [40, 41]), nonce="add-mode")
     at.run()
     assert_clean(at)
     after = at.text_input(key="seed_text").value.split(",")
+    (note,) = [i.value for i in at.info if "Seeds changed" in i.value]
+    assert note.startswith("Seeds changed: added #12 (") and "#40" in note and f"Now {len(after)} seeds" in note
     assert set(after) == set(before) | {"12", "40", "41"}
     assert at.query_params["seeds"] == ",".join(after)  # hand-picked seeds go into the URL
     details = [m.value for m in at.markdown if m.value.startswith("**#")]
@@ -320,6 +330,7 @@ def test_clicks_and_lassos_in_the_views_edit_the_seeds_and_open_the_item() -> No
     at.session_state["clusters_views"] = view_events(("click", [12]), ("select", [40, 41]), nonce="reloaded-frame")
     at.run()
     assert at.text_input(key="seed_text").value.split(",") == before
+    assert any(i.value.startswith("Seeds changed: removed #12") for i in at.info)
 
 
 def test_inspecting_points_shows_their_details() -> None:
@@ -352,7 +363,7 @@ def test_how_page_steps_through_the_algorithm() -> None:
         next(b for b in at.button if b.label == "Next").click().run()
         assert_clean(at)
         texts.append(at.info[0].value)
-    assert "closer to its nearest seed" in texts[-1]
+    assert "the Euclidean distance from the item to its nearest seed" in texts[-1] and "not rescaled" in texts[-1]
     assert len(at.dataframe) >= 1  # the resolved disagreements
 
 
