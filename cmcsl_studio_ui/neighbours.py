@@ -45,13 +45,15 @@ def more_like_this(
     key: str,
     k: int = NEIGHBOURS,
     per_row: int = 3,
+    stacked: bool = False,
 ) -> None:
     """List ``item``'s ``k`` nearest items per modality (picture, ``#i``, current label) and a
     "label them all" button.
 
     ``labels`` are the current labels (class positions) shown under each neighbour;
     ``on_label(items, class_name)`` stores the labels (one transaction), None: no button
-    (e.g. no annotator's name yet).
+    (e.g. no annotator's name yet). ``stacked``: the class and the button one above the other
+    (narrow places).
     """
     fs = data.fs
     names = fs.class_names
@@ -63,7 +65,7 @@ def more_like_this(
         else:
             st.caption("none left (all labelled)")
     items = neighbour_items(neighbours, item)
-    c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+    c1, c2 = (st.container(), st.container()) if stacked else st.columns([3, 2], vertical_alignment="bottom")
     cls = c1.selectbox(
         f"Label #{item} and these {len(items) - 1} items as",
         range(len(names)),

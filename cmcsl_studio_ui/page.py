@@ -19,8 +19,8 @@ from threadpoolctl import threadpool_limits
 
 from cmcsl_core.errors import CMCSLError
 
-from .loading import Dataset, load_data
-from .session import adopt_manual_seeds
+from .loading import Dataset, load_data, waiting_for
+from .session import adopt_manual_seeds, link_notice
 from .settings import Settings
 from .sidebar import sidebar
 
@@ -87,6 +87,13 @@ def start_page(page: PageInfo, seeds_in_sidebar: bool = True) -> tuple[Settings,
             page_link(p)
         st.divider()
     settings = sidebar(seeds=seeds_in_sidebar)
+    notice = link_notice()
+    if notice:
+        st.warning(notice, icon=":material/link_off:")
+    waiting = waiting_for(settings)
+    if waiting:  # nothing is wrong yet: say what to give, no red error
+        st.info(waiting, icon=":material/folder_open:")
+        st.stop()
     with user_errors():
         with st.spinner("Loading data…"):
             data = load_data(settings)

@@ -149,7 +149,7 @@ def side_panel(data: Dataset, result: LabelingResult, preprocessing: str) -> Non
                     data, preprocessed(data, preprocessing), i, result.final_labels, int(result.final_labels[i]),
                     () if human is None else human.index,
                     None if human is None or not session_annotator() else lambda items, label: _label_neighbours(data, items, label),
-                    key="panel_more", k=6, per_row=3,
+                    key="panel_more", k=6, per_row=3, stacked=True,
                 )  # fmt: skip
                 st.caption(f"Labels go to the annotation database of the Review page, as {session_annotator() or '—'}.")
 

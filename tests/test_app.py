@@ -31,7 +31,7 @@ from cmcsl_core.tables import label_csv
 from cmcsl_studio_ui.scatter import ScatterEvent
 from cmcsl_studio_ui.seeding import plan_view_events
 from cmcsl_studio_ui.settings import Settings
-from cmcsl_studio_ui.url import settings_from_params, settings_to_params
+from cmcsl_studio_ui.url import ignored_params, settings_from_params, settings_to_params
 from helpers_app import (  # noqa: F401  (no_background_umap: a fixture)
     CLUSTERS, CURVES, HOME, HOW, ROOT, assert_clean, code_lines, no_background_umap,
     parse_shown, plotly_charts, run_page, run_shown, shown_command,
@@ -379,9 +379,7 @@ SEED_PAGES = (CLUSTERS, HOW)
     [
         ({"subset": "Horror,Nonsense"}, "unknown genre", ALL_PAGES),
         ({"subset": "ACCDDHMRS", "b": "100"}, "larger than class", SEED_PAGES),
-        ({"source": "file"}, "feature file", ALL_PAGES),
         ({"source": "file", "path": "/nonexistent/f.npz"}, "does not exist", (HOME,)),
-        ({"source": "hdf5"}, "needs a path", (CURVES,)),
     ],
 )
 def test_user_mistakes_are_shown_with_st_error(params: dict[str, str], message: str, pages: tuple[str, ...]) -> None:
@@ -389,6 +387,33 @@ def test_user_mistakes_are_shown_with_st_error(params: dict[str, str], message: 
         at = run_page(page, **params)
         assert not at.exception, [e.value for e in at.exception]
         assert any(message in e.value for e in at.error), (page, [e.value for e in at.error])
+
+
+@pytest.mark.parametrize("source", ["file", "hdf5", "table", "mvsa", "raw", "w4k2"])
+def test_no_red_error_before_a_path_was_typed(source: str) -> None:
+    for page in ALL_PAGES:
+        at = run_page(page, source=source)
+        assert_clean(at)
+        assert any(i.value.startswith("Type the path of the data") for i in at.info), (page, [i.value for i in at.info])
+
+
+def test_a_link_with_unknown_or_invalid_values_says_once_what_it_ignored() -> None:
+    at = run_page(CLUSTERS, b="abc", source="zzz", pre="l2", zoom="3")
+    assert_clean(at)
+    (note,) = [w.value for w in at.warning if w.value.startswith("Ignored in the link")]
+    assert note == (
+        "Ignored in the link: zoom=3 (unknown parameter); source=zzz (unknown source; using demo); "
+        "b=abc (not a whole number; using 5)."
+    )
+    assert "--b-class 5" in shown_command(at, "label") and "pre" in at.query_params  # the valid value is kept
+    at.run()
+    assert not [w for w in at.warning if w.value.startswith("Ignored in the link")]  # once
+    clean = run_page(HOME, b="3", seed="7")
+    assert not [w for w in clean.warning if w.value.startswith("Ignored")]
+    assert ignored_params({"b": "0", "seed": "-1", "seeds": "a,b"}) == [
+        "b=0 (outside 1..500; using 1)", "seed=-1 (outside 0..2,147,483,647; using 0)",
+        "seeds=a,b (not a list of item numbers; using random seeds)",
+    ]  # fmt: skip
 
 
 def test_a_bad_seed_list_is_an_error_message_not_a_traceback() -> None:
