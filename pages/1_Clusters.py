@@ -32,7 +32,7 @@ from cmcsl_studio_ui.page import CLUSTERS, cli_block, start_page, user_errors
 from cmcsl_studio_ui.scatter import linked_scatter, pending_events
 from cmcsl_studio_ui.session import current_settings, inspected, sync_url
 from cmcsl_studio_ui.sidebar import seed_widgets
-from cmcsl_studio_ui.views import View, preprocessed, umap_pending, views, views_fingerprint
+from cmcsl_studio_ui.views import View, preprocessed, umap_pending, umap_progress, umap_switched_off, views, views_fingerprint
 
 # Streamlit key of the linked views (keeps the frame and its coordinates alive across reruns); a comment,
 # not a docstring: a bare string in a page script is drawn by Streamlit's magic
@@ -169,22 +169,24 @@ def confusion_panel(summary: LabelingSummary, class_names: tuple[str, ...]) -> N
             st.plotly_chart(confusion_figure(summary.confusion, class_names, norm), key="confusion")
 
 
-def umap_notice(view_list: list[View]) -> None:
-    """While UMAP runs in the background: a note, and a poll that reruns the page when it is done."""
+def umap_notice(data: Dataset, view_list: list[View]) -> None:
+    """While UMAP runs in the background: a note with its progress, and a poll that reruns the page when it is done."""
     if umap_pending(view_list):
 
         @st.fragment(run_every=2.0)
         def _wait_for_umap() -> None:
             if not umap_pending(view_list):
                 st.rerun()
+            doing = umap_progress(view_list, data.fs.modality_names)
             st.info(
                 "Showing a PCA view while UMAP runs in the background (once per data set and preprocessing; "
-                "the first run on a machine also compiles numba). The views switch to UMAP by themselves.",
+                "the first run on a machine also compiles umap, about a minute). The views switch to UMAP by "
+                "themselves." + (" Now: " + "; ".join(doing) + "." if doing else ""),
                 icon=":material/hourglass_top:",
             )
 
         _wait_for_umap()
-    elif any(v.method != "UMAP" for v in view_list):
+    elif any(v.method != "UMAP" for v in view_list) and not umap_switched_off():
         st.warning("UMAP could not be computed for this data; showing PCA views.")
 
 
@@ -283,5 +285,5 @@ def clusters_panel(data: Dataset, view_list: list[View]) -> None:
 settings, data = start_page(CLUSTERS, seeds_in_sidebar=False)
 st.title("Clusters")
 view_list = views(data, settings.preprocessing)
-umap_notice(view_list)
+umap_notice(data, view_list)
 clusters_panel(data, view_list)
