@@ -1,8 +1,11 @@
 """Save a screenshot of every page of the running app to docs/screenshots/ (for the README).
 
-    python scripts/screenshots.py [--out docs/screenshots]
+    python scripts/screenshots.py [--out docs/screenshots] [--only NAME ...]
 
 Starts ``streamlit run app.py`` on a free port and drives Debian's chromium (playwright).
+``home_table``, ``clusters_table`` and ``review_table`` show a table of one's own (the test
+suite's: crops of scikit-learn's sample photos and drawings, :mod:`tests.helpers_own_table`),
+exported with the real encoders, with its pictures.
 """
 
 from __future__ import annotations
@@ -41,6 +44,28 @@ def precompute_umap(source: str) -> None:
     for X in preprocess_features(fs.X, DEFAULT_PREPROCESSING):
         if cached_umap(umap_key(X, UMAP_SEED)) is None:
             umap_2d(X, UMAP_SEED)
+
+
+TABLE_PAGES = [("", 1, "home_table"), ("Clusters", 0, "clusters_table"), ("Review", 0, "review_table")]
+
+
+def own_table_file(folder: Path) -> Path:
+    """The test suite's own table, exported with the real encoders (thumbnails added if the export has none)."""
+    from dataclasses import replace
+
+    from cmcsl_core.datasets.features import load_features, save_features
+    from cmcsl_core.datasets.sources import SourceSpec
+    from cmcsl_core.datasets.sources.items import make_thumbnail
+    from tests.helpers_own_table import COLUMNS, make_own_table
+
+    table = make_own_table(folder / "my tweets")
+    spec = SourceSpec.create("table", path=str(table), **{f"{r}_column": n for r, n in COLUMNS.items()})
+    out = folder / "my_tweets.npz"
+    save_features(spec.load(), out)
+    fs = load_features(out)
+    if fs.thumbnails is None:
+        save_features(replace(fs, thumbnails=tuple(make_thumbnail(p) for p in fs.image_paths or ())), out)
+    return out
 
 
 def main() -> int:
@@ -84,6 +109,37 @@ def main() -> int:
             page.wait_for_timeout(800)
             page.screenshot(path=str(out / f"{name}.png"))
             print(f"wrote {out / f'{name}.png'}")
+        table_names = [n for _, _, n in TABLE_PAGES if not args.only or n in args.only]
+        if table_names:
+            import tempfile
+
+            from tests.browser_helpers import wait_for_views
+
+            with tempfile.TemporaryDirectory() as tmp:
+                query = f"?source=file&path={own_table_file(Path(tmp))}&b=2"
+                for path, charts, name in TABLE_PAGES:
+                    if name not in table_names:
+                        continue
+                    page.goto(f"{url}/{path}{query}")
+                    wait_for_charts(page, charts, 120_000)
+                    wait_idle(page, 120_000)
+                    if name == "clusters_table":  # a clicked point in the side panel, with more like it
+                        from cmcsl_studio_ui.scatter.browser import click_item, isolated_item
+
+                        frame = wait_for_views(page, 120_000)
+                        click_item(page, frame, 0, isolated_item(frame, 0))
+                        panel = page.locator(".st-key-item_panel")
+                        panel.wait_for(timeout=60_000)
+                        wait_idle(page)
+                        panel.get_by_text("More like this").click()
+                        wait_idle(page)
+                        page.locator(".st-key-item_panel").scroll_into_view_if_needed()
+                    if name == "review_table":
+                        page.locator(".st-key-review_card").wait_for(timeout=120_000)
+                        wait_idle(page, 120_000)
+                    page.wait_for_timeout(1500)
+                    page.screenshot(path=str(out / f"{name}.png"))
+                    print(f"wrote {out / f'{name}.png'}")
     (out / "streamlit.log").unlink(missing_ok=True)
     return 0
 
