@@ -83,11 +83,7 @@ def test_every_place_that_shows_an_item_shows_its_picture(own) -> None:
     assert_clean(home)
     assert len(home.image) >= 2  # the examples, one per class
 
-    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / HOME), default_timeout=TIMEOUT)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.switch_page(CLUSTERS)
-    at.run()
+    at = run_page(CLUSTERS, timeout=TIMEOUT, **params)
     assert_clean(at)
     assert len(at.image) == 0
     at.session_state["inspected"] = [MOVED, 5]
@@ -101,11 +97,7 @@ def test_every_place_that_shows_an_item_shows_its_picture(own) -> None:
     assert table["image"].notna().all()
     assert table.loc[table["index"] == MOVED, "image"].item() == placeholder
 
-    review = AppTest.from_file(str(Path(__file__).resolve().parent.parent / HOME), default_timeout=TIMEOUT)
-    for k, v in params.items():
-        review.query_params[k] = v
-    review.switch_page(REVIEW)
-    review.run()
+    review = run_page(REVIEW, timeout=TIMEOUT, **params)
     assert_clean(review)
     # the card's item and the nearest seed behind each modality's proposal
     assert len(review.image) == 1 + len(fs.modality_names)
