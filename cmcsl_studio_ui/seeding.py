@@ -184,15 +184,16 @@ def edit_seeds(data: Dataset, settings: Settings, items: Iterable[int], action: 
         set_manual_seeds(data.key, sorted(new))
 
 
-def _apply_seed_text(data_key: str, n_items: int) -> None:
+def _apply_seed_text(data: Dataset, before: tuple[int, ...]) -> None:
     text = st.session_state.get("seed_text", "")
     try:
-        seeds = parse_seed_list(text, n_items)
+        seeds = parse_seed_list(text, data.fs.n_items)
     except CMCSLError as exc:
         st.session_state["seed_text_error"] = str(exc)
         return
     st.session_state.pop("seed_text_error", None)
-    set_manual_seeds(data_key, seeds)
+    _note_change(data, before, seeds)
+    set_manual_seeds(data.key, seeds)
 
 
 def seed_panel(data: Dataset, settings: Settings, result: LabelingResult, manual: bool) -> None:
@@ -215,7 +216,7 @@ def seed_panel(data: Dataset, settings: Settings, result: LabelingResult, manual
         "Seed items (indices, comma separated)",
         key="seed_text",
         on_change=_apply_seed_text,
-        args=(data.key, fs.n_items),
+        args=(data, tuple(int(i) for i in result.seed_idx)),
         help="Edit the list and press Enter to use exactly these seeds.",
     )
     if st.session_state.get("seed_text_error"):

@@ -53,6 +53,7 @@ from cmcsl_studio_ui.neighbours import more_like_this
 from cmcsl_studio_ui.page import REVIEW, cli_block, start_page, user_errors
 from cmcsl_studio_ui.pictures import picture
 from cmcsl_studio_ui.review import (
+    KEY_DWELL,
     ReviewAction,
     ReviewCursor,
     ShownCard,
@@ -231,7 +232,8 @@ def _on_key(key: str, item: int | None, card: AnnotatedLabels | None, timed: boo
     action: ReviewAction = KEYS[key]
     ckey, cursor = ss["review_cursor"]
     shown = ss.get("review_shown")
-    dropped = key_verdict(item, shown, time.monotonic(), timed=timed)
+    dwell = float(ss.get("review_key_dwell", KEY_DWELL))  # settable for tests, which run slower than a person
+    dropped = key_verdict(item, shown, time.monotonic(), dwell=dwell, timed=timed)
     if dropped is None and item != cursor.current:
         dropped = "it was pressed on a card that is no longer shown"
     if dropped is not None:

@@ -288,6 +288,8 @@ def test_hand_picked_seeds_from_the_url_and_from_the_seed_list() -> None:
     at.text_input(key="seed_text").set_value("5, 6,7,4000").run()
     assert_clean(at)
     assert at.query_params["seeds"] == "5,6,7,4000"
+    (note,) = [i.value for i in at.info if i.value.startswith("Seeds changed")]
+    assert note.startswith("Seeds changed: added #4000 (") and "removed #1 (" in note and "Now 4 seeds" in note
     assert "--seeds 5,6,7,4000" in shown_command(at, "label")
     back = [b for b in at.button if b.label == "Back to random seeds"]
     back[0].click().run()

@@ -245,16 +245,19 @@ def test_suggestions_become_the_queue_and_the_command_line_reproduces_the_labels
 
 def test_keys_typed_ahead_of_a_new_card_are_dropped(fs, _env: Path) -> None:
     """Five quick presses of one key label the item on screen once; the next card's keys count only after a moment."""
-    at = run_review()
+    dwell = 8.0  # longer than an AppTest run takes on a loaded machine: "at once" stays "at once"
+    at = run_review(review_key_dwell=dwell)
     queue = at.session_state["review_cursor"][1].queue
-    press(at, "2")  # the card had been on screen: it counts
+    time.sleep(dwell)
+    press(at, "2", wait=False)  # the card had been on screen: it counts
     for _ in range(4):  # at once on the next card, as typed ahead: dropped
         press(at, "2", wait=False)
     store = AnnotationStore(fs, _env)
     assert [(h.index, h.label) for h in store.history()] == [(queue[0], fs.class_names[1])]
     assert shown_item(at) == queue[1]
     assert any("Ignored the key '2'" in c.value for c in at.caption)
-    press(at, "2")  # after a moment on screen it counts again
+    time.sleep(dwell)
+    press(at, "2", wait=False)  # after a moment on screen it counts again
     assert [h.index for h in store.history()] == [queue[0], queue[1]]
 
 
