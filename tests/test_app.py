@@ -289,7 +289,7 @@ def test_hand_picked_seeds_from_the_url_and_from_the_seed_list() -> None:
     assert_clean(at)
     assert at.query_params["seeds"] == "5,6,7,4000"
     (note,) = [i.value for i in at.info if i.value.startswith("Seeds changed")]
-    assert note.startswith("Seeds changed: added #4000 (") and "removed #1 (" in note and "Now 4 seeds" in note
+    assert note.startswith("Seeds changed: added #5 (") and "#4000 (" in note and "removed #1 (" in note and "Now 4 seeds" in note
     assert "--seeds 5,6,7,4000" in shown_command(at, "label")
     back = [b for b in at.button if b.label == "Back to random seeds"]
     back[0].click().run()
