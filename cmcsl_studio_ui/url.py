@@ -90,7 +90,7 @@ def ignored_params(params: Mapping[str, str]) -> list[str]:
     """
     settings, seeds = settings_from_params(params)
     out: list[str] = []
-    known = {*PARAM_NAMES.values(), "seeds"}
+    known = {*PARAM_NAMES.values(), "seeds", "embed", "embed_options"}  # the last two are Streamlit's own
     for name, value in params.items():
         if name not in known:
             out.append(f"{_shown(name)}={_shown(value)} (unknown parameter)")
