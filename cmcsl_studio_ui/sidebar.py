@@ -152,13 +152,12 @@ def _table_column_widgets(cfg: Settings) -> None:
     chosen = parse_columns(cfg.columns)
     lower = {n.lower(): n for n in names}
     st.caption("Columns of the table")
-    cols = st.columns(2)
-    for k, role in enumerate(TABLE_ROLES):
+    for role in TABLE_ROLES:
         options = [ROW_NUMBERS, *names] if role == "id" else list(names)
         current = lower.get(chosen.get(role, role).lower())
         key = f"w_column_{role}"
         st.session_state[key] = current if current is not None else (ROW_NUMBERS if role == "id" else None)
-        cols[k % 2].selectbox(
+        st.selectbox(
             f"{role.capitalize()} column",
             options,
             key=key,
