@@ -20,8 +20,9 @@ from cmcsl_core.evaluation.metrics import human_label_pair
 from cmcsl_studio_ui.figures import class_colors
 from cmcsl_studio_ui.items import example_items, item_gallery
 from cmcsl_studio_ui.labels import LABELS_CSV, label_request
-from cmcsl_studio_ui.pictures import has_pictures
 from cmcsl_studio_ui.page import CLUSTERS, CURVES, HOME, HOW, REVIEW, cli_block, page_link, start_page
+from cmcsl_studio_ui.text import html, md
+from cmcsl_studio_ui.thumbs import has_thumbnails
 from cmcsl_studio_ui.wording import wording
 
 settings, data = start_page(HOME)
@@ -43,17 +44,17 @@ for k, page in enumerate((CLUSTERS, CURVES, HOW, REVIEW)):
         page_link(page, page.blurb)
 
 st.subheader("The data")
-st.caption(fs.description or fs.source)
+st.caption(md(fs.description or fs.source))
 skipped_rows_block(data.skipped, key="home_skipped")
 left, right = st.columns([1, 2])
 with left:
     st.metric(words.items.capitalize(), f"{fs.n_items:,}")
     st.metric("Classes", fs.n_classes)
     for name, X in zip(fs.modality_names, fs.X):
-        st.metric(f"{name} features", X.shape[1])
+        st.metric(f"{md(name)} features", X.shape[1])
 with right:
     counts = np.bincount(fs.y, minlength=fs.n_classes)
-    fig = go.Figure(go.Bar(x=list(fs.class_names), y=counts, marker_color=class_colors(fs.n_classes), text=counts))
+    fig = go.Figure(go.Bar(x=[html(c) for c in fs.class_names], y=counts, marker_color=class_colors(fs.n_classes), text=counts))
     fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title="Items per class")
     st.plotly_chart(fig, key="class_counts")
 
@@ -64,13 +65,13 @@ if pair is not None:
     known = (a >= 0) & (b >= 0)
     n_differ = int(np.sum(known & (a != b)))
     st.markdown(
-        f"Each {words.item}'s **{pair[0]}** and **{pair[1]}** were labeled separately by human annotators: on "
+        f"Each {words.item}'s **{md(pair[0])}** and **{md(pair[1])}** were labeled separately by human annotators: on "
         f"**{n_differ:,} of {int(known.sum()):,} {words.items} ({n_differ / max(int(known.sum()), 1):.1%})** they "
         f"disagree, real cross-modal disagreement. The Clusters page colors the {words.items} by it and measures how "
         "well CMCSL's own modality disagreements find them."
     )
 rows, notes = example_items(data)
-if rows and (has_pictures(fs) or fs.texts is not None):
+if rows and (has_thumbnails(fs) or fs.texts is not None):
     st.subheader(f"Some {words.items}")
     item_gallery(data, rows, notes, per_row=min(len(rows), 7), key="home_examples")
 

@@ -30,6 +30,10 @@ DEFAULT_CLASS_WEIGHTS: str = "pseudo"
 FUSED: str = "fused"
 """The ``modality`` value of rows produced by fused methods (EF, LF, ...)."""
 
+LABELS: str = "labels"
+"""The ``modality`` value of a curve's label-quality rows: BAC of a labeler's own labels on the
+training fold's non-seed items (``curve --label-quality``)."""
+
 UMAP_SEED: int = 42
 """random_state of the 2-d UMAP views (so a view is reproducible and cacheable)."""
 

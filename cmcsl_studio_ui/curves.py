@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cmcsl_core.constants import FUSED
+from cmcsl_core.constants import FUSED, LABELS
 from cmcsl_core.datasets.features import FeatureSet
 from cmcsl_core.evaluation.config import SEEDED_METHODS, CurveConfig
 from cmcsl_core.evaluation.curve import CurveResult, run_curve
@@ -24,6 +24,7 @@ __all__ = [
     "curve_image_cached",
     "published_overlay",
     "max_b_class",
+    "panel_names",
 ]
 
 CURVE_CSV = "curve.csv"
@@ -58,7 +59,8 @@ def compute_curve(data: Dataset, config: CurveConfig) -> CurveResult:
     CMCSLError
         An invalid config, or b_class larger than the training folds allow.
     """
-    return CurveResult(frame=_curve(data.key, config.validated(), data.fs))
+    config = config.validated()
+    return CurveResult(frame=_curve(data.key, config, data.fs), config=config)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -101,6 +103,12 @@ def fusion_weights_frame(result: FusionStudyResult, modalities: tuple[str, ...],
     if mla:
         cols["MLA"] = np.mean(np.stack(mla), axis=0)
     return pd.DataFrame(cols, index=pd.Index(list(modalities), name="modality"))
+
+
+def panel_names(result: CurveResult, modalities: tuple[str, ...]) -> tuple[str, ...]:
+    """The figure's panels: one per modality, plus ``labels`` when the curve scored the labels themselves."""
+    has_quality = result.config.label_quality and bool((result.frame["modality"] == LABELS).any())
+    return (*modalities, LABELS) if has_quality else modalities
 
 
 def max_b_class(fs: FeatureSet) -> int:

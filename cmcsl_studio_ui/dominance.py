@@ -59,9 +59,13 @@ def dominance_text(balance: DisagreementBalance, preprocessing: str) -> str | No
 
 
 def dominance_notice(fs: FeatureSet, result: LabelingResult, preprocessing: str) -> DisagreementBalance:
-    """Draw the notice when one modality decides (almost) every disagreement; return the balance."""
+    """Draw the notice when one modality decides (almost) every disagreement; return the balance.
+
+    Only for the paper's rule (labeler ``cmcsl``, also when ``auto`` chose it): the notice explains
+    its raw distance comparison, which the other labelers do not make.
+    """
     balance = disagreement_balance(result, [x.shape[1] for x in fs.X])
-    text = dominance_text(balance, preprocessing)
+    text = dominance_text(balance, preprocessing) if result.labeler == "cmcsl" else None
     if text is not None:
         st.warning(text, icon=":material/balance:")
     return balance

@@ -13,13 +13,16 @@ from __future__ import annotations
 import io
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 import pandas as pd
 import streamlit as st
 
 from cmcsl_core.datasets.sources.items import SkippedItem, skipped_summary
+
+from .serving import public_text
+from .text import md
 
 __all__ = ["EncodingProgress", "skipped_frame", "skipped_csv", "skipped_rows_block", "SKIPPED_CSV"]
 
@@ -77,10 +80,17 @@ def skipped_csv(skipped: Sequence[SkippedItem]) -> bytes:
 
 
 def skipped_rows_block(skipped: Sequence[SkippedItem], expanded: bool = False, key: str = "skipped") -> None:
-    """A warning with the summary line, and (folded) the table of skipped rows with a CSV download."""
+    """A warning with the summary line, and (folded) the table of skipped rows with a CSV download.
+
+    The ids are the table's (shown as text); served, the reasons name no server folder
+    (:func:`~cmcsl_studio_ui.serving.public_text`: an undecodable image's path is relative to
+    the data folder).
+    """
     if not skipped:
         return
-    st.warning(skipped_summary(skipped).capitalize() + ". They are not in the data the pages show.", icon=":material/rule:")
+    skipped = [replace(s, reason=public_text(s.reason)) for s in skipped]
+    summary = md(skipped_summary(skipped).capitalize() + ". They are not in the data the pages show.")
+    st.warning(summary, icon=":material/rule:")
     with st.expander(f"The {len(skipped):,} skipped rows: which, and why", expanded=expanded, icon=":material/list:"):
         st.dataframe(skipped_frame(skipped), hide_index=True, key=f"{key}_table", height=min(38 + 35 * len(skipped), 320))
         st.download_button(

@@ -14,10 +14,13 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from cmcsl_core.constants import FUSED
+from cmcsl_core.constants import FUSED, LABELS
+from cmcsl_core.evaluation.config import CMCSL_FUSION_METHODS, LF_METHODS
 from cmcsl_core.datasets.features import FeatureSet
 from cmcsl_core.evaluation.metrics import human_label_pair
 from cmcsl_core.method.labeling import LabelingResult
+
+from .text import html
 
 __all__ = [
     "COLOR_MODES",
@@ -79,18 +82,24 @@ METHOD_COLORS: dict[str, str] = {
     "CMCSL-MAX": "#ff9896",
     "CMCSL-DRA": "#bcbd22",
     "CMCSL-MLA": "#7f0000",
+    "CMCSL-SCALED": "#ff7f7f",
+    "LS": "#2ca02c",
+    "CM-LS": "#006d2c",
+    "SELF-TRAINING": "#8c6d31",
+    "CO-TRAINING": "#7b4173",
+    "AUTO": "#000000",
 }
 """Line colors of the curve methods (the fused ones, modality ``fused``, are drawn dotted: LF-* and EF, or dash-dotted: CMCSL-*)."""
 
 
 def _is_fused(method: str) -> bool:
-    """Whether ``method`` fuses the modalities (its rows have modality ``fused``): EF, LF, LF-*, CMCSL-*."""
-    return method in ("EF", "LF") or method.startswith(("LF-", "CMCSL-"))
+    """Whether ``method`` fuses the modalities (its rows have modality ``fused``): EF, LF, LF-*, CMCSL-<rule>."""
+    return method in ("EF", "LF") or method in LF_METHODS or method in CMCSL_FUSION_METHODS
 
 
 def _dash(method: str) -> str:
     """Plotly dash of a method's mean line."""
-    return "dashdot" if method.startswith("CMCSL-") else "dot" if _is_fused(method) else "solid"
+    return "dashdot" if method in CMCSL_FUSION_METHODS else "dot" if _is_fused(method) else "solid"
 
 
 def class_colors(k: int) -> list[str]:
@@ -164,11 +173,11 @@ def _human_coloring(mode: str, fs: FeatureSet, m: int, classes: tuple[str, ...],
 
 def _hover(base: np.ndarray, fs: FeatureSet, result: LabelingResult) -> np.ndarray:
     """Per-item hover text: the static header plus each modality's UNI label and distance and the CMCSL label."""
-    names = np.asarray(fs.class_names, dtype=object)
+    names = np.asarray([html(c) for c in fs.class_names], dtype=object)
     out = base + " · CMCSL: " + names[result.final_labels]
     for m, mod in enumerate(result.modality_names):
         d = np.char.mod("%.3f", result.distances[m]).astype(object)
-        out = out + ("<br>" if m == 0 else " · ") + mod + ": " + names[result.labels[m]] + " (d " + d + ")"
+        out = out + ("<br>" if m == 0 else " · ") + html(mod) + ": " + names[result.labels[m]] + " (d " + d + ")"
     return out + np.where(result.is_seed, " · SEED", "").astype(object)
 
 
@@ -211,7 +220,7 @@ def scatter_view(
                 x=x[rows],
                 y=y[rows],
                 mode="markers",
-                name=name,
+                name=html(name),
                 legendgroup=name,
                 marker={"size": 4, "color": color, "opacity": 0.75},
                 customdata=rows,
@@ -238,7 +247,7 @@ def scatter_view(
         traces.append(_overlay(x, y, sel, "selected", marker))
     fig = go.Figure(traces)
     fig.update_layout(
-        title={"text": title, "x": 0.01, "font": {"size": 15}},
+        title={"text": html(title), "x": 0.01, "font": {"size": 15}},
         height=520,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         legend={"orientation": "h", "y": -0.02, "yanchor": "top", "itemsizing": "constant"},
@@ -261,8 +270,8 @@ def confusion_figure(confusion: np.ndarray, class_names: Sequence[str], normaliz
     fig = go.Figure(
         go.Heatmap(
             z=shown,
-            x=list(class_names),
-            y=list(class_names),
+            x=[html(c) for c in class_names],
+            y=[html(c) for c in class_names],
             text=text,
             texttemplate="%{text}",
             colorscale="Blues",
@@ -290,6 +299,8 @@ def _series(
 ) -> Iterator[tuple[str, str, str, np.ndarray, np.ndarray, np.ndarray]]:
     """Per method drawn in ``modality``'s panel: (method, its modality, color, b, mean, std)."""
     for method in methods:
+        if modality == LABELS and _is_fused(method):  # the labels' own quality: labelers only
+            continue
         mod = FUSED if _is_fused(method) else modality
         band = _band(summary, method, mod)
         if band.empty:
@@ -312,7 +323,7 @@ def curve_figure(
     """
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=1, cols=len(modalities), subplot_titles=list(modalities), shared_yaxes=True)
+    fig = make_subplots(rows=1, cols=len(modalities), subplot_titles=[html(m) for m in modalities], shared_yaxes=True)
     published = published or {}
     for col, modality in enumerate(modalities, start=1):
         for method, mod, color, b, mean, std in _series(summary, modality, methods):
@@ -399,13 +410,13 @@ def curve_image(
             if pub is not None and not pub.empty:
                 pub = pub[(pub["b_class"] >= b.min()) & (pub["b_class"] <= b.max())]
                 ax.plot(pub["b_class"], pub["mean"], color=color, lw=1.2, ls="--", label=f"{method} (paper)")
-        ax.set_title(modality)
+        ax.set_title(modality, parse_math=False)  # a name from the data is text, never mathtext
         ax.set_xlabel("b_class")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("balanced accuracy")
     axes[0].legend(fontsize=7, loc="lower right")
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=10, parse_math=False)
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=150)
     return buf.getvalue()

@@ -3,26 +3,30 @@
 :func:`hover_base` is the HTML header of the Plotly views (How CMCSL works page);
 :func:`hover_names` the plain-text tooltips of the linked views (Clusters page), sent to the
 browser once per data set and view together with the coordinates; :func:`thumbnail_url`
-publishes the data's thumbnails (if it has any) as static files, so the tooltip can show
-them without a round trip to the Python side (``server.enableStaticServing`` in
-``.streamlit/config.toml``: files under ``./static/`` are served at ``/app/static/``).
+publishes the data's thumbnails (if it has any) as files, so the tooltip loads them straight
+from the server, without a round trip to the Python side.
+
+The files are JPEGs this app re-encoded (:func:`.thumbs.publish_thumbnails`), kept under the
+cache folder (never under the repository), and served by Streamlit's documented custom-component
+file serving: :func:`streamlit.components.v1.declare_component` with ``path=`` serves the files
+of that folder at ``/component/<module>.<name>/...`` (path traversal refused, ``Cache-Control:
+public``), here ``/component/cmcsl_studio_ui.hover.cmcsl_thumbnails/<digest>/<i>.jpg``. A hover
+costs the server one small file read; the browser caches it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import html
-import os
-import shutil
-import tempfile
-from pathlib import Path
+from functools import lru_cache
 
 import numpy as np
 import streamlit as st
+import streamlit.components.v1 as components
 
 from .loading import Dataset
+from .text import html as escape_html
+from .thumbs import publish_thumbnails, served_thumbnails_dir
 
-__all__ = ["hover_base", "hover_names", "thumbnail_url", "STATIC_DIR"]
+__all__ = ["hover_base", "hover_names", "thumbnail_url", "THUMBNAILS_COMPONENT"]
 
 SNIPPET = 70
 """Characters of an item's text shown on hover."""
@@ -30,8 +34,9 @@ SNIPPET = 70
 MAX_SNIPPETS = 20_000
 """Above this many items the tooltips carry the name only (they travel with the coordinates)."""
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-"""Streamlit's static folder (next to app.py); thumbnails go to ``thumbs/<digest>/`` inside it."""
+THUMBNAILS_COMPONENT = "cmcsl_thumbnails"
+"""Name of the file-serving "component" whose folder holds the published thumbnails (it draws nothing)."""
+
 
 
 def _snippet(text: str) -> str:
@@ -44,14 +49,14 @@ def _hover_base(data_key: str, _data: Dataset) -> np.ndarray:
     names = np.asarray(fs.class_names, dtype=object)[fs.y]
     out = np.empty(fs.n_items, dtype=object)
     for i in range(fs.n_items):
-        title = html.escape(fs.item_name(i), quote=False)
+        title = escape_html(fs.item_name(i))
         ident = ""
         if fs.ids is not None and fs.ids[i] and fs.titles is not None:
-            ident = f" ({html.escape(str(fs.ids[i]), quote=False)})"
+            ident = f" ({escape_html(str(fs.ids[i]))})"
         snippet = ""
         if fs.texts is not None and fs.texts[i]:
-            snippet = "<br>" + html.escape(_snippet(fs.texts[i]), quote=False)
-        out[i] = f"#{i} {title}{ident}{snippet}<br>true: {html.escape(str(names[i]), quote=False)}"
+            snippet = "<br>" + escape_html(_snippet(fs.texts[i]))
+        out[i] = f"#{i} {title}{ident}{snippet}<br>true: {escape_html(str(names[i]))}"
     return out
 
 
@@ -82,26 +87,19 @@ def hover_names(data: Dataset) -> tuple[str, ...]:
     return _hover_names(data.key, data)
 
 
+@lru_cache(maxsize=4)
+def _served_route(folder: str) -> str:
+    """Register ``folder`` as the thumbnails' file-serving component (once per folder); its URL path."""
+    components.declare_component(THUMBNAILS_COMPONENT, path=folder)
+    return f"component/{__name__}.{THUMBNAILS_COMPONENT}"
+
+
 @st.cache_resource(show_spinner=False, max_entries=6)
 def _thumbnail_url(data_key: str, _data: Dataset) -> str | None:
-    fs = _data.fs
-    if fs.thumbnails is None:
+    digest = publish_thumbnails(_data.fs, data_key)
+    if digest is None:
         return None
-    digest = hashlib.blake2b(data_key.encode(), digest_size=10).hexdigest()
-    target = STATIC_DIR / "thumbs" / digest
-    if not target.is_dir():  # written once per data set (and machine); published with one rename
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{digest}-", dir=target.parent))
-        try:
-            for i, blob in enumerate(fs.thumbnails):
-                if blob:
-                    (tmp / f"{i}.jpg").write_bytes(bytes(blob))
-            os.replace(tmp, target)
-        except OSError:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if not target.is_dir():
-                return None
-    return f"app/static/thumbs/{digest}/"
+    return f"{_served_route(str(served_thumbnails_dir()))}/{digest}/"
 
 
 def thumbnail_url(data: Dataset) -> str | None:

@@ -16,6 +16,7 @@ from cmcsl_core.evaluation.metrics import DisagreementAgreement, human_disagreem
 from cmcsl_core.method.labeling import LabelingResult
 
 from .loading import Dataset
+from .text import md
 
 __all__ = ["human_disagreement_block", "fmt_score"]
 
@@ -35,7 +36,7 @@ def human_disagreement_block(data: Dataset, result: LabelingResult) -> Disagreem
     score = human_disagreement(fs, result)
     if pair is None or score is None:
         return None
-    a, b = pair
+    a, b = md(pair[0]), md(pair[1])
     with st.container(border=True, key="human_disagreement"):
         st.markdown(
             f"**Do CMCSL's disagreements match the annotators'?** Each {a} and each {b} was labeled by its own "

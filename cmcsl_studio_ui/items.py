@@ -15,8 +15,8 @@ import streamlit as st
 from cmcsl_core.method.labeling import LabelingResult
 
 from .loading import Dataset
-from .pictures import has_pictures, picture, picture_url
-from .thumbs import TABLE_THUMBNAILS, square_thumbnail
+from .text import md, quote
+from .thumbs import TABLE_THUMBNAILS, has_thumbnails, item_thumbnail, square_thumbnail, thumbnail_urls
 
 __all__ = [
     "item_details",
@@ -74,11 +74,11 @@ def item_details(data: Dataset, result: LabelingResult, i: int) -> None:
     fs = data.fs
     i = int(i)
     true, final = fs.class_names[fs.y[i]], fs.class_names[result.final_labels[i]]
-    st.markdown(f"**{item_heading(data, i)}**")
-    pic = picture(fs, i)
-    if pic is not None:
-        st.image(pic, width=160)
-    badges = [f"true **{true}**", f"CMCSL **{final}** ({'right' if true == final else 'wrong'})"]
+    st.markdown(f"**{md(item_heading(data, i))}**")
+    thumb = item_thumbnail(fs, i)  # re-encoded here (or the placeholder); None: the data has no pictures
+    if thumb:
+        st.image(thumb, width=160)
+    badges = [f"true **{md(true)}**", f"{result.labeler.upper()} **{md(final)}** ({'right' if true == final else 'wrong'})"]
     if result.is_seed[i]:
         badges.append("seed")
     if result.disagree[i]:
@@ -90,7 +90,7 @@ def item_details(data: Dataset, result: LabelingResult, i: int) -> None:
     st.caption(" · ".join(badges))
     if fs.texts is not None and fs.texts[i]:
         text = fs.texts[i]
-        st.markdown(f"> {text[:TEXT_CHARS]}{'…' if len(text) > TEXT_CHARS else ''}")
+        st.markdown(quote(text[:TEXT_CHARS] + ("…" if len(text) > TEXT_CHARS else "")))
     st.dataframe(item_label_table(data, result, i), hide_index=True, key=f"item_{i}_labels")
 
 
@@ -101,11 +101,10 @@ def with_thumbnails(
 
     ``frame[index]`` holds item indices. Data without thumbnails: ``frame`` unchanged and no config.
     """
-    if not has_pictures(data.fs) or frame.empty:
+    if not has_thumbnails(data.fs) or frame.empty:
         return frame, {}
     out = frame.copy()
-    rows = out[index].astype(int).tolist()
-    out.insert(0, THUMB_COLUMN, [picture_url(data.fs, i) if n < limit else None for n, i in enumerate(rows)])
+    out.insert(0, THUMB_COLUMN, thumbnail_urls(data.fs, out[index].astype(int), limit))
     help_ = "The item's image (thumbnail)"
     if len(out) > limit:
         help_ += f"; shown for the first {limit} rows: search or filter to see others"
@@ -115,7 +114,7 @@ def with_thumbnails(
 def seed_items_table(data: Dataset, result: LabelingResult) -> None:
     """The seed items themselves (thumbnail, class, text), for data with thumbnails or texts."""
     fs = data.fs
-    if not has_pictures(fs) and fs.texts is None:
+    if not has_thumbnails(fs) and fs.texts is None:
         return
     seeds = np.asarray(result.seed_idx, dtype=np.int64)
     names = np.asarray(fs.class_names, dtype=object)
@@ -154,9 +153,9 @@ def example_items(data: Dataset, per_class: int = 1, disagreeing: int = 4) -> tu
     def note(i: int) -> str:
         if len(pair) == 2:
             return "annotators: " + " · ".join(
-                f"{m} *{names[human[m][i]]}*" if human[m][i] >= 0 else f"{m} —" for m in pair
+                f"{md(m)} *{md(names[human[m][i]])}*" if human[m][i] >= 0 else f"{md(m)} —" for m in pair
             )
-        return f"label: *{names[fs.y[i]]}*"
+        return f"label: *{md(names[fs.y[i]])}*"
 
     return rows, [note(i) for i in rows]
 
@@ -175,13 +174,13 @@ def item_gallery(data: Dataset, rows: Any, notes: Any = None, per_row: int = 4, 
         for start in range(0, len(rows), per_row):
             for col, i, note in zip(st.columns(per_row), rows[start : start + per_row], notes[start : start + per_row]):
                 with col:
-                    pic = picture(fs, i)
-                    if pic is not None:
-                        st.image(square_thumbnail(pic), width=GALLERY_WIDTH)
-                    st.markdown(f"**{item_heading(data, i)}**" + (f"  \n{note}" if note else ""))
+                    thumb = item_thumbnail(fs, i)
+                    if thumb:
+                        st.image(square_thumbnail(thumb), width=GALLERY_WIDTH)
+                    st.markdown(f"**{md(item_heading(data, i))}**" + (f"  \n{note}" if note else ""))
                     if fs.texts is not None and fs.texts[i]:
                         text = fs.texts[i]
-                        st.caption(text[:GALLERY_TEXT] + ("…" if len(text) > GALLERY_TEXT else ""))
+                        st.caption(md(text[:GALLERY_TEXT] + ("…" if len(text) > GALLERY_TEXT else "")))
 
 
 STRIP_WIDTH = 72
@@ -192,7 +191,7 @@ def item_strip(data: Dataset, rows: Any, captions: Any = None, per_row: int = 3,
     """Small cards in rows: each item's picture (when the data has pictures), ``#i`` and a caption line.
 
     For narrow places (the Clusters side panel, a column of the review card); ``captions``
-    (optional, one short markdown line per item) say e.g. its label or distance.
+    (optional, one short markdown line per item, escaped by the caller) say e.g. its label or distance.
     """
     fs = data.fs
     rows = [int(i) for i in rows]
@@ -201,10 +200,10 @@ def item_strip(data: Dataset, rows: Any, captions: Any = None, per_row: int = 3,
         cols = st.columns(per_row)
         for col, i, cap in zip(cols, rows[start : start + per_row], captions[start : start + per_row]):
             with col:
-                pic = picture(fs, i)
-                if pic is not None:
-                    st.image(square_thumbnail(pic), width=width)
+                thumb = item_thumbnail(fs, i)  # re-encoded by the app, or the placeholder; None: no pictures
+                if thumb:
+                    st.image(square_thumbnail(thumb), width=width)
                 text = f"**#{i}**" + (f" {cap}" if cap else "")
-                if fs.texts is not None and fs.texts[i] and pic is None:
-                    text += "  \n" + fs.texts[i][:60] + ("…" if len(fs.texts[i]) > 60 else "")
+                if fs.texts is not None and fs.texts[i] and not thumb:
+                    text += "  \n" + md(fs.texts[i][:60] + ("…" if len(fs.texts[i]) > 60 else ""))
                 st.caption(text)

@@ -4,28 +4,41 @@ Feature sets are shared between sessions through ``st.cache_resource`` (read-onl
 keyed by a *data key* that names the data exactly: the :class:`SourceSpec` (source,
 resolved subset, path, options) plus the path's size and modification time, a feature
 file's path and stamp, or an upload's digest.
+
+An uploaded feature set belongs to its session, not to a shared cache: it is held in the
+session's state, checked against a memory budget before anything is allocated, and
+released (with every shared cache entry computed from it) when the session ends or
+uploads another file (:class:`_HeldUpload`).
+
+When the app is served (:mod:`.serving`), every path goes through the data folder's
+confinement first, and the data shown to the visitor names files relative to that folder.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
-from dataclasses import dataclass
+import threading
+import weakref
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import streamlit as st
 
 from cmcsl_core.datasets.features import FeatureSet, load_features
+from cmcsl_core.datasets.npzcheck import memory_budget
+from cmcsl_core.datasets.thumbnails import needs_thumbnails, with_thumbnails
 from cmcsl_core.datasets.sources import SourceSpec
 from cmcsl_core.datasets.sources.items import LoadedItems, SkippedItem, load_spec_items
-from cmcsl_core.errors import SourceError
+from cmcsl_core.errors import CMCSLError, SourceError
 
 from .encoding import EncodingProgress
-from .session import uploaded_file
+from .serving import confined, server_log, serving, upload_limit_mb
+from .session import Upload, drop_upload_bytes, held_upload, hold_upload, uploaded_file
+from .text import md
 from .settings import FILE, TABLE_ROLES, Settings, parse_columns, source_label, takes_option, takes_path, takes_subset
 
-__all__ = ["Dataset", "load_data", "data_spec", "table_columns", "waiting_for"]
+__all__ = ["Dataset", "load_data", "data_spec", "release_data", "upload_budget", "table_columns", "waiting_for"]
 
 
 @dataclass(frozen=True)
@@ -99,22 +112,142 @@ def _load_spec(key: str, _spec: SourceSpec) -> LoadedItems:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _load_file(path: str, stamp: str) -> FeatureSet:
-    return _freeze(load_features(path))
+    fs = load_features(path)
+    if needs_thumbnails(fs):  # made elsewhere: pictures from its image_paths (cached per image)
+        bar = st.empty()
+
+        def progress(done: int, total: int) -> None:
+            bar.progress(min(done / max(total, 1), 1.0), text=f"Making thumbnails: {done:,}/{total:,} images")
+
+        fs = with_thumbnails(fs, Path(path).parent, os.environ.get("CMCSL_DATA_ROOT") or None, progress)
+        bar.empty()
+    return _freeze(fs)
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _load_upload(digest: str, _data: bytes) -> FeatureSet:
-    return _freeze(load_features(io.BytesIO(_data)))
+def upload_budget() -> int:
+    """Bytes an uploaded feature file may take in memory once loaded: served, 8 times the upload
+    cap (float16 features become float64); else the machine's budget."""
+    cap = upload_limit_mb()
+    budget = memory_budget()
+    return budget if not cap else min(budget, 8 * cap * (1 << 20))
+
+
+_HELD: dict[str, int] = {}
+_HELD_LOCK = threading.Lock()
+
+COLLECT_EVERY_S = 15.0
+"""While some session holds an upload, a full garbage collection runs this often (in a thread of its own).
+
+A session that ends leaves its state to Python's cycle collector, which an idle server (and
+``runner.postScriptGC = false``) may not run for a long time; the upload would stay in memory."""
+
+_collector: list[threading.Thread] = []
+
+
+def _collect_while_held() -> None:
+    import gc
+    import time
+
+    while True:
+        time.sleep(COLLECT_EVERY_S)
+        with _HELD_LOCK:
+            held = bool(_HELD)
+        if held:
+            gc.collect()
+
+
+def _ensure_collector() -> None:
+    with _HELD_LOCK:
+        if not _collector:
+            _collector.append(threading.Thread(target=_collect_while_held, name="cmcsl-upload-release", daemon=True))
+            _collector[0].start()
+
+
+def release_data(key: str, n_modalities: int = 8) -> None:
+    """Drop every shared cache entry computed from the data set ``key`` (an upload no session holds).
+
+    The caches keyed by the data key (views, hover texts, the annotation store's
+    fingerprint) would otherwise keep its arrays until pushed out by others.
+    """
+    from cmcsl_core.method.preprocessing import PREPROCESSINGS
+
+    from . import annotating, hover, views
+
+    for p in PREPROCESSINGS:
+        views._preprocessed.clear(key, p)
+        for m in range(n_modalities):
+            for cached in (views._pca, views._umap_key, views._shipped):
+                cached.clear(key, p, m)
+    for cached in (hover._hover_base, hover._hover_names, hover._thumbnail_url, annotating.data_fingerprint_cached):
+        cached.clear(key)
+
+
+def _release_upload(digest: str, n_modalities: int) -> None:
+    with _HELD_LOCK:
+        left = _HELD.get(digest, 0) - 1
+        if left > 0:
+            _HELD[digest] = left
+            return
+        _HELD.pop(digest, None)
+    release_data(f"upload:{digest}", n_modalities)
+    server_log("uploads").info("released the upload %s (no session holds it)", digest)
+
+
+class _HeldUpload:
+    """One session's uploaded feature set. Sessions holding the same file share the derived cache
+    entries; when the last one lets go (its session ended, or it uploaded another file), they go."""
+
+    def __init__(self, upload: Upload, fs: FeatureSet) -> None:
+        self.digest = upload.digest
+        self.data = Dataset(f"upload:{upload.digest}", fs, upload.name)
+        with _HELD_LOCK:
+            _HELD[upload.digest] = _HELD.get(upload.digest, 0) + 1
+        weakref.finalize(self, _release_upload, upload.digest, fs.n_modalities)
+        _ensure_collector()
+
+
+def _load_upload(upload: Upload) -> Dataset:
+    held = held_upload()
+    if isinstance(held, _HeldUpload) and held.digest == upload.digest:
+        return held.data
+    if upload.data is None:
+        raise SourceError("the uploaded file is no longer here; upload it again")
+    fs = _freeze(load_features(io.BytesIO(upload.data), max_bytes=upload_budget()))
+    held = _HeldUpload(upload, fs)
+    hold_upload(held)
+    drop_upload_bytes()  # the loaded arrays are what the session keeps
+    return held.data
+
+
+def _readable(text: str, kind: str) -> str:
+    """The path to read: the served entry ``text`` (confined to the data folder), else ``text``."""
+    return confined(text, kind) if serving() else text
+
+
+def _as_given(spec: SourceSpec, settings: Settings) -> SourceSpec:
+    """``spec`` with the served folder's paths as the visitor gave them (relative), for the command lines shown."""
+    options = tuple((k, settings.image_encoder if k == "image_encoder" and v else v) for k, v in spec.options)
+    return replace(spec, path=settings.path or None if spec.path else None, options=options)
 
 
 def data_spec(settings: Settings) -> SourceSpec:
-    """The validated data reference of the sidebar's source (subset resolved once, here)."""
+    """The validated data reference of the sidebar's source (subset resolved once, here).
+
+    Served, its path (and an image encoder given as a weights file) is the real file under the
+    data folder, or the one refusal for anything else.
+    """
     source = settings.source
-    options = {"image_encoder": settings.image_encoder or None} if takes_option(source, "image_encoder") else {}
+    options = {}
+    if takes_option(source, "image_encoder"):
+        encoder = settings.image_encoder or None
+        if encoder and serving() and (os.sep in encoder or "." in encoder):
+            encoder = _readable(encoder, "weights")
+        options["image_encoder"] = encoder
     if takes_option(source, "image_column"):  # a table whose columns have other names (--image-column ...)
         options.update({f"{role}_column": name for role, name in parse_columns(settings.columns).items()})
     subset = settings.subset if takes_subset(source) else None
-    return SourceSpec.create(source, subset, path=settings.path or None, **options)
+    path = _readable(settings.path, source) if settings.path and serving() else settings.path or None
+    return SourceSpec.create(source, subset, path=path, **options)
 
 
 def _export_name(spec: SourceSpec) -> str:
@@ -134,19 +267,19 @@ def load_data(settings: Settings) -> Dataset:
     if settings.source == FILE:
         upload = uploaded_file()
         if upload is not None and not settings.path:
-            name, data = upload
-            digest = hashlib.sha256(data).hexdigest()[:24]
-            return Dataset(f"upload:{digest}", _load_upload(digest, data), name)
+            return _load_upload(upload)
         if not settings.path:
             raise SourceError("give the path of a feature file (.npz) or upload one in the sidebar")
-        if not Path(settings.path).is_file():
+        path = _readable(settings.path, FILE)
+        if not Path(path).is_file():
             raise SourceError(f"feature file {settings.path} does not exist; check the path")
-        stamp = _stamp(settings.path)
-        return Dataset(f"file:{settings.path}:{stamp}", _load_file(settings.path, stamp), settings.path)
+        stamp = _stamp(path)
+        return Dataset(f"file:{path}:{stamp}", _load_file(path, stamp), settings.path)
     spec = data_spec(settings)
     key = f"{spec!r}:{_stamp(spec.path)}"
+    shown = _as_given(spec, settings) if serving() else spec  # commands name served paths as the visitor chose them
     loaded = _load_spec(key, spec)
-    return Dataset(key, loaded.features, _export_name(spec), spec, loaded.skipped)
+    return Dataset(key, loaded.features, _export_name(spec), shown, loaded.skipped)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -160,9 +293,19 @@ def _table_columns(path: str, stamp: str) -> tuple[str, ...] | None:
 
 
 def table_columns(path: str) -> tuple[str, ...] | None:
-    """The column names of the table at ``path`` (None: not a readable table)."""
-    p = str(Path(path).expanduser()) if path else ""
-    return _table_columns(p, _stamp(p)) if p and Path(p).is_file() else None
+    """The column names of the table at ``path`` (None: not a readable table).
+
+    Served, only a table inside the data folder is read (anything else: None, whether or not
+    it exists; loading then gives the one refusal).
+    """
+    if not path or not path.strip():
+        return None
+    try:
+        p = _readable(path.strip(), "table")
+    except CMCSLError:
+        return None
+    p = str(Path(p).expanduser())
+    return _table_columns(p, _stamp(p)) if Path(p).is_file() else None
 
 
 def waiting_for(settings: Settings) -> str | None:
@@ -186,6 +329,6 @@ def waiting_for(settings: Settings) -> str | None:
         if missing:
             return (
                 f"Choose the table's {', '.join(missing)} column{'s' if len(missing) > 1 else ''} in the sidebar "
-                f"(its columns: {', '.join(columns)})."
+                f"(its columns: {', '.join(md(c) for c in columns)})."
             )
     return None

@@ -18,6 +18,7 @@ from cmcsl_core.annotations.similar import similar_items
 
 from .items import item_strip
 from .loading import Dataset
+from .text import md
 
 __all__ = ["NEIGHBOURS", "neighbour_items", "more_like_this"]
 
@@ -59,9 +60,9 @@ def more_like_this(
     names = fs.class_names
     neighbours = similar_items(X_list, item, k, exclude)
     for name, rows in zip(fs.modality_names, neighbours):
-        st.markdown(f"Nearest in **{name}**")
+        st.markdown(f"Nearest in **{md(name)}**")
         if rows.size:
-            item_strip(data, rows, [f"*{names[int(labels[i])]}*" for i in rows], per_row=per_row)
+            item_strip(data, rows, [f"*{md(names[int(labels[i])])}*" for i in rows], per_row=per_row)
         else:
             st.caption("none left (all labelled)")
     items = neighbour_items(neighbours, item)

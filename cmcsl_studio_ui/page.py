@@ -10,6 +10,7 @@ sidebar's navigation is drawn here with ``st.page_link`` (Streamlit's own list i
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
@@ -19,12 +20,17 @@ from threadpoolctl import threadpool_limits
 
 from cmcsl_core.errors import CMCSLError
 
+from .identity import teacher_key
 from .loading import Dataset, load_data, waiting_for
+from .serving import public_text, report_errors, served_root
 from .session import adopt_manual_seeds, link_notice
 from .settings import Settings
 from .sidebar import sidebar
+from .text import md
 
-__all__ = ["PageInfo", "PAGES", "HOME", "CLUSTERS", "CURVES", "HOW", "REVIEW", "start_page", "user_errors", "cli_block"]
+__all__ = [
+    "PageInfo", "PAGES", "HOME", "CLUSTERS", "CURVES", "HOW", "REVIEW", "TEACHER", "start_page", "user_errors", "error_text", "cli_block",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -42,8 +48,14 @@ CLUSTERS = PageInfo("pages/1_Clusters.py", "Clusters", ":material/scatter_plot:"
 CURVES = PageInfo("pages/2_BAC_curves.py", "BAC curves", ":material/show_chart:", "BAC curves: PRE vs UNI vs CMCSL")
 HOW = PageInfo("pages/3_How_CMCSL_works.py", "How CMCSL works", ":material/school:", "How CMCSL works, step by step")
 REVIEW = PageInfo("pages/4_Review.py", "Review", ":material/rate_review:", "Review: correct labels where the modalities disagree")
-PAGES: tuple[PageInfo, ...] = (HOME, CLUSTERS, CURVES, HOW, REVIEW)
+TEACHER = PageInfo("pages/5_Teacher.py", "Teacher", ":material/groups:", "Teacher: everyone's labels and their agreement")
+PAGES: tuple[PageInfo, ...] = (HOME, CLUSTERS, CURVES, HOW, REVIEW, TEACHER)
 """The navigation, in order (a new page: its script in pages/ and one entry here)."""
+
+
+def error_text(exc: BaseException) -> str:
+    """A user mistake's message as a visitor sees it: the server's folders taken out, shown as text."""
+    return md(public_text(str(exc)))
 
 
 @contextmanager
@@ -52,7 +64,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except CMCSLError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(error_text(exc), icon=":material/error:")
         st.stop()
 
 
@@ -67,8 +79,18 @@ def one_blas_thread() -> threadpool_limits:
     its own, one BLAS thread each (the curve computation in :mod:`cmcsl_core.evaluation.curve`
     limits BLAS the same way while its folds run). It applies to the BLAS libraries loaded when
     it first runs, hence :func:`start_page` calls it after loading the data.
+
+    The limit is set from a short-lived thread of its own: threadpoolctl remembers the thread
+    that set OpenBLAS's process-wide limit, and a page's thread carries its visitor's session
+    (state, uploads) with it, which would then never be released.
     """
-    return threadpool_limits(limits=1, user_api="blas")
+    done: list[threadpool_limits] = []
+    setter = threading.Thread(
+        target=lambda: done.append(threadpool_limits(limits=1, user_api="blas")), name="cmcsl-blas-limit", daemon=True
+    )
+    setter.start()
+    setter.join()
+    return done[0]
 
 
 def page_link(page: PageInfo, label: str | None = None) -> None:
@@ -82,6 +104,10 @@ def start_page(page: PageInfo, seeds_in_sidebar: bool = True) -> tuple[Settings,
     ``seeds_in_sidebar=False``: the page draws the seed widgets itself (the Clusters page, in its panel).
     """
     st.set_page_config(page_title=f"{page.title} · CMCSL studio", page_icon=page.icon, layout="wide")
+    report_errors()
+    with user_errors():
+        if served_root() is not None:  # a served folder that is not one is said at once, on every page
+            teacher_key()  # drawn and written to the server's log on the first page served
     with st.sidebar:
         for p in PAGES:
             page_link(p)
@@ -89,7 +115,7 @@ def start_page(page: PageInfo, seeds_in_sidebar: bool = True) -> tuple[Settings,
     settings = sidebar(seeds=seeds_in_sidebar)
     notice = link_notice()
     if notice:
-        st.warning(notice, icon=":material/link_off:")
+        st.warning(md(notice), icon=":material/link_off:")  # the link's values as typed: escaped
     waiting = waiting_for(settings)
     if waiting:  # nothing is wrong yet: say what to give, no red error
         st.info(waiting, icon=":material/folder_open:")
@@ -102,7 +128,7 @@ def start_page(page: PageInfo, seeds_in_sidebar: bool = True) -> tuple[Settings,
     fs = data.fs
     st.sidebar.caption(
         f"{fs.n_items:,} items · {fs.n_classes} classes · "
-        + " · ".join(f"{n} {x.shape[1]}-d" for n, x in zip(fs.modality_names, fs.X))
+        + " · ".join(f"{md(n)} {x.shape[1]}-d" for n, x in zip(fs.modality_names, fs.X))
     )
     return settings, data
 

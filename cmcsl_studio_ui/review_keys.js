@@ -9,7 +9,9 @@
 //
 // data: {item, token, run, dwell_ms, enabled, keys: [{key, label, kind}]}  (labels are shown with textContent)
 // trigger "key": {key, item, seq, token}
-// window.__reviewKeys: the latest card, its clock and the one keydown listener; also a test hook.
+// window.__reviewKeys: the latest card, its clock and the one keydown listener; also a test hook
+// (a browser test may set window.__reviewKeys.dwellMs to a longer dwell than the server's, so that
+// its key timings hold on a loaded machine).
 
 export default function (component) {
   const { data, setTriggerValue, parentElement } = component;
@@ -74,7 +76,7 @@ function onKey(state, e) {
   const k = data.keys.find((x) => x.key === key);
   if (!k) return;
   e.preventDefault();
-  const early = state.sent || performance.now() - state.shownAt < data.dwell_ms;
+  const early = state.sent || performance.now() - state.shownAt < (state.dwellMs ?? data.dwell_ms);
   const enabled = (data.enabled || k.kind === "previous") && (data.item !== null || k.kind === "undo" || k.kind === "previous");
   if (e.repeat || early || !enabled) {
     state.ignored += 1;

@@ -36,6 +36,7 @@ from .session import (
     set_manual_seeds,
 )
 from .settings import Settings
+from .text import md
 
 __all__ = [
     "ACTIONS",
@@ -207,7 +208,7 @@ def seed_panel(data: Dataset, settings: Settings, result: LabelingResult, manual
     seed_items_table(data, result)
     empty = [n for n, c in zip(fs.class_names, counts) if c == 0]
     if empty:
-        st.warning(f"No seed in class {', '.join(empty)}: no item can get that label. Pick one for each class.")
+        st.warning(f"No seed in class {md(', '.join(empty))}: no item can get that label. Pick one for each class.")
     current = ",".join(str(int(i)) for i in result.seed_idx)
     if st.session_state.get("seed_text_src") != current:
         st.session_state["seed_text"] = current
@@ -220,7 +221,7 @@ def seed_panel(data: Dataset, settings: Settings, result: LabelingResult, manual
         help="Edit the list and press Enter to use exactly these seeds.",
     )
     if st.session_state.get("seed_text_error"):
-        st.error(st.session_state["seed_text_error"] + " — fix the list and press Enter.")
+        st.error(md(st.session_state["seed_text_error"]) + " — fix the list and press Enter.")
     c1, c2 = st.columns(2)
     if manual:
         c1.button("Back to random seeds", on_click=clear_manual_seeds, icon=":material/undo:")

@@ -7,14 +7,17 @@ read; every write is a function whose name says so.
 
 Keys: ``cfg`` (the settings as a dict), ``manual_seeds`` (hand-picked item indices or
 None), ``manual_for`` (the data key they belong to; None until a data set adopts them),
-``inspected`` (items selected with "only inspect"), ``uploaded`` (an uploaded feature file).
+``inspected`` (items selected with "only inspect"), ``uploaded`` (an uploaded feature file:
+its name, digest and bytes until loaded), ``upload_held`` (the loaded upload, released with the
+session or when another file is uploaded).
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import asdict, replace
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, NamedTuple, Sequence
 
 import streamlit as st
 
@@ -26,8 +29,12 @@ __all__ = [
     "current_settings",
     "store_settings",
     "update_settings",
+    "Upload",
     "uploaded_file",
     "store_upload",
+    "held_upload",
+    "hold_upload",
+    "drop_upload_bytes",
     "manual_seeds",
     "manual_seed_count",
     "adopt_manual_seeds",
@@ -76,14 +83,43 @@ def update_settings(**changes: Any) -> None:
     store_settings(replace(current_settings(), **changes))
 
 
-def uploaded_file() -> tuple[str, bytes] | None:
-    """The feature file uploaded in this session (name, contents), kept across page switches."""
+class Upload(NamedTuple):
+    """A feature file uploaded in this session: its name, content digest, and bytes (None once loaded)."""
+
+    name: str
+    digest: str
+    data: bytes | None
+
+
+def uploaded_file() -> Upload | None:
+    """The feature file uploaded in this session, kept across page switches."""
     return st.session_state.get("uploaded")
 
 
 def store_upload(name: str | None, data: bytes | None) -> None:
-    """Keep an uploaded file for the session (None: forget it)."""
-    st.session_state["uploaded"] = None if name is None or data is None else (name, data)
+    """Keep an uploaded file for the session (None: forget it); the file loaded before is let go."""
+    st.session_state.pop("upload_held", None)
+    if name is None or data is None:
+        st.session_state["uploaded"] = None
+        return
+    st.session_state["uploaded"] = Upload(name, hashlib.sha256(data).hexdigest()[:24], data)
+
+
+def held_upload() -> object | None:
+    """The loaded upload this session holds (see :mod:`.loading`)."""
+    return st.session_state.get("upload_held")
+
+
+def hold_upload(held: object) -> None:
+    """Keep the loaded upload for the session (it is released when the session lets go of it)."""
+    st.session_state["upload_held"] = held
+
+
+def drop_upload_bytes() -> None:
+    """Forget the uploaded bytes once they are loaded (the session keeps the arrays)."""
+    upload = uploaded_file()
+    if upload is not None:
+        st.session_state["uploaded"] = upload._replace(data=None)
 
 
 def manual_seeds(data_key: str) -> list[int] | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from cmcsl_core.constants import DEFAULT_CLASSIFIER, DEFAULT_PREPROCESSING, LABEL_SEED
 from cmcsl_core.datasets.builtin import BUILTIN_MVSA_LABEL
 from cmcsl_core.datasets.sources import DEFAULT_SOURCE, DEFAULT_SUBSET, SOURCE_HELP, SOURCES, source_info
+from cmcsl_core.method.labelers.registry import DEFAULT_LABELER
 
 __all__ = [
     "Settings",
@@ -148,6 +149,8 @@ class Settings:
     columns: str = ""
     """A table's column names where they differ from the defaults: ``"image=photo,text=body"``
     (roles ``id``, ``image``, ``text``, ``label``; ``""``: the defaults), as ``--image-column`` etc."""
+    labeler: str = DEFAULT_LABELER
+    """How items are labelled from the seeds (:mod:`cmcsl_core.method.labelers`; ``cmcsl``: the paper's rule)."""
 
 
 DEFAULTS = Settings()

@@ -1,7 +1,8 @@
 """The shared sidebar: data source, subset, preprocessing, classifier and seed widgets.
 
 The session's :class:`~.settings.Settings` are the truth; every widget is a view of one
-field. Its value is loaded from the settings at every run and stored back by its
+field. When the app is served (:mod:`.serving`), the data selector offers the built-in data
+and the entries under the served folder only (a list, no path field), and uploads are capped. Its value is loaded from the settings at every run and stored back by its
 ``on_change`` callback (Streamlit's documented pattern for widgets shared by pages: a
 page switch drops widget state, the settings survive).
 """
@@ -14,6 +15,7 @@ import streamlit as st
 
 from cmcsl_core.datasets.sources import source_info
 from cmcsl_core.datasets.subsets import load_subsets
+from cmcsl_core.method.labelers.registry import LABELER_INFO, LABELER_NAMES
 from cmcsl_core.method.preprocessing import PREPROCESSING_LABELS, PREPROCESSINGS
 from cmcsl_core.models.classifiers import CLASSIFIERS
 
@@ -27,6 +29,7 @@ from .session import (
     sync_url,
     update_settings,
 )
+from .serving import offered_paths, serving, upload_limit_mb
 from .settings import (
     TABLE_ROLES,
     APP_SOURCES,
@@ -57,6 +60,8 @@ CUSTOM_DEFAULT = "Horror,Romance"
 
 def _store(field: str, then: Callable[[], None] | None = None) -> None:
     value = st.session_state[f"w_{field}"]
+    if value is None:  # a cleared choice (the served data list)
+        value = ""
     update_settings(**{field: value.strip() if isinstance(value, str) else int(value)})
     if then is not None:
         then()
@@ -76,7 +81,44 @@ def _store_subset_choice() -> None:
 
 def _store_upload() -> None:
     upload = st.session_state.get("upload")
+    st.session_state.pop("upload_refused", None)
+    cap = upload_limit_mb()
+    if upload is not None and cap is not None and upload.size > cap * (1 << 20):
+        st.session_state["upload_refused"] = f"{upload.size / (1 << 20):.1f} MB is more than the {cap} MB this server takes"
+        upload = None
     store_upload(None, None) if upload is None else store_upload(upload.name, upload.getvalue())
+
+
+def _served_sources() -> list[str]:
+    """Sources a served app offers: those that need no path, and those with entries in the served folder."""
+    return [s for s in APP_SOURCES if not takes_path(s) or offered_paths(s)]
+
+
+def _served_path_widgets(cfg: Settings, source: str) -> None:
+    """The served folder's entries for ``source``: a list to choose from (no free path)."""
+    entries = offered_paths(source)
+    value = cfg.path if cfg.path in entries else None
+    st.selectbox(
+        "Data on this server" if source != FILE else "Feature file on this server",
+        entries,
+        placeholder="choose…" if entries else "none here",
+        help="The data the person running this server put in its data folder.",
+        **_bound("path", value),
+    )
+
+
+def _upload_widget() -> None:
+    cap = upload_limit_mb()
+    if cap == 0:
+        st.caption("Uploads are off on this server.")
+        return
+    st.file_uploader(
+        "…or upload a feature file", type=["npz"], key="upload", on_change=_store_upload, max_upload_size=cap,
+        help=None if cap is None else f"At most {cap} MB. Your file stays in your session only, and goes with it.",
+    )  # fmt: skip
+    refused = st.session_state.get("upload_refused")
+    if refused:
+        st.error(f"Upload refused: {refused}.", icon=":material/error:")
 
 
 def _subset_widgets(cfg: Settings) -> None:
@@ -100,13 +142,18 @@ def _subset_widgets(cfg: Settings) -> None:
 
 def _data_widgets(cfg: Settings) -> None:
     st.subheader("Data")
-    source = st.selectbox("Data source", list(APP_SOURCES), format_func=source_label, **_bound("source", cfg.source))
+    sources = _served_sources() if serving() else list(APP_SOURCES)
+    if cfg.source not in sources and cfg.source in APP_SOURCES:  # a deep link's choice: shown, and answered
+        sources.append(cfg.source)
+    source = st.selectbox("Data source", sources, format_func=source_label, **_bound("source", cfg.source))
     if source == MVSA_BUILTIN:
         st.caption(
             "4,869 real tweets (image + text), each modality labeled by its own annotators: EfficientNet-Lite0 "
             "image and MiniLM text features, shipped with the app."
         )
-    if takes_path(source):
+    if takes_path(source) and serving():
+        _served_path_widgets(cfg, source)
+    elif takes_path(source):
         st.text_input(
             "File or folder path" if source != FILE else "Feature file path",
             **_bound("path", cfg.path),
@@ -123,7 +170,7 @@ def _data_widgets(cfg: Settings) -> None:
     if takes_option(source, "image_column") and cfg.path.strip():
         _table_column_widgets(cfg)
     if source == FILE:
-        st.file_uploader("…or upload a feature file", type=["npz"], key="upload", on_change=_store_upload)
+        _upload_widget()
     if takes_subset(source):
         _subset_widgets(cfg)
 
@@ -186,6 +233,15 @@ def _method_widgets(cfg: Settings, seeds: bool) -> None:
         "preprocessing",
         cfg.preprocessing,
         "Applied to each modality before nearest-seed labeling (L2+STD is the paper's best).",
+    )
+    _choice(
+        "Labeler",
+        {n: LABELER_INFO[n].title for n in LABELER_NAMES},
+        "labeler",
+        cfg.labeler,
+        "How the items are labelled from the seeds: CMCSL is the paper's rule; label spreading (LS, CM-LS) "
+        "often labels real data better; Auto picks one from the labelled items. "
+        + " ".join(f"**{LABELER_INFO[n].title}**: {LABELER_INFO[n].summary}" for n in LABELER_NAMES),
     )
     _choice(
         "Base classifier",

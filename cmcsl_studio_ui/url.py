@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Mapping, Sequence
 
+from cmcsl_core.method.labelers.registry import LABELER_NAMES
 from cmcsl_core.method.preprocessing import PREPROCESSINGS
 from cmcsl_core.models.classifiers import CLASSIFIERS
 
@@ -26,6 +27,7 @@ PARAM_NAMES: dict[str, str] = {
     "seed": "seed",
     "image_encoder": "enc",
     "columns": "cols",
+    "labeler": "labeler",
 }
 """Query parameter of each :class:`Settings` field (short names keep links short)."""
 
@@ -55,6 +57,7 @@ def settings_from_params(params: Mapping[str, str]) -> tuple[Settings, list[int]
         seed=_as_int(get("seed", DEFAULTS.seed), DEFAULTS.seed, 0, MAX_SEED),
         image_encoder=str(get("enc", DEFAULTS.image_encoder)).strip(),
         columns=str(get("cols", DEFAULTS.columns)).strip(),
+        labeler=_choice(get("labeler", DEFAULTS.labeler), LABELER_NAMES, DEFAULTS.labeler),
     )
     seeds = None
     text = str(get("seeds", "")).strip()
@@ -95,7 +98,7 @@ def ignored_params(params: Mapping[str, str]) -> list[str]:
         if name not in known:
             out.append(f"{_shown(name)}={_shown(value)} (unknown parameter)")
     choices = {"source": (APP_SOURCES, settings.source, "source"), "pre": (PREPROCESSINGS, settings.preprocessing, "preprocessing"),
-               "clf": (CLASSIFIERS, settings.classifier, "classifier")}  # fmt: skip
+               "clf": (CLASSIFIERS, settings.classifier, "classifier"), "labeler": (LABELER_NAMES, settings.labeler, "labeler")}  # fmt: skip
     for name, (allowed, used, what) in choices.items():
         if name in params and str(params[name]).strip().lower() not in allowed:
             out.append(f"{name}={_shown(params[name])} (unknown {what}; using {used})")

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from cmcsl_core.datasets.features import FeatureSet
 
+from .text import md
+
 __all__ = ["Wording", "wording"]
 
 _MOVIE_SOURCES = ("demo", "hdf5", "w4k2", "raw")
@@ -36,7 +38,7 @@ class Wording:
 
     def modalities(self) -> str:
         """``movie **posters** = *visual*, **plots** = *text*``-style list of the modalities."""
-        return ", ".join(f"**{noun}** = *{name}*" for name, noun in self.nouns.items())
+        return ", ".join(f"**{md(noun)}** = *{md(name)}*" for name, noun in self.nouns.items())
 
 
 def _kind(source: str) -> str:

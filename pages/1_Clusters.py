@@ -19,19 +19,22 @@ from cmcsl_core.method.request import LabelRequest
 from cmcsl_core.tables import label_csv
 from cmcsl_core.errors import CMCSLError
 from cmcsl_studio_ui import seeding
-from cmcsl_studio_ui.annotating import session_annotator, session_store
+from cmcsl_studio_ui.annotating import session_storage
 from cmcsl_studio_ui.dominance import dominance_notice
 from cmcsl_studio_ui.figures import coloring, color_modes, confusion_figure
 from cmcsl_studio_ui.hover import hover_names, thumbnail_url
 from cmcsl_studio_ui.human import human_disagreement_block
+from cmcsl_studio_ui.identity import identity_widgets
 from cmcsl_studio_ui.items import item_details
-from cmcsl_studio_ui.labels import LABELS_CSV, is_manual, label_request, run_labeling
+from cmcsl_studio_ui.labels import LABELS_CSV, is_manual, label_request, labeler_name, labeler_summary, run_labeling
 from cmcsl_studio_ui.loading import Dataset
 from cmcsl_studio_ui.neighbours import more_like_this
-from cmcsl_studio_ui.page import CLUSTERS, cli_block, start_page, user_errors
+from cmcsl_studio_ui.page import CLUSTERS, cli_block, error_text, start_page, user_errors
 from cmcsl_studio_ui.scatter import linked_scatter, pending_events
 from cmcsl_studio_ui.session import current_settings, inspected, sync_url
+from cmcsl_studio_ui.serving import serving
 from cmcsl_studio_ui.sidebar import seed_widgets
+from cmcsl_studio_ui.text import html, md
 from cmcsl_studio_ui.views import View, preprocessed, umap_pending, umap_progress, umap_switched_off, views, views_fingerprint
 
 # Streamlit key of the linked views (keeps the frame and its coordinates alive across reruns); a comment,
@@ -41,21 +44,22 @@ VIEWS_KEY = "clusters_views"
 MAX_DETAILS = 6  # inspected items drawn in detail (the rest are in the table)
 
 
-def metrics(summary: LabelingSummary, names: tuple[str, ...]) -> None:
-    """UNI accuracy per modality, CMCSL accuracy, the disagreement rate and who won the disagreements."""
+def metrics(summary: LabelingSummary, names: tuple[str, ...], labeler: str = "CMCSL") -> None:
+    """Each modality's own accuracy, the labeler's accuracy, the disagreement rate and who won the disagreements."""
     cols = st.columns(len(names) + 3)
     best_uni = max(summary.uni_accuracy.values())
+    own = "UNI" if labeler == "CMCSL" else "Own labels"
     for c, name in zip(cols, names):
-        c.metric(f"UNI accuracy · {name}", f"{summary.uni_accuracy[name]:.1%}", help=f"BAC {summary.uni_bac[name]:.3f}")
+        c.metric(f"{own} accuracy · {md(name)}", f"{summary.uni_accuracy[name]:.1%}", help=f"BAC {summary.uni_bac[name]:.3f}")
     cols[len(names)].metric(
-        "CMCSL accuracy",
+        f"{labeler} accuracy",
         f"{summary.cmcsl_accuracy:.1%}",
         delta=f"{summary.cmcsl_accuracy - best_uni:+.1%} vs best UNI",
         help=f"BAC {summary.cmcsl_bac:.3f}; scored on the {summary.n_scored:,} non-seed items",
     )
     cols[len(names) + 1].metric("Disagreement rate", f"{summary.disagreement_rate:.1%}")
     wins = " · ".join(
-        f"{n} {summary.wins[n]} ({summary.wins_correct[n] / max(summary.wins[n], 1):.0%} right)" for n in names
+        f"{md(n)} {summary.wins[n]} ({summary.wins_correct[n] / max(summary.wins[n], 1):.0%} right)" for n in names
     )
     cols[len(names) + 2].markdown(f"**Disagreements won**  \n{wins}")
 
@@ -109,20 +113,21 @@ def scatter_views(
         height=460,
     )
     legend = " ".join(
-        f"<span style='color:{col}'>●</span> {name}" for name, col in zip(colorings[0].names, colorings[0].colors)
+        f"<span style='color:{html(col)}'>●</span> {md(name)}" for name, col in zip(colorings[0].names, colorings[0].colors)
     )
     rings = " · ◯ thin ring: modalities disagree" if highlight else ""
     st.caption(f"{legend} · large, outlined: seed{rings}", unsafe_allow_html=True)
 
 
 def _label_neighbours(data: Dataset, items: list[int], label: str) -> None:
-    """Store "More like this" labels (one transaction) in the session's annotation database."""
+    """Store "More like this" labels (one transaction) in the Review page's store, as this session's annotator."""
     try:
-        done = session_store(data).label_many(items, [label] * len(items), session_annotator())
+        storage = session_storage(data)
+        done = storage.store.label_many(items, [label] * len(items), storage.annotator)
     except CMCSLError as exc:
-        st.session_state["neighbours_note"] = ("error", str(exc))
+        st.session_state["neighbours_note"] = ("error", error_text(exc))
         return
-    st.session_state["neighbours_note"] = ("info", f"Saved {len(done)} labels '{label}' (one transaction; see the Review page).")
+    st.session_state["neighbours_note"] = ("info", f"Saved {len(done)} labels '{md(label)}' (one transaction; see the Review page).")
 
 
 def side_panel(data: Dataset, result: LabelingResult, preprocessing: str) -> None:
@@ -140,18 +145,25 @@ def side_panel(data: Dataset, result: LabelingResult, preprocessing: str) -> Non
         box = st.expander("More like this", icon=":material/join:", key="panel_more_open", on_change="rerun")
         if box.open:
             with box:
+                storage = None
                 try:
-                    human = session_store(data).current()
+                    storage = session_storage(data)  # served: the fixed store, this visitor's own labels
+                    human = storage.human()
                 except CMCSLError as exc:
-                    st.caption(f"Labels cannot be saved: {exc}")
+                    st.caption(f"Labels cannot be saved: {error_text(exc)}")
                     human = None
+                if storage is not None and not storage.annotator and serving():
+                    identity_widgets()  # a served visitor names themselves once (here or on the Review page)
+                can_label = human is not None and storage is not None and bool(storage.annotator)
                 more_like_this(
                     data, preprocessed(data, preprocessing), i, result.final_labels, int(result.final_labels[i]),
                     () if human is None else human.index,
-                    None if human is None or not session_annotator() else lambda items, label: _label_neighbours(data, items, label),
+                    (lambda items, label: _label_neighbours(data, items, label)) if can_label else None,
                     key="panel_more", k=6, per_row=3, stacked=True,
                 )  # fmt: skip
-                st.caption(f"Labels go to the annotation database of the Review page, as {session_annotator() or '—'}.")
+                if storage is not None:
+                    who = md(storage.annotator) if storage.annotator else "—"
+                    st.caption(f"Labels go to the annotation database of the Review page ({md(storage.db_shown)}), as {who}.")
 
 
 def confusion_panel(summary: LabelingSummary, class_names: tuple[str, ...]) -> None:
@@ -240,15 +252,18 @@ def clusters_panel(data: Dataset, view_list: list[View]) -> None:
             else f"{settings.b_class} random seeds per class (seed {settings.seed})"
         )
         st.caption(
-            f"{fs.n_items:,} items, {fs.n_classes} classes · preprocessing **{settings.preprocessing}** · {how}. "
-            "Each item takes the label of its nearest seed in each modality (UNI); where they disagree, "
-            "the modality in which the item is closer to its seed wins (CMCSL)."
+            f"{fs.n_items:,} items, {fs.n_classes} classes · preprocessing **{settings.preprocessing}** · {how} · "
+            f"labeler **{labeler_name(result)}**: {labeler_summary(result.labeler)}"
         )
-        metrics(summary, fs.modality_names)
+        if result.selection is not None:
+            st.caption(getattr(result.selection, "describe")())
+        metrics(summary, fs.modality_names, labeler_name(result))
         seeding.seed_change_notice()
         dominance_notice(fs, result, settings.preprocessing)
         human_disagreement_block(data, result)  # data with human labels per modality (MVSA-Single): role P3
-        mode, highlight = controls(color_modes(fs))
+        modes = color_modes(fs)
+        modes["cmcsl"] = f"{labeler_name(result)} label"  # the chosen labeler's final label
+        mode, highlight = controls(modes)
     c_views, c_side = st.columns([3, 1])
     with c_views:
         scatter_views(data, result, view_list, mode, highlight, settings.preprocessing)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from cmcsl_core.constants import B_MAX, B_MIN, DEFAULT_METHODS, FUSED, RANDOM_STATE, REPEATS
-from cmcsl_core.evaluation.config import METHODS, CurveConfig
+from cmcsl_core.constants import B_MAX, B_MIN, DEFAULT_METHODS, FUSED, LABELS, RANDOM_STATE, REPEATS
+from cmcsl_core.evaluation.config import LABELER_METHODS, METHODS, CurveConfig
+from cmcsl_core.method.labelers.registry import DEFAULT_LABELER, labeler_method
 from cmcsl_core.evaluation.curve import CurveResult
 from cmcsl_core.evaluation.fusion import ALPHAS, F1_AVERAGES, MLA_METRICS
 from cmcsl_core.evaluation.fusion_study import FusionStudyConfig
@@ -25,12 +26,14 @@ from cmcsl_studio_ui.curves import (
     curve_image_cached,
     fusion_weights_frame,
     max_b_class,
+    panel_names,
     published_overlay,
 )
 from cmcsl_studio_ui.figures import curve_figure
 from cmcsl_studio_ui.loading import Dataset
 from cmcsl_studio_ui.page import CURVES, cli_block, start_page, user_errors
 from cmcsl_studio_ui.settings import MAX_SEED, Settings
+from cmcsl_studio_ui.text import md
 
 MAX_REPEATS = 10
 B_CLASS_CAP = 100  # largest b_class the range slider offers (the data may allow fewer)
@@ -40,7 +43,12 @@ def curve_config(data: Dataset, settings: Settings) -> CurveConfig:
     """The curve the controls ask for (methods, b_class range, CV repeats and seed, class weights)."""
     b_top = min(max_b_class(data.fs), B_CLASS_CAP)
     c1, c2, c3, c4, c5 = st.columns([3, 2, 1, 1, 1])
-    methods = c1.multiselect("Methods", list(METHODS), default=list(DEFAULT_METHODS), key="curve_methods")
+    chosen = [] if settings.labeler == DEFAULT_LABELER else [labeler_method(settings.labeler)]  # the sidebar's labeler
+    methods = c1.multiselect(
+        "Methods", list(METHODS), default=[*DEFAULT_METHODS, *chosen], key="curve_methods",
+        help="CMCSL-SCALED, LS, CM-LS, SELF-TRAINING, CO-TRAINING and AUTO are the other labelers (see the "
+        "sidebar's Labeler): a classifier trained on their labels, like CMCSL.",
+    )  # fmt: skip
     b_range = c2.slider("b_class range", B_MIN, b_top, (B_MIN, min(B_MAX, b_top)), key="curve_b")
     repeats = c3.number_input(
         "CV repeats", 1, MAX_REPEATS, REPEATS, key="curve_repeats", help=f"Repetitions of 2-fold CV (paper: {REPEATS})."
@@ -53,6 +61,12 @@ def curve_config(data: Dataset, settings: Settings) -> CurveConfig:
         help="pseudo: 1 - frequency of the labels trained on; oracle: of the true training labels "
         "(the authors' code); none: unweighted.",
     )
+    quality = st.toggle(
+        "Label quality: also score each labeler's own labels (BAC on the training fold's non-seed items)",
+        value=True, key="curve_quality",
+        help="For CMCSL and every other labeler method: how good its labels are before any classifier is trained "
+        "on them (the panel and statistics tab 'labels').",
+    )  # fmt: skip
     if not methods:
         st.info("Choose at least one method.")
         st.stop()
@@ -65,6 +79,7 @@ def curve_config(data: Dataset, settings: Settings) -> CurveConfig:
             repeats=int(repeats),
             random_state=int(cv_seed),
             class_weights=weights,
+            label_quality=bool(quality),
         ).validated()
 
 
@@ -94,10 +109,12 @@ def statistics(result: CurveResult, config: CurveConfig, modalities: tuple[str, 
     tabs = list(modalities) if len([m for m in config.methods if m in PER_MODALITY]) >= 2 else []
     if len([m for m in config.methods if m not in PER_MODALITY]) >= 2:
         tabs.append(FUSED)  # EF, LF and the late fusions compared with each other
+    if config.label_quality and len([m for m in config.methods if m == "CMCSL" or m in LABELER_METHODS]) >= 2:
+        tabs.append(LABELS)  # the labelers' own labels compared with each other
     if not tabs:
         st.info(f"Choose at least two of {', '.join(PER_MODALITY)} (or two fused methods) to compare them.")
         return
-    for tab, modality in zip(st.tabs(tabs), tabs):
+    for tab, modality in zip(st.tabs([md(t) for t in tabs]), tabs):
         with tab:
             f_table = curve_statistics(frame, modality)
             st.markdown("**5x2 CV F-test** per b_class and method pair (Alpaydin 1999; p < 0.05 marks a difference)")
@@ -143,7 +160,7 @@ def downloads(data: Dataset, settings: Settings, config: CurveConfig, result: Cu
     ):
         col.download_button(
             f"Figure ({fmt.upper()})",
-            curve_image_cached(summary, fs.modality_names, config.methods, fmt, title, overlay),
+            curve_image_cached(summary, panel_names(result, fs.modality_names), config.methods, fmt, title, overlay),
             f"curve.{fmt}",
             mime,
             on_click="ignore",
@@ -211,7 +228,10 @@ def fusion_section(data: Dataset, settings: Settings) -> None:
             hide_index=True,
             key="fusion_table",
         )
-        st.caption(f"Ours: {result.encoders}. The paper's numbers are its MVSA-Single table, beside every data set.")
+        st.caption(f"Ours: {md(result.encoders)}. The paper's numbers are its MVSA-Single table, beside every data set.")
+        if result.chosen_c:
+            st.caption(f"Logistic regression's C, chosen per split on the validation part (lowest log-loss): "
+                       f"{result.chosen_c_text()}.")
         st.markdown("**Fusion weights** (mean over the splits; DRA: column weights per class, MLA: modality weight)")
         st.dataframe(
             fusion_weights_frame(result, fs.modality_names, tuple(fs.class_names)).style.format("{:.3f}"),
@@ -234,13 +254,16 @@ st.caption(
     "of repeated 2-fold cross-validation. **FULL** uses all true labels (upper bound); **EF**/**LF** fuse both "
     "modalities; **LF-MEAN/MAX/DRA/MLA** fuse per-modality classifiers trained on true labels, **CMCSL-MEAN/MAX/DRA/MLA** "
     "those trained on CMCSL's pseudo-labels (DRA/MLA weights from held-out training items scored against the "
-    "pseudo-labels: no true label beyond the seeds')."
+    "pseudo-labels: no true label beyond the seeds'; with LR, C chosen on those items). **CMCSL-SCALED, LS, CM-LS, "
+    "SELF-TRAINING, CO-TRAINING, AUTO**: a classifier trained on another labeler's labels; the **labels** panel "
+    "scores the labels themselves."
 )
 config = curve_config(data, settings)
 with user_errors():
     result = compute_curve(data, config)
 overlay = overlay_toggle(data, settings, config)
-st.plotly_chart(curve_figure(result.summary(), fs.modality_names, config.methods, overlay), key="curves")
+panels = panel_names(result, fs.modality_names)
+st.plotly_chart(curve_figure(result.summary(), panels, config.methods, overlay), key="curves")
 st.markdown(
     f"**Mean BAC over b_class {config.b_values[0]}..{config.b_values[-1]} and all folds**"
 )

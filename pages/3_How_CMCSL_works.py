@@ -11,8 +11,10 @@ from cmcsl_studio_ui.dominance import RULE_COMPARES, dominance_notice
 from cmcsl_studio_ui.figures import scatter_view
 from cmcsl_studio_ui.hover import hover_base
 from cmcsl_studio_ui.items import item_gallery, with_thumbnails
-from cmcsl_studio_ui.labels import is_manual, label_request, run_labeling
+from cmcsl_studio_ui.labels import is_manual, label_request, labeler_name, run_labeling
+from cmcsl_studio_ui.labeler_steps import labeler_steps
 from cmcsl_studio_ui.page import HOW, start_page, user_errors
+from cmcsl_studio_ui.text import md
 from cmcsl_studio_ui.views import views
 from cmcsl_studio_ui.wording import wording
 
@@ -31,6 +33,9 @@ summary = labeling_summary(result, fs.y, fs.n_classes)
 n_dis = int(result.disagree.sum())
 
 STEPS = ("1 · Seeds", "2 · Nearest-seed clusters", "3 · Disagreements", "4 · Resolution")
+shown_as = labeler_steps(result, summary, names)  # another labeler than the paper's: its own steps 2 and 4
+if shown_as is not None:
+    st.caption(shown_as.caption)
 
 
 def _move(delta: int) -> None:
@@ -59,17 +64,19 @@ texts = [
     "**In each modality separately**, every item takes the label of its **nearest seed** (Euclidean distance "
     f"on the {settings.preprocessing}-preprocessed features): this partitions the items into one cluster per "
     "seed. These are the UNI pseudo-labels. Accuracy: "
-    + ", ".join(f"{n} {summary.uni_accuracy[n]:.1%}" for n in names)
+    + ", ".join(f"{md(n)} {summary.uni_accuracy[n]:.1%}" for n in names)
     + ".",
     f"The modalities label **{n_dis:,} {words.items} ({summary.disagreement_rate:.1%})** differently (red). "
     f"Elsewhere they agree and that label is kept. {words.conflict}",
     f"{RULE_COMPARES} Colors now show the CMCSL label. "
     f"Accuracy: CMCSL {summary.cmcsl_accuracy:.1%} vs UNI "
-    + ", ".join(f"{n} {summary.uni_accuracy[n]:.1%}" for n in names)
+    + ", ".join(f"{md(n)} {summary.uni_accuracy[n]:.1%}" for n in names)
     + ". Disagreements won: "
-    + ", ".join(f"{n} {summary.wins[n]:,}" for n in names)
+    + ", ".join(f"{md(n)} {summary.wins[n]:,}" for n in names)
     + ".",
 ]
+if shown_as is not None:
+    texts[1], texts[3] = shown_as.per_modality, shown_as.resolution
 st.info(texts[k], icon=":material/lightbulb:")
 if k >= 2:  # the disagreements and their resolution: say when one modality decides them all
     dominance_notice(fs, result, settings.preprocessing)
@@ -95,24 +102,24 @@ for col, (m, name), view in zip(st.columns(len(names)), enumerate(names), view_l
 cls = np.asarray(fs.class_names, dtype=object)
 EXAMPLES = 4  # items shown as cards (with their pictures) under the views
 if k == 0:
-    st.markdown("**Seeds per class:** " + " · ".join(f"{c} {n}" for c, n in zip(fs.class_names, per_class)))
+    st.markdown("**Seeds per class:** " + " · ".join(f"{md(c)} {n}" for c, n in zip(fs.class_names, per_class)))
     first = [int(seeds[np.flatnonzero(result.seed_labels == c)[0]]) for c in range(fs.n_classes) if per_class[c]]
-    item_gallery(data, first[:8], [f"seed of **{cls[fs.y[i]]}**" for i in first[:8]], key="how_seed_cards")
+    item_gallery(data, first[:8], [f"seed of **{md(cls[fs.y[i]])}**" for i in first[:8]], key="how_seed_cards")
 elif k >= 2 and n_dis:
     st.markdown("**Some disagreements, resolved**" if k == 3 else "**Some disagreements**")
     rows = np.flatnonzero(result.disagree & ~result.is_seed)[:8]
     human = fs.modality_labels or {}
 
     def _note(i: int) -> str:
-        note = "UNI: " + " · ".join(f"{n} *{cls[result.labels[m, i]]}*" for m, n in enumerate(names))
+        note = "UNI: " + " · ".join(f"{md(n)} *{md(cls[result.labels[m, i]])}*" for m, n in enumerate(names))
         if any(n in human and human[n][i] >= 0 for n in names):
             note += "  \nannotators: " + " · ".join(
-                f"{n} *{cls[human[n][i]]}*" for n in names if n in human and human[n][i] >= 0
+                f"{md(n)} *{md(cls[human[n][i]])}*" for n in names if n in human and human[n][i] >= 0
             )
         if k < 3:
             return note
         verdict = "right" if result.final_labels[i] == fs.y[i] else "wrong"
-        return f"{note}  \nkept {names[result.decided_by[i]]} → **{cls[result.final_labels[i]]}** ({verdict})"
+        return f"{note}  \nkept {md(names[result.decided_by[i]])} → **{md(cls[result.final_labels[i]])}** ({verdict})"
 
     item_gallery(data, rows[:EXAMPLES], [_note(int(i)) for i in rows[:EXAMPLES]], key="how_cards")
     table: dict[str, object] = {"index": rows, "item": [fs.item_name(i) for i in rows], "true": cls[fs.y[rows]]}
@@ -123,7 +130,7 @@ elif k >= 2 and n_dis:
             table[f"{n} annotator"] = [cls[v] if v >= 0 else "—" for v in human[n][rows]]
     if k == 3:
         table["kept"] = [names[d] for d in result.decided_by[rows]]
-        table["CMCSL"] = cls[result.final_labels[rows]]
+        table[labeler_name(result)] = cls[result.final_labels[rows]]
         table["right?"] = np.where(result.final_labels[rows] == fs.y[rows], "yes", "no")
     if fs.texts is not None:
         table["text"] = [fs.texts[i] for i in rows]

@@ -19,7 +19,6 @@ so it stays live without reloading the page.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable
 
 import time
@@ -34,7 +33,6 @@ from cmcsl_core.annotations import (
     AnnotatedLabels,
     AnnotationStore,
     HumanLabels,
-    default_db_path,
     disagreement_gap,
     labels_with_annotations,
     queue_table,
@@ -42,16 +40,15 @@ from cmcsl_core.annotations import (
     suggest_next,
 )
 from cmcsl_core.annotations.formats import export_bytes, label_studio_config
-from cmcsl_core.annotations.store import default_annotator
+from cmcsl_core.annotations.queue import QUEUE_ORDER_LABELS, QUEUE_ORDERS, default_queue_order
 from cmcsl_core.errors import CMCSLError
+from cmcsl_studio_ui.annotating import review_storage
 from cmcsl_core.method.request import LabelRequest
-from cmcsl_studio_ui.annotating import data_fingerprint, open_store
 from cmcsl_studio_ui.items import with_thumbnails
-from cmcsl_studio_ui.labels import label_request
+from cmcsl_studio_ui.labels import feature_graphs, label_request, labeler_name
 from cmcsl_studio_ui.loading import Dataset
 from cmcsl_studio_ui.neighbours import more_like_this
-from cmcsl_studio_ui.page import REVIEW, cli_block, start_page, user_errors
-from cmcsl_studio_ui.pictures import picture
+from cmcsl_studio_ui.page import REVIEW, cli_block, error_text, start_page, user_errors
 from cmcsl_studio_ui.review import (
     KEY_DWELL,
     ReviewAction,
@@ -68,11 +65,15 @@ from cmcsl_studio_ui.review import (
     nearest_seed_item,
     progress_metrics,
 )
+from cmcsl_studio_ui.answers import record_answer, session_answers_block
 from cmcsl_studio_ui.review_keys import pressed_key, review_keys
 from cmcsl_studio_ui.session import inspected
+from cmcsl_studio_ui.text import md as _md
+from cmcsl_studio_ui.thumbs import item_thumbnail
 from cmcsl_studio_ui.views import preprocessed
 
 QUEUE_ROWS = 300  # rows of the queue table shown
+NEXT_BATCH = 10  # the "label these next" order: suggestions recomputed after every batch
 EXPORTS = (("csv", "labels.csv", "text/csv"), ("parquet", "labels.parquet", "application/octet-stream"),
            ("label-studio", "labels_label_studio.json", "application/json"))  # fmt: skip
 LS_CONFIG = "labels_label_studio.label_config.xml"  # the labeling config the Label Studio file imports into
@@ -87,32 +88,24 @@ def _annotated(data: Dataset, request: LabelRequest, human: HumanLabels) -> Anno
     key = (data.key, request, tuple(int(a) for a in human.action_ids))
     memo = ss.get("review_memo") or {}
     if key not in memo:
-        X_list = preprocessed(data, request.preprocessing)
+        graphs = feature_graphs(data, request.preprocessing, request.validated().labeler)
         memo = dict(list(memo.items())[-3:])  # the base run and the latest states
-        memo[key] = labels_with_annotations(data.fs, request, human, X_list)
+        memo[key] = labels_with_annotations(data.fs, request, human, graphs)
         ss["review_memo"] = memo
     return memo[key]
 
 
 # ------------------------------------------------------------------ small drawing helpers
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>$~"})
-
-
-def _md(text: str) -> str:
-    """Text shown literally in markdown (tweets and plots hold *, #, $ ...)."""
-    return text.translate(_MD_SPECIAL)
-
-
 def show_item(data: Dataset, i: int, image_width: int, text_chars: int) -> None:
     """Item ``i``'s thumbnail and text (when the data has them) and its name."""
     fs = data.fs
-    pic = picture(fs, i)
-    if pic is not None:
-        st.image(pic, width=image_width)
+    thumb = item_thumbnail(fs, i)  # re-encoded by the app, or the placeholder
+    if thumb:
+        st.image(thumb, width=image_width)
     st.markdown(f"**#{i}** {_md(fs.item_name(i))}")
     if fs.texts is not None and fs.texts[i]:
         text = fs.texts[i]
-        st.markdown(f"> {_md(text[:text_chars])}{'…' if len(text) > text_chars else ''}")
+        st.markdown("> " + _md(text[:text_chars] + ("…" if len(text) > text_chars else "")))
 
 
 def _flash(kind: str, message: str) -> None:
@@ -130,16 +123,6 @@ def _show_flash() -> None:
         st.caption(message)
 
 
-def _persisted_text(key: str, default: str) -> None:
-    """Give the text field ``key`` its value kept across page switches (or ``default``)."""
-    if key not in ss:
-        ss[key] = ss.get(f"{key}_kept", default)
-
-
-def _keep(key: str) -> None:
-    ss[f"{key}_kept"] = ss[key]
-
-
 # ------------------------------------------------------------------ page
 settings, data = start_page(REVIEW)
 fs = data.fs
@@ -151,36 +134,11 @@ st.caption(
     "class or skip, with one key; every label is saved at once and joins the seeds, and CMCSL reruns with it."
 )
 
-fp = data_fingerprint(data)
-default_db = str(default_db_path(fp))
-if ss.get("review_db_for") != fp:  # another data set: its own database by default
-    ss["review_db"] = ss["review_db_kept"] = default_db
-    ss["review_db_for"] = fp
-_persisted_text("review_db", default_db)
-_persisted_text("review_by", default_annotator())
-with st.sidebar:
-    st.subheader("Annotations", divider="gray")
-    st.text_input(
-        "Database",
-        key="review_db",
-        on_change=_keep,
-        args=("review_db",),
-        help=f"SQLite file of the human labels (one per feature file). Default: {default_db}",
-    )
-    st.text_input("Annotator", key="review_by", on_change=_keep, args=("review_by",), help="Your name, saved with every label")
-_keep("review_db")
-_keep("review_by")
-db_text = str(ss["review_db"]).strip()
-annotator = str(ss["review_by"]).strip()
-
-if not db_text:
-    st.error(f"Give the path of the annotation database in the sidebar (default {default_db}).", icon=":material/error:")
-    st.stop()
-db_path = str(Path(db_text).expanduser())
 request = label_request(data, settings)
 with user_errors():
-    store = open_store(data, db_path)
-    human = store.current()  # a foreign or corrupt database is refused here
+    storage = review_storage(data)  # the sidebar's Annotations: database and who labels (served: fixed, per visitor)
+    store, annotator = storage.store, storage.annotator
+    human = storage.human()  # a foreign or corrupt database is refused here
     base = _annotated(data, request, HumanLabels.empty())
     now = _annotated(data, request, human)
 
@@ -191,7 +149,15 @@ if start_key not in starts:
     starts[start_key] = progress_metrics(fs, now)
 
 # ------------------------------------------------------------------ the queue
-c1, c2, c3, c4 = st.columns([3, 2, 3, 2], vertical_alignment="bottom")
+c1, c2, c3, c4, c5 = st.columns([3, 2, 2, 3, 2], vertical_alignment="bottom")
+queue_order = c3.selectbox(
+    "Order", QUEUE_ORDERS, index=QUEUE_ORDERS.index(default_queue_order(base.result.labeler)),
+    format_func=QUEUE_ORDER_LABELS.__getitem__, key="review_order",
+    help="Closest call: the smallest gap between the modalities' scaled distances to their seeds. Least confident: "
+    "the labeler's own confidence (for label spreading, the margin of its class distribution). Label these next: "
+    f"the {NEXT_BATCH} contested items whose labels would change the most others, again after every {NEXT_BATCH}. "
+    "The default is what helped most in a simulation (docs/labelers.md).",
+)  # fmt: skip
 classes = c1.multiselect(
     "Classes", list(range(fs.n_classes)), format_func=names.__getitem__, key="review_classes",
     placeholder="all classes", help="Items for which any modality proposes one of these classes",
@@ -200,20 +166,24 @@ decided = c2.multiselect(
     "Decided by", list(modalities), key="review_decided", placeholder="any modality",
     help="Items whose disagreement CMCSL resolved with this modality's label",
 )  # fmt: skip
-query = c3.text_input(
+query = c4.text_input(
     "Search the queue", key="review_query", placeholder="words of the text, a name, an id or #index",
     help="Keep only the queued items whose text, name or id contain this (case-insensitive)",
 ).strip()  # fmt: skip
-unreviewed_only = c4.toggle("Not yet reviewed only", value=True, key="review_unreviewed")
+unreviewed_only = c5.toggle("Not yet reviewed only", value=True, key="review_unreviewed")
 
 suggested: tuple[int, ...] | None = ss.get("review_suggested")
-cursor_key = (data.key, request, tuple(classes), tuple(decided), query, unreviewed_only, suggested)
+next_round = ss.get("review_next_round", 0) if queue_order == "next" else 0
+cursor_key = (data.key, request, tuple(classes), tuple(decided), query, unreviewed_only, suggested, queue_order, next_round)
 held = ss.get("review_cursor")
 if held is None or held[0] != cursor_key:
     if suggested is not None:
         order = np.asarray(suggested, dtype=np.int64)
+    elif queue_order == "next":  # a batch of suggestions from the labels in force now
+        with user_errors():
+            order = suggest_next(preprocessed(data, request.preprocessing), now.result, NEXT_BATCH, reviewed=human.index).index
     else:
-        order = review_queue(base.result, classes or None, decided or None, human.index, unreviewed_only)
+        order = review_queue(base.result, classes or None, decided or None, human.index, unreviewed_only, order=queue_order)
     order = filter_queue(fs, order, query)
     ss["review_cursor"] = (cursor_key, ReviewCursor.start(order, human.index if unreviewed_only else ()))
 
@@ -221,7 +191,7 @@ KEYS = key_map(modalities, names)
 
 
 def _reviewed(store: AnnotationStore) -> np.ndarray:
-    return store.current().index if unreviewed_only else np.zeros(0, dtype=np.int64)
+    return storage.human().index if unreviewed_only else np.zeros(0, dtype=np.int64)
 
 
 def _on_key(key: str, item: int | None, card: AnnotatedLabels | None, timed: bool = True) -> None:
@@ -250,17 +220,18 @@ def _on_key(key: str, item: int | None, card: AnnotatedLabels | None, timed: boo
         reviewed = _reviewed(store)
     except CMCSLError as exc:
         ss["review_shown"] = shown  # nothing done: the card's keys still count
-        _flash("error", str(exc))
+        _flash("error", error_text(exc))
         return
     if done is None:  # skip
         cursor = cursor.skip(reviewed)
         _flash("info", f"Skipped #{item}.")
     elif done.kind == "undo":
         cursor = cursor.back_to(done.index)
-        _flash("info", f"Undone: {done.describe()}")
+        _flash("info", f"Undone: {_md(done.describe())}")
     else:
         cursor = cursor.advance(reviewed)
-        _flash("info", f"Saved: {done.describe()}")
+        _flash("info", f"Saved: {_md(done.describe())}")
+        record_answer(ss, data.key, done.index, int(card.result.final_labels[done.index]), done.label, names)
     ss["review_cursor"] = (ckey, cursor)
 
 
@@ -284,12 +255,12 @@ def _label_many(items: list[int], label: str) -> None:
         done = store.label_many(items, [label] * len(items), annotator)
         reviewed = _reviewed(store)
     except CMCSLError as exc:
-        _flash("error", str(exc))
+        _flash("error", error_text(exc))
         return
     ckey, cursor = ss["review_cursor"]
     if cursor.current is not None and cursor.current in items:
         ss["review_cursor"] = (ckey, cursor.advance(reviewed))
-    _flash("info", f"Saved {len(done)} labels '{label}' (one transaction).")
+    _flash("info", f"Saved {len(done)} labels '{_md(label)}' (one transaction).")
 
 
 def metrics_row(now: AnnotatedLabels, cursor: ReviewCursor, reviewed: np.ndarray, human: HumanLabels) -> None:
@@ -302,11 +273,12 @@ def metrics_row(now: AnnotatedLabels, cursor: ReviewCursor, reviewed: np.ndarray
         return None if np.isnan(value) or value == 0 else f"{value:{fmt}} this session"
 
     cols = st.columns(5)
-    cols[0].metric("Your labels", f"{annotator_labels(human, annotator):,}", help=f"Labels in force given by {annotator or 'you'}")
-    cols[1].metric("Human labels", f"{current.human:,}", delta=moved(delta["human"], "+,.0f"), help="By every annotator")
+    cols[0].metric("Your labels", f"{annotator_labels(human, annotator):,}", help=f"Labels in force given by {_md(annotator or 'you')}")
+    everyone = "By every annotator" if storage.own is None else "Yours (served: every visitor labels on their own)"
+    cols[1].metric("Human labels", f"{current.human:,}", delta=moved(delta["human"], "+,.0f"), help=everyone)
     acc = "n/a" if np.isnan(current.accuracy) else f"{current.accuracy:.1%}"
     cols[2].metric(
-        "CMCSL accuracy",
+        f"{labeler_name(now.result)} accuracy",
         acc,
         delta=moved(delta["accuracy"], "+.2%"),
         help="Pseudo-label accuracy against the feature file's labels, on the items that are neither a seed "
@@ -329,8 +301,8 @@ def proposals(now: AnnotatedLabels, i: int) -> None:
     for col, (m, name) in zip(st.columns(len(modalities)), enumerate(modalities)):
         with col, st.container(border=True):
             label = int(r.labels[m, i])
-            kept = " · **CMCSL's choice**" if label == final and r.disagree[i] else ""
-            st.markdown(f"**{name}** proposes **{_md(names[label])}**{kept}")
+            kept = f" · **{labeler_name(r)}'s choice**" if label == final and r.disagree[i] else ""
+            st.markdown(f"**{_md(name)}** proposes **{_md(names[label])}**{kept}")
             st.caption(f"distance to its seed {r.distances[m, i]:.3f}")
             seed = nearest_seed_item(r, m, i)
             human_seed = now.provenance[seed] == HUMAN
@@ -346,14 +318,14 @@ def key_buttons(item: int | None, now: AnnotatedLabels, run: int) -> None:
         label = None if item is None else int(now.result.labels[a.value, item])
         chosen = label is not None and label == int(now.result.final_labels[item])  # CMCSL's pick: primary
         col.button(
-            f"Accept {modalities[a.value]}" + ("" if label is None else f": {names[label]}") + f" ({k})",
+            f"Accept {_md(modalities[a.value])}" + ("" if label is None else f": {_md(names[label])}") + f" ({k})",
             key=button_key(k, item), on_click=_on_key, args=(k, item, now),
             disabled=disabled or item is None, width="stretch", type="primary" if chosen else "secondary",
         )  # fmt: skip
     class_keys = [(k, a) for k, a in KEYS.items() if a.kind == "class"]
     for col, (k, a) in zip(st.columns(max(len(class_keys), 4)), class_keys):
         col.button(
-            f"{names[a.value]} ({k})", key=button_key(k, item), on_click=_on_key, args=(k, item, now),
+            f"{_md(names[a.value])} ({k})", key=button_key(k, item), on_click=_on_key, args=(k, item, now),
             disabled=disabled or item is None, width="stretch",
         )  # fmt: skip
     c_prev, c_skip, c_undo, _ = st.columns([1, 1, 1, 3])
@@ -396,10 +368,11 @@ def review_card(item: int | None, now: AnnotatedLabels, cursor: ReviewCursor, hu
                 show_item(data, item, 260, 600)
                 final = names[int(r.final_labels[item])]
                 if r.disagree[item]:
-                    how = f"decided by **{modalities[int(r.decided_by[item])]}** (nearer its seed)"
+                    why = " (nearer its seed)" if r.labeler == "cmcsl" else ""
+                    how = f"decided by **{_md(modalities[int(r.decided_by[item])])}**{why}"
                 else:
                     how = "the modalities agree now"
-                st.markdown(f"CMCSL: **{_md(final)}**, {how}")
+                st.markdown(f"{labeler_name(r)}: **{_md(final)}**, {how}")
                 human_now = human.as_dict(names).get(item)
                 extra = [f"human label **{_md(human_now)}**"] if human_now else []
                 if st.session_state.get("review_truth"):
@@ -435,7 +408,7 @@ def suggestions_block(now: AnnotatedLabels, human: HumanLabels) -> None:
     c1, c2 = st.columns([1, 4], vertical_alignment="bottom")
     budget = int(c1.number_input("Budget k", min_value=1, max_value=500, value=SUGGESTIONS, step=1, key="review_budget"))
     c2.caption(
-        "The contested items whose label, once a person confirms the label CMCSL rejected, would change the most "
+        f"The contested items whose label, once a person confirms the label {labeler_name(now.result)} rejected, would change the most "
         "other labels (greedy: each next one counts only the items the earlier ones do not change)."
     )
     memo_key = (data.key, request, budget)
@@ -454,7 +427,7 @@ def suggestions_block(now: AnnotatedLabels, human: HumanLabels) -> None:
             {
                 "index": rows,
                 "name": [fs.item_name(int(i)) for i in rows],
-                "CMCSL": [names[int(r.final_labels[i])] for i in rows],
+                labeler_name(r): [names[int(r.final_labels[i])] for i in rows],
                 "alternative": [names[int(a)] if a >= 0 else "" for a in np.asarray(sug.alternative)[keep]],
                 "new changes": np.asarray(sug.gain)[keep],
                 "changes alone": np.asarray(sug.changes)[keep],
@@ -486,7 +459,7 @@ def _exporter(fmt: str) -> Callable[[], bytes]:
     """The file's bytes, computed when the button is clicked (the labels in the database at that moment)."""
 
     def make() -> bytes:
-        annotated = labels_with_annotations(fs, request, store, preprocessed(data, request.preprocessing))
+        annotated = labels_with_annotations(fs, request, storage.human(), preprocessed(data, request.preprocessing))
         return export_bytes(fs, annotated, fmt)
 
     return make
@@ -495,10 +468,10 @@ def _exporter(fmt: str) -> Callable[[], bytes]:
 def your_labels(human: HumanLabels) -> None:
     """The database, its counts, the downloads and the history."""
     st.subheader("Your labels")
-    history = store.history()
+    history = storage.history()
     st.caption(
-        f"Database **{store.path}** · {len(history):,} actions · {len(human):,} human labels in force, "
-        f"{annotator_labels(human, annotator):,} of them by {annotator or 'you'}. Every action is saved at once "
+        f"Database **{_md(storage.db_shown)}** · {len(history):,} actions · {len(human):,} human labels in force, "
+        f"{annotator_labels(human, annotator):,} of them by {_md(annotator or 'you')}. Every action is saved at once "
         "(one transaction); undo is an action too, the history is kept."
     )
     cols = st.columns(len(EXPORTS) + 1)
@@ -522,7 +495,7 @@ def review_panel() -> None:
     """Everything that moves with a label: counters, the card and its keys, the queue, suggestions, the
     history (reruns alone on a key press)."""
     with user_errors():
-        human = store.current()
+        human = storage.human()
         now = _annotated(data, request, human)
     _, cursor = ss["review_cursor"]
     reviewed = human.index if unreviewed_only else np.zeros(0, dtype=np.int64)
@@ -531,6 +504,9 @@ def review_panel() -> None:
     if not annotator:
         st.error("Give the annotator's name in the sidebar to save labels.", icon=":material/error:")
     item = cursor.current
+    if item is None and queue_order == "next" and suggested is None and cursor.queue:
+        ss["review_next_round"] = next_round + 1  # this batch is done: the next one, from the labels now
+        st.rerun()
     shown = ss.get("review_shown")
     drawing = shown is None or shown.item != item or shown.since is None or shown.used
     if drawing:  # a new card: its keys count KEY_DWELL seconds after this run has drawn all of it
@@ -538,6 +514,7 @@ def review_panel() -> None:
     ss["review_card_now"] = now  # what the card proposes (a key accepts this)
     ss["review_runs"] = runs = ss.get("review_runs", 0) + 1
     review_card(item, now, cursor, human, run=runs)
+    session_answers_block(ss, data.key)  # in the fragment: it follows every key press
     more_like_this_panel(item, now, human)
     with st.expander(f"The queue ({len(cursor.queue):,} items)", icon=":material/list:"):
         rows = np.asarray(cursor.queue[cursor.position : cursor.position + QUEUE_ROWS], dtype=np.int64)
@@ -578,7 +555,7 @@ else:
             {
                 "index": selected,
                 "name": [fs.item_name(i) for i in selected],
-                "CMCSL": [names[int(r.final_labels[i])] for i in selected],
+                labeler_name(r): [names[int(r.final_labels[i])] for i in selected],
                 "human": [human.as_dict(names).get(i, "") for i in selected],
             }
         ),
@@ -586,4 +563,4 @@ else:
     st.dataframe(frame, hide_index=True, height=180, key="review_selection", column_config=config)
 
 st.markdown("The same labels on the command line (human labels win; CMCSL labels the rest from seeds + humans):")
-cli_block(data, labels_command(request, data.features, db_path, "labels.csv"))
+cli_block(data, labels_command(request, data.features, storage.db_shown, "labels.csv"))

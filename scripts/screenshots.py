@@ -5,7 +5,8 @@
 Starts ``streamlit run app.py`` on a free port and drives Debian's chromium (playwright).
 ``home_table``, ``clusters_table`` and ``review_table`` show a table of one's own (the test
 suite's: crops of scikit-learn's sample photos and drawings, :mod:`tests.helpers_own_table`),
-exported with the real encoders, with its pictures.
+loaded by the ``table`` source as it is, with the real encoders and the thumbnails the
+encoding pipeline makes.
 """
 
 from __future__ import annotations
@@ -49,23 +50,15 @@ def precompute_umap(source: str) -> None:
 TABLE_PAGES = [("", 1, "home_table"), ("Clusters", 0, "clusters_table"), ("Review", 0, "review_table")]
 
 
-def own_table_file(folder: Path) -> Path:
-    """The test suite's own table, exported with the real encoders (thumbnails added if the export has none)."""
-    from dataclasses import replace
+def own_table_query(folder: Path) -> str:
+    """The query that loads the test suite's own table as it is (``source=table``, its column names, the
+    real encoders: the encoding pipeline makes the thumbnails; its broken rows are listed as skipped)."""
+    from urllib.parse import urlencode
 
-    from cmcsl_core.datasets.features import load_features, save_features
-    from cmcsl_core.datasets.sources import SourceSpec
-    from cmcsl_core.datasets.sources.items import make_thumbnail
-    from tests.helpers_own_table import COLUMNS, make_own_table
+    from tests.helpers_own_table import COLS_PARAM, make_own_table
 
     table = make_own_table(folder / "my tweets")
-    spec = SourceSpec.create("table", path=str(table), **{f"{r}_column": n for r, n in COLUMNS.items()})
-    out = folder / "my_tweets.npz"
-    save_features(spec.load(), out)
-    fs = load_features(out)
-    if fs.thumbnails is None:
-        save_features(replace(fs, thumbnails=tuple(make_thumbnail(p) for p in fs.image_paths or ())), out)
-    return out
+    return "?" + urlencode({"source": "table", "path": str(table), "cols": COLS_PARAM, "b": "2"})
 
 
 def main() -> int:
@@ -116,7 +109,7 @@ def main() -> int:
             from tests.browser_helpers import wait_for_views
 
             with tempfile.TemporaryDirectory() as tmp:
-                query = f"?source=file&path={own_table_file(Path(tmp))}&b=2"
+                query = own_table_query(Path(tmp))
                 for path, charts, name in TABLE_PAGES:
                     if name not in table_names:
                         continue

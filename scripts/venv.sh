@@ -6,6 +6,8 @@
 #                      changed since its last install (a sha256 stamp per file inside .venv),
 #                      and `pip install -e . --no-deps` (the `cmcsl` command) when pyproject.toml
 #                      is new or changed. Nothing is installed when nothing changed.
+# extra_requirements   the requirements files of the extras named in $CMCSL_EXTRAS
+#                      (comma-separated; "torch" -> requirements-torch.txt).
 
 venv_python() {
     local candidate
@@ -31,6 +33,16 @@ install_if_changed() {
     echo "== installing $file into .venv" >&2
     "$@"
     echo "$want" >"$stamp"
+}
+
+extra_requirements() {
+    local extra
+    for extra in ${CMCSL_EXTRAS:+${CMCSL_EXTRAS//,/ }}; do
+        case "$extra" in
+            torch) echo requirements-torch.txt ;;
+            *) echo "error: unknown extra '$extra' in CMCSL_EXTRAS; the extras are: torch" >&2; return 1 ;;
+        esac
+    done
 }
 
 ensure_venv() {

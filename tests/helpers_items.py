@@ -1,14 +1,16 @@
 """Helpers for the item-source tests (table, mvsa): fabricated images and cheap fake encoders.
 
-The fake image encoder decodes every file with the real decoder
-(:func:`cmcsl_core.encoders.decode.load_image`: formats, CMYK, palette, alpha, truncation)
+The fake image encoder gets the pixels the real pipeline decoded
+(:func:`cmcsl_core.encoders.decode.decode_image`: formats, CMYK, palette, alpha, truncation)
 and returns the mean and spread of each RGB channel, so a test can predict the features of
-an image exactly; the fake text encoder maps a text to its length and code-point sums.
-Both count what they were asked to encode (cache hits and deduplication are observable).
+an image exactly (``fake_image_features(load_image(path))``); the fake text encoder maps a
+text to its length and code-point sums. Both record what they were asked to encode (cache
+hits and deduplication are observable): ``image_calls`` holds, per call, the features it
+returned (one row per image), ``text_calls`` the texts.
 
 The fixtures shared by the encoder tests live here too: ``_private_cache`` (a fresh cache
-folder per test; import it to make it autouse in a module) and ``effnet`` / ``random_resnet``
-(the real encoders, loaded once per module).
+folder per test; import it to make it autouse in a module) and ``effnet`` (ONNX Runtime) /
+``effnet_torch`` / ``random_resnet`` (the real encoders, loaded once per module).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import numpy as np
 import pytest
 
 from cmcsl_core.datasets.sources.items import ItemEncoders
-from cmcsl_core.encoders.decode import load_image
 
 
 @pytest.fixture(autouse=True)
@@ -31,10 +32,18 @@ def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def effnet():
-    """The bundled EfficientNet-Lite0 image encoder on the CPU."""
+    """The default EfficientNet-Lite0 image encoder (ONNX Runtime) on the CPU."""
     from cmcsl_core.encoders.image import load_image_encoder
 
     return load_image_encoder("efficientnet-lite0", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def effnet_torch():
+    """EfficientNet-Lite0 on torch (the torch extra) on the CPU."""
+    from cmcsl_core.encoders.image import load_image_encoder
+
+    return load_image_encoder("efficientnet-lite0", device="cpu", backend="torch")
 
 
 @pytest.fixture(scope="module")
@@ -66,19 +75,13 @@ class FakeEncoders:
         self.text_calls: list[list[str]] = []
         self.finetune_calls: list[tuple[list[str], np.ndarray, str]] = []
 
-    def encode_images(self, paths: Sequence[str], progress: object = None) -> tuple[np.ndarray, dict[int, str]]:
-        self.image_calls.append(list(paths))
-        out = np.zeros((len(paths), 6), dtype=np.float32)
-        errors: dict[int, str] = {}
-        for i, p in enumerate(paths):
-            d = load_image(p)
-            if isinstance(d, str):
-                errors[i] = d
-            else:
-                out[i] = fake_image_features(d)
-        return out, errors
+    def embed_images(self, pixels: np.ndarray) -> np.ndarray:
+        assert pixels.dtype == np.uint8 and pixels.shape[1:] == (224, 224, 3)
+        out = np.stack([fake_image_features(p) for p in pixels])
+        self.image_calls.append(list(out))
+        return out
 
-    def encode_texts(self, texts: Sequence[str], progress: object = None) -> np.ndarray:
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         self.text_calls.append(list(texts))
         return np.stack([fake_text_features(t) for t in texts]) if texts else np.zeros((0, 4), np.float32)
 
@@ -100,8 +103,8 @@ class FakeEncoders:
         return ItemEncoders(
             image_identity=f"image:{tag or self.tag}",
             text_identity=f"text:{tag or self.tag}",
-            encode_images=self.encode_images,
-            encode_texts=self.encode_texts,
+            embed_images=self.embed_images,
+            embed_texts=self.embed_texts,
             finetune=self.finetune,
             split=self.split,
             image_name="fake image encoder",

@@ -4,10 +4,13 @@
 (``tweet_id, photo, body, verdict``), 16 good rows (crops of scikit-learn's sample photos
 ``china.jpg`` and ``flower.jpg``, and PIL drawings; texts with links, line breaks, markdown
 and hashtags) and 4 broken ones (a missing image file, an undecodable image, an empty
-label, a duplicate id). :func:`own_feature_file` encodes it with the cheap fake encoders
-(:mod:`tests.helpers_items`) into a feature file with a 96 px thumbnail per item, except
-for one item whose image was moved away after encoding (its picture is missing: the app
-shows the placeholder).
+label, a duplicate id). The app and the tests load it as it is (``source=table`` with
+:data:`COLS_PARAM`): the encoding pipeline makes every item's thumbnail.
+
+:func:`paths_only_feature_file` is the other way pictures reach the app: a feature file made
+elsewhere, which names its images (``image_paths``) but carries no thumbnails; the app makes
+them when it loads the file, and shows the placeholder for the item whose image was moved
+away after encoding.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 from cmcsl_core.datasets.features import FeatureSet, save_features
-from cmcsl_core.datasets.sources.items import make_thumbnail
 from cmcsl_core.datasets.sources.table import load_table_items
 
 COLUMNS = {"id": "tweet_id", "image": "photo", "text": "body", "label": "verdict"}
@@ -33,7 +35,10 @@ BROKEN = {"t-missing": "missing image", "t-garbage": "undecodable image", "t-nol
 """Ids of the broken rows and the reason the source gives (plus a duplicate id of the first row)."""
 
 MOVED = 0
-"""The item whose image file is moved away after encoding (no thumbnail: the placeholder)."""
+"""In :func:`paths_only_feature_file`, the item whose image file is moved away (the placeholder)."""
+
+TABLE_OPTIONS = {f"{role}_column": name for role, name in COLUMNS.items()}
+"""The table's columns as the source's options (``--image-column`` etc.)."""
 
 TEXTS = [
     "Breaking: the dam collapsed!! see https://example.org/news_item_(1) #flood",
@@ -102,19 +107,18 @@ def make_own_table(folder: Path) -> Path:
     return table
 
 
-def own_feature_file(table: Path, out: Path) -> tuple[Path, FeatureSet]:
-    """Encode the table (fake encoders) into ``out`` with a thumbnail per item; item :data:`MOVED`'s
-    image is moved away afterwards, so it has none. Returns the file and its feature set."""
+def load_own_table(table: Path) -> FeatureSet:
+    """The table loaded as the app loads it (the cheap fake encoders; thumbnails from the pipeline)."""
     from tests.helpers_items import FakeEncoders
 
-    loaded = load_table_items(
-        table, **{f"{role}_column": name for role, name in COLUMNS.items()},
-        encoders=FakeEncoders().build(), use_cache=False,
-    )  # fmt: skip
-    fs = loaded.features
+    return load_table_items(table, **TABLE_OPTIONS, encoders=FakeEncoders().build(), use_cache=False).features
+
+
+def paths_only_feature_file(table: Path, out: Path) -> tuple[Path, FeatureSet]:
+    """A feature file of the table as another tool would write it: ``image_paths`` (absolute) but no
+    thumbnails; item :data:`MOVED`'s image is moved away afterwards. Returns the file and its features."""
+    fs = load_own_table(table)
     moved = Path(fs.image_paths[MOVED])
     moved.rename(moved.with_name("moved away " + moved.name))
-    thumbs = tuple(make_thumbnail(p) for p in fs.image_paths)
-    assert not thumbs[MOVED] and all(thumbs[i] for i in range(fs.n_items) if i != MOVED)
-    fs = replace(fs, thumbnails=thumbs, X=tuple(np.asarray(x, dtype=np.float64) for x in fs.X))
+    fs = replace(fs, thumbnails=None, X=tuple(np.asarray(x, dtype=np.float64) for x in fs.X))
     return save_features(fs, out), fs

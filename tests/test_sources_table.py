@@ -24,6 +24,7 @@ from cmcsl_core.datasets.sources.items import (
     write_skipped_csv,
 )
 from cmcsl_core.datasets.sources.table import load_table_items, read_table
+from cmcsl_core.encoders.options import EncoderOptions
 from cmcsl_core.encoders.decode import load_image
 from cmcsl_core.errors import CMCSLError, SourceError
 from helpers_items import FakeEncoders, fake_image_features, fake_text_features, save_image
@@ -149,7 +150,8 @@ def test_adding_one_item_encodes_only_that_item(items_dir, monkeypatch, tmp_path
     new_image = save_image(items_dir / "img/new one.jpg", "jpeg", (5, 150, 250))
     bigger = _write_table(items_dir, "csv", rows=ROWS + [("a11", "img/new one.jpg", "jpeg", "a new text", "dog")])
     second = load_table_items(bigger, encoders=fake.build())
-    assert len(fake.image_calls) == 2 and fake.image_calls[-1] == [str(new_image)]  # exactly one image encoded
+    assert len(fake.image_calls) == 2 and len(fake.image_calls[-1]) == 1  # exactly one image encoded: the new one
+    np.testing.assert_allclose(fake.image_calls[-1][0], fake_image_features(load_image(new_image)))  # type: ignore[arg-type]
     assert len(fake.text_calls) == 2 and fake.text_calls[-1] == ["a new text"]
     assert second.features.ids == first.features.ids + ("a11",)
     fresh = load_table_items(bigger, encoders=FakeEncoders().build(), use_cache=False)
@@ -256,7 +258,7 @@ def test_skipped_csv_written_atomically(tmp_path):
 def test_real_encoders_end_to_end(items_dir):
     """The real EfficientNet-Lite0 + MiniLM on the fabricated table; features saved and read back."""
     table = _write_table(items_dir, "csv", "cp1252")
-    loaded = load_table_items(table, device="cpu", use_cache=False)
+    loaded = load_table_items(table, encoder=EncoderOptions(device="cpu"), use_cache=False)
     fs = loaded.features
     assert fs.ids == tuple(GOOD)
     assert [x.shape[1] for x in fs.X] == [1280, 384]

@@ -6,6 +6,7 @@
 * :mod:`~cmcsl_core.annotations.queue`: disagreements, closest calls first.
 * :mod:`~cmcsl_core.annotations.suggest`: "label these next".
 * :mod:`~cmcsl_core.annotations.formats`: CSV / Parquet / Label Studio export, label-file import.
+* :mod:`~cmcsl_core.annotations.agreement`: labels per annotator, Cohen's and Fleiss' kappa.
 """
 
 from cmcsl_core.annotations.fingerprint import fingerprint

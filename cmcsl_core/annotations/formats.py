@@ -290,8 +290,10 @@ def read_label_file(path: PathLike) -> LabelRows:
     try:
         if p.suffix.lower() in (".parquet", ".pq"):
             frame = pd.read_parquet(p)
-        else:
-            frame = pd.read_csv(p, dtype=str, keep_default_na=False)
+        else:  # UTF-8 (with or without BOM), else Windows-1252, as the table reader
+            from cmcsl_core.datasets.sources.items import decode_text
+
+            frame = pd.read_csv(io.StringIO(decode_text(p.read_bytes())), dtype=str, keep_default_na=False)
     except Exception as exc:  # pandas raises many types for a bad file
         raise CMCSLError(f"cannot read label file {p}: {exc}") from None
     first = 1 if p.suffix.lower() in (".parquet", ".pq") else 2

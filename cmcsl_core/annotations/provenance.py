@@ -1,13 +1,14 @@
 """Final labels from seeds plus human labels, with where each label came from.
 
-Human labels win. Every other item is labelled by CMCSL from the seeds PLUS the
+Human labels win. Every other item is labelled by the request's labeler (CMCSL, the
+paper's rule, by default; :mod:`cmcsl_core.method.labelers`) from the seeds PLUS the
 human-labelled items as additional seeds (a human label counts as a seed with that
 label; a seed a human relabelled takes the human's label). Each item's provenance is
 
 ``human``   a person labelled it (``annotator`` names who);
 ``seed``    one of the seeds (its label is read from the feature file);
 ``agree``   all modalities proposed the same label;
-``<name>``  the modalities disagreed and this modality (nearer to its seed) decided.
+``<name>``  the modalities disagreed and this modality decided (for CMCSL: the one nearer its seed).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import pandas as pd
 from cmcsl_core.annotations.store import AnnotationStore, HumanLabels
 from cmcsl_core.constants import DEFAULT_PREPROCESSING
 from cmcsl_core.datasets.features import FeatureSet
-from cmcsl_core.method.labeling import LabelingResult, cross_modal_labels
+from cmcsl_core.method.graph import FeatureGraphs
+from cmcsl_core.method.labelers.registry import DEFAULT_LABELER, check_labeler, make_labeler
+from cmcsl_core.method.labeling import LabelingResult
 from cmcsl_core.method.preprocessing import check_preprocessing, preprocess_features
 from cmcsl_core.method.request import LabelRequest
 from cmcsl_core.method.seeds import check_seeds
@@ -124,19 +127,20 @@ def labels_with_annotations(
     fs: FeatureSet,
     request: LabelRequest,
     human: HumanLabels | AnnotationStore,
-    X_list: Sequence[np.ndarray] | None = None,
+    X_list: Sequence[np.ndarray] | FeatureGraphs | None = None,
 ) -> AnnotatedLabels:
-    """Label every item from a request's seeds plus the human labels; human labels win.
+    """Label every item from a request's seeds plus the human labels, with the request's labeler; human labels win.
 
     Parameters
     ----------
     fs : FeatureSet
     request : LabelRequest
-        The seeds (``b_class`` draw or explicit) and the preprocessing.
+        The seeds (``b_class`` draw or explicit), the preprocessing and the labeler.
     human : HumanLabels or AnnotationStore
         The human labels, or the store to read them from.
-    X_list : sequence of ndarray, optional
-        The request's preprocessed features if already computed.
+    X_list : sequence of ndarray or FeatureGraphs, optional
+        The request's preprocessed features if already computed (a FeatureGraphs keeps
+        the kNN graphs of the spreading labelers).
 
     Returns
     -------
@@ -144,7 +148,7 @@ def labels_with_annotations(
     """
     labels = human.current() if isinstance(human, AnnotationStore) else human
     req = request.validated()
-    return labels_from_seeds(fs, req.seed_indices(fs), labels, req.preprocessing, X_list)
+    return labels_from_seeds(fs, req.seed_indices(fs), labels, req.preprocessing, X_list, req.labeler)
 
 
 def labels_from_seeds(
@@ -152,7 +156,8 @@ def labels_from_seeds(
     seed_idx: Sequence[int] | np.ndarray,
     human: HumanLabels,
     preprocessing: str = DEFAULT_PREPROCESSING,
-    X_list: Sequence[np.ndarray] | None = None,
+    X_list: Sequence[np.ndarray] | FeatureGraphs | None = None,
+    labeler: str = DEFAULT_LABELER,
 ) -> AnnotatedLabels:
     """Label every item from explicit seeds plus the human labels; human labels win.
 
@@ -167,9 +172,12 @@ def labels_from_seeds(
         The human labels (``AnnotationStore.current()``).
     preprocessing : str
         One of :data:`~cmcsl_core.method.preprocessing.PREPROCESSINGS`.
-    X_list : sequence of ndarray, optional
+    X_list : sequence of ndarray or FeatureGraphs, optional
         ``preprocess_features(fs.X, preprocessing)`` if already computed (the app
-        caches it); must match ``preprocessing``.
+        caches it, as a FeatureGraphs with its kNN graphs); must match ``preprocessing``.
+    labeler : str
+        Which labeler labels the items that are neither seeds nor human-labelled
+        (:mod:`cmcsl_core.method.labelers`; ``cmcsl`` by default).
 
     Returns
     -------
@@ -185,8 +193,11 @@ def labels_from_seeds(
     if idx.size == 0:
         check_seeds(idx, fs.n_items)  # raises the library's "at least one seed" error
     seeds = check_seeds(seed_idx, fs.n_items) if len(seed_idx) else np.zeros(0, dtype=np.int64)
-    features = tuple(X_list) if X_list is not None else preprocess_features(fs.X, preprocessing)
-    result = cross_modal_labels(features, idx, labels, fs.modality_names)
+    if isinstance(X_list, FeatureGraphs):
+        graphs = X_list
+    else:
+        graphs = FeatureGraphs(tuple(X_list) if X_list is not None else preprocess_features(fs.X, preprocessing))
+    result = make_labeler(check_labeler(labeler)).label(graphs, idx, labels, fs.n_classes, fs.modality_names)
 
     n = fs.n_items
     decided = np.asarray([*fs.modality_names, AGREE], dtype=object)[result.decided_by]

@@ -19,7 +19,11 @@ Durability and concurrency
 * One transaction per action (``BEGIN IMMEDIATE``), so concurrent writers
   (browser tabs, processes) serialise instead of losing updates; a writer waits up
   to ``timeout`` seconds (``busy_timeout``) for another one, then fails with
-  :class:`DatabaseLockedError` and writes nothing.
+  :class:`DatabaseLockedError` (saying how long it really waited) and writes nothing.
+* A new database: SQLite answers the switch to WAL on a fresh file with BUSY at once,
+  without calling the busy handler, when another connection is creating the same
+  file (two annotators starting together). Every read and write is therefore retried
+  on "locked" / "busy" until ``timeout`` seconds have passed in all (a few ms apart).
 * One connection per thread and process, kept open (closing the last connection
   of a WAL database checkpoints and fsyncs, tripling the cost of an action); it
   is reopened after a fork, after a database error, and when the file was moved
@@ -36,14 +40,16 @@ touched: an unknown class or item writes nothing (and creates no file).
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
@@ -76,6 +82,9 @@ SCHEMA_VERSION = 1
 
 DB_ENV = "CMCSL_DB"
 """Environment variable naming the database when no path is given."""
+
+DB_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+"""Names of database files: an existing empty file is made a database only when named so."""
 
 DEFAULT_TIMEOUT = 5.0
 """Seconds a writer waits for another writer before giving up (``busy_timeout``)."""
@@ -238,17 +247,17 @@ def data_dir() -> Path:
     return Path(root) / "cmcsl-studio"
 
 
-def default_db_path(fingerprint: str | None = None) -> Path:
+def default_db_path(fingerprint: str | None = None, env: bool = True) -> Path:
     """Where the annotations go when no path is given.
 
-    ``$CMCSL_DB`` if set; else ``<data_dir>/annotations.sqlite``, or, given a feature
-    file's fingerprint, ``<data_dir>/annotations-<first 16 digits>.sqlite`` (one
+    ``$CMCSL_DB`` if set (and ``env``); else ``<data_dir>/annotations.sqlite``, or, given a
+    feature file's fingerprint, ``<data_dir>/annotations-<first 16 digits>.sqlite`` (one
     database per feature file, so switching data in the app never hits a foreign
-    database).
+    database). A served app uses ``env=False``: its databases are always these.
     """
-    env = os.environ.get(DB_ENV)
-    if env:
-        return Path(env)
+    named = os.environ.get(DB_ENV) if env else None
+    if named:
+        return Path(named)
     name = "annotations.sqlite" if fingerprint is None else f"annotations-{fingerprint[:16]}.sqlite"
     return data_dir() / name
 
@@ -273,6 +282,19 @@ def default_annotator() -> str:
 def utc_now() -> str:
     """The current UTC time as ISO 8601 with microseconds and a ``Z``."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_T = TypeVar("_T")
+
+
+def _is_locked(exc: BaseException) -> bool:
+    """Whether SQLite said the database is locked or busy (another connection holds it)."""
+    if isinstance(exc, DatabaseLockedError):
+        return True
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    lowered = str(exc).lower()
+    return "locked" in lowered or "busy" in lowered
 
 
 def _row_to_action(row: Sequence[object]) -> Action:
@@ -305,6 +327,10 @@ class AnnotationStore:
         Seconds to wait for another writer before :class:`DatabaseLockedError`.
     fingerprint : str, optional
         ``fingerprint(fs)`` if already known (it hashes every feature array).
+    independent : bool
+        Annotators label independently (a served class): an action's ``previous`` label
+        and an undo's resulting label are those of its annotator's own history, so that
+        nothing an annotator does or sees tells them another annotator's label.
 
     Raises
     ------
@@ -318,15 +344,21 @@ class AnnotationStore:
         path: PathLike | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         fingerprint: str | None = None,
+        independent: bool = False,
     ) -> None:
-        if timeout < 0:
-            raise AnnotationError(f"the busy timeout must be >= 0 seconds, got {timeout}")
+        if not (math.isfinite(timeout) and timeout >= 0):
+            raise AnnotationError(f"the busy timeout must be a number of seconds >= 0, got {timeout}")
         self.fingerprint = fingerprint or feature_fingerprint(fs)
         self._default_path = path is None
         self.path = Path(path) if path is not None else default_db_path(self.fingerprint)
         if self.path.is_dir():
             raise AnnotationError(f"annotation database {self.path} is a folder; give a file name")
+        try:  # an existing empty file that is not named as a database is someone else's (an empty __init__.py)
+            self._foreign_empty = self.path.stat().st_size == 0 and self.path.suffix.lower() not in DB_SUFFIXES
+        except OSError:
+            self._foreign_empty = False
         self.timeout = float(timeout)
+        self.independent = bool(independent)
         self.n_items = fs.n_items
         self.class_names = fs.class_names
         self.ids = fs.ids
@@ -386,11 +418,8 @@ class AnnotationStore:
 
     # ------------------------------------------------------------ database
     def _connect(self) -> sqlite3.Connection:
-        try:
-            con = sqlite3.connect(str(self.path), timeout=self.timeout, isolation_level=None, check_same_thread=False)
-            con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-        except sqlite3.Error as exc:
-            raise self._translate(exc) from None
+        con = sqlite3.connect(str(self.path), timeout=self.timeout, isolation_level=None, check_same_thread=False)
+        con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
         return con
 
     @contextmanager
@@ -431,15 +460,16 @@ class AnnotationStore:
             except sqlite3.Error:
                 pass
 
-    def _translate(self, exc: BaseException) -> AnnotationError:
+    def _translate(self, exc: BaseException, waited: float | None = None) -> AnnotationError:
         message = str(exc)
         lowered = message.lower()
         if isinstance(exc, AnnotationError):
             return exc
-        if "locked" in lowered or "busy" in lowered:
+        if _is_locked(exc):
+            spent = self.timeout if waited is None else waited
             return DatabaseLockedError(
                 f"annotation database {self.path} is locked by another program "
-                f"(waited {self.timeout:g} s); nothing was written, try again"
+                f"(waited {spent:.2f} s); nothing was written, try again"
             )
         if isinstance(exc, sqlite3.DatabaseError) and (
             "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered or "file is" in lowered
@@ -504,8 +534,12 @@ class AnnotationStore:
         rows = con.execute(f"SELECT {_COLUMNS} FROM actions WHERE item_index = ? ORDER BY id", (index,))
         return [_row_to_action(r) for r in rows]
 
-    def _current_label(self, con: sqlite3.Connection, index: int, skip: int | None = None) -> str | None:
+    def _current_label(
+        self, con: sqlite3.Connection, index: int, skip: int | None = None, annotator: str | None = None
+    ) -> str | None:
         actions = self._item_actions(con, index)
+        if self.independent and annotator is not None:
+            actions = [a for a in actions if a.annotator == annotator]
         if skip is not None:
             actions = [a for a in actions if a.id != skip]
         now = fold(actions).get(index)
@@ -542,11 +576,37 @@ class AnnotationStore:
             undoes=undoes,
         )
 
+    def _patiently(self, attempt: Callable[[], _T]) -> _T:
+        """``attempt()``, again while SQLite answers "locked" or "busy", until ``timeout`` seconds in all.
+
+        The busy handler covers a writer that holds the database, but not the switch
+        to WAL on a new file, which fails at once while another connection creates it.
+        Other errors are translated at once. The error after the timeout says how long
+        was really waited.
+        """
+        start = time.monotonic()
+        pause = 0.002
+        while True:
+            try:
+                return attempt()
+            except (sqlite3.Error, AnnotationError) as exc:
+                waited = time.monotonic() - start
+                if not _is_locked(exc) or waited >= self.timeout:
+                    raise self._translate(exc, waited) from None
+            time.sleep(min(pause, max(self.timeout - waited, 0.0)))
+            pause = min(pause * 2, 0.05)
+
     def _write(self, work: Callable[[sqlite3.Connection], list[Action]]) -> list[Action]:
         """Run ``work(con)`` in one ``BEGIN IMMEDIATE`` transaction; errors roll everything back."""
+        if self._foreign_empty:
+            raise AnnotationError(
+                f"{self.path} is an existing empty file, not an annotation database; give a new file name "
+                f"(or one ending in {', '.join(DB_SUFFIXES)})"
+            )
         if self._default_path:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
+
+        def attempt() -> list[Action]:
             with self._connection() as con:
                 self._check(con, create=True)
                 con.execute("BEGIN IMMEDIATE")
@@ -558,20 +618,26 @@ class AnnotationStore:
                         con.execute("ROLLBACK")
                     raise
                 return actions
-        except (sqlite3.Error, AnnotationError) as exc:
-            raise self._translate(exc) from None
 
-    def _read(self) -> list[Action]:
+        return self._patiently(attempt)
+
+    def _read(self, annotator: str | None = None) -> list[Action]:
         if not self.path.exists():
             return []
-        try:
+
+        def attempt() -> list[Action]:
             with self._connection() as con:
                 if not self._check(con, create=False):
                     return []
-                rows = con.execute(f"SELECT {_COLUMNS} FROM actions ORDER BY id").fetchall()
+                if annotator is None:
+                    rows = con.execute(f"SELECT {_COLUMNS} FROM actions ORDER BY id").fetchall()
+                else:
+                    rows = con.execute(
+                        f"SELECT {_COLUMNS} FROM actions WHERE annotator = ? ORDER BY id", (annotator,)
+                    ).fetchall()
             return [_row_to_action(r) for r in rows]
-        except (sqlite3.Error, AnnotationError) as exc:
-            raise self._translate(exc) from None
+
+        return self._patiently(attempt)
 
     # ------------------------------------------------------------- actions
     def label(self, item: int | str | np.integer, label: str, annotator: str) -> Action:
@@ -611,7 +677,7 @@ class AnnotationStore:
             done: list[Action] = []
             time = utc_now()
             for index, cls, name in zip(rows, classes, who):
-                previous = self._current_label(con, index)
+                previous = self._current_label(con, index, annotator=name)
                 done.append(self._insert(con, index, cls, name, previous, "label", time=time))
             return done
 
@@ -636,8 +702,8 @@ class AnnotationStore:
             if row is None:
                 raise AnnotationError(f"annotator {name!r} has nothing to undo")
             target = _row_to_action(row)
-            before = self._current_label(con, target.index)
-            after = self._current_label(con, target.index, skip=target.id)
+            before = self._current_label(con, target.index, annotator=name)
+            after = self._current_label(con, target.index, skip=target.id, annotator=name)
             return [self._insert(con, target.index, after, name, before, "undo", undoes=target.id)]
 
         return self._write(work)[0]
@@ -645,12 +711,16 @@ class AnnotationStore:
     # -------------------------------------------------------------- reading
     def history(self, annotator: str | None = None) -> list[Action]:
         """Every action, oldest first (optionally one annotator's). Empty if no database yet."""
-        actions = self._read()
-        return actions if annotator is None else [a for a in actions if a.annotator == annotator]
+        return self._read(annotator)
 
-    def current(self) -> HumanLabels:
-        """The human labels in force (the :func:`fold` of the history)."""
-        return self.current_from(self._read())
+    def current(self, annotator: str | None = None) -> HumanLabels:
+        """The human labels in force (the :func:`fold` of the history).
+
+        With ``annotator``: that annotator's own labels only (the fold of their own
+        actions), as if they labelled alone; a served class works this way, so that
+        every visitor labels independently and the teacher compares them.
+        """
+        return self.current_from(self._read(annotator))
 
     def current_from(self, actions: Iterable[Action]) -> HumanLabels:
         """:meth:`current` of an already read history."""
@@ -668,11 +738,12 @@ class AnnotationStore:
 
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` (``"ok"`` for a sound file)."""
-        try:
+
+        def attempt() -> str:
             with self._connection() as con:
                 return "\n".join(str(r[0]) for r in con.execute("PRAGMA integrity_check"))
-        except sqlite3.Error as exc:
-            raise self._translate(exc) from None
+
+        return self._patiently(attempt)
 
     def __iter__(self) -> Iterator[Action]:
         return iter(self.history())

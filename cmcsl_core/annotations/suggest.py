@@ -16,6 +16,10 @@ candidate that changes the most items not already changed by an earlier pick (a
 label moved twice counts once). When no candidate changes anything new, the rest of
 the budget is filled with the closest calls. Candidates are the ``max_candidates``
 closest calls of the review queue.
+
+The effect of a new seed is computed with the nearest-seed rule (that is what makes it
+exact and cheap); for a labeler that labels otherwise (label spreading, ...) the
+suggestions come from the CMCSL run on the same labelled items.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import numpy as np
 
 from cmcsl_core.annotations.queue import item_mask, review_queue, scaled_distances
 from cmcsl_core.errors import CMCSLError
-from cmcsl_core.method.labeling import LabelingResult, squared_distances, squared_norms
+from cmcsl_core.method.labeling import LabelingResult, cross_modal_labels, squared_distances, squared_norms
 
 __all__ = ["Suggestions", "alternative_labels", "label_change_matrix", "suggest_next"]
 
@@ -157,6 +161,8 @@ def suggest_next(
     """
     if isinstance(k, bool) or int(k) < 1:
         raise CMCSLError(f"the budget k must be at least 1, got {k}")
+    if result.labeler != "cmcsl" and result.seeds_are_rows:  # the nearest-seed rule, on the same labelled items
+        result = cross_modal_labels(X_list, result.seed_idx, result.seed_labels, result.modality_names)
     frozen = item_mask(reviewed, result.n_items)
     queue = review_queue(result, reviewed=frozen, unreviewed_only=True, scaling=scaling)
     cand = queue[: max(int(max_candidates), 0)]

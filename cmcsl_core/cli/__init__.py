@@ -101,6 +101,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PermissionError as exc:
         print(f"error: permission denied: {exc.filename}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # a write that fails (a full disk, a read-only or virtual folder like /proc)
+        print(f"error: {_os_error_text(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _os_error_text(exc: OSError) -> str:
+    """One line for a failed file operation: what failed, on which file."""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    name = exc.filename
+    if name is None:
+        return what
+    base = os.path.basename(str(name))
+    if base.startswith(".") and base.endswith(".tmp"):  # write_atomically's temporary file: name the target
+        target = base[1:].rsplit(".", 2)[0]
+        name = os.path.join(os.path.dirname(str(name)), target)
+    return f"cannot write {name}: {what}" if exc.filename2 is None else f"{what}: {name} -> {exc.filename2}"
 
 
 def console_main() -> None:

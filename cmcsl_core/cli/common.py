@@ -7,6 +7,7 @@ Front-end aliases live here, not in the library: ``--classifier logreg`` becomes
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Callable, NoReturn
@@ -22,6 +23,9 @@ __all__ = [
     "HelpFormatter",
     "positive_int",
     "whole_int",
+    "seed_int",
+    "seconds_arg",
+    "MAX_SEED",
     "int_list",
     "classifier_arg",
     "preprocessing_arg",
@@ -34,6 +38,7 @@ __all__ = [
     "add_store_arguments",
     "add_writer_arguments",
     "add_seed_arguments",
+    "labeler_arg",
 ]
 
 EXIT_USAGE = 2
@@ -90,6 +95,29 @@ def positive_int(text: str) -> int:
     value = whole_int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+MAX_SEED = 2**31 - 1
+"""Largest random seed (the app's limit too)."""
+
+
+def seed_int(text: str) -> int:
+    """A random seed: a whole number 0 .. 2**31 - 1."""
+    value = whole_int(text)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a random seed between 0 and {MAX_SEED}, got {value}")
+    return value
+
+
+def seconds_arg(text: str) -> float:
+    """A finite number of seconds >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds >= 0, got {text!r}")
     return value
 
 
@@ -185,17 +213,31 @@ def add_writer_arguments(parser: argparse.ArgumentParser, by_help: str) -> None:
     from cmcsl_core.annotations.store import DEFAULT_TIMEOUT
 
     parser.add_argument("--by", help=by_help)
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for another writer")
+    parser.add_argument("--timeout", type=seconds_arg, default=DEFAULT_TIMEOUT, help="seconds to wait for another writer")
+
+
+def _labeler(text: str) -> str:
+    from cmcsl_core.method.labelers.registry import check_labeler
+
+    return check_labeler(text)
+
+
+labeler_arg = _argument_type(_labeler, "labeler")
 
 
 def add_seed_arguments(parser: argparse.ArgumentParser) -> None:
-    """The seeds of a labelling (``--b-class`` or ``--seeds``, ``--seed``) and ``--preprocessing`` (label, labels)."""
+    """The seeds of a labelling (``--b-class`` or ``--seeds``, ``--seed``), ``--preprocessing`` and ``--labeler`` (label, labels)."""
+    from cmcsl_core.method.labelers.registry import DEFAULT_LABELER, LABELER_NAMES
     from cmcsl_core.method.preprocessing import PREPROCESSINGS
 
     seeds = parser.add_mutually_exclusive_group(required=True)
     seeds.add_argument("--b-class", type=positive_int, help="seeds per class, drawn at random")
     seeds.add_argument("--seeds", type=int_list, help="explicit seed item indices, e.g. 3,17,42")
-    parser.add_argument("--seed", type=whole_int, default=LABEL_SEED, help="random seed of the --b-class draw")
+    parser.add_argument("--seed", type=seed_int, default=LABEL_SEED, help="random seed of the --b-class draw")
     parser.add_argument(
         "--preprocessing", type=preprocessing_arg, default=DEFAULT_PREPROCESSING, help=f"one of {', '.join(PREPROCESSINGS)}"
     )
+    parser.add_argument(
+        "--labeler", type=labeler_arg, default=DEFAULT_LABELER,
+        help=f"one of {', '.join(LABELER_NAMES)} (cmcsl: the paper's rule; see docs/labelers.md)",
+    )  # fmt: skip

@@ -12,6 +12,7 @@ from cmcsl_core.cli.common import (
     methods_arg,
     positive_int,
     preprocessing_arg,
+    seed_int,
     tqdm_progress,
     whole_int,
 )
@@ -27,6 +28,7 @@ from cmcsl_core.constants import (
 )
 from cmcsl_core.errors import CMCSLError
 from cmcsl_core.evaluation.config import METHODS, CurveConfig
+from cmcsl_core.evaluation.model_selection import C_GRID, check_c_grid
 
 NAME = "curve"
 HELP = "BAC vs b_class under repeated 2-fold CV (the paper: 5x2), long-format CSV"
@@ -47,12 +49,18 @@ def add_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--b-max", type=positive_int, help=f"largest b_class (default: {B_MAX})")
     c.add_argument("--b-values", type=int_list, help="explicit b_class values, e.g. 1,5,10 (instead of --b-min/--b-max)")
     c.add_argument("--repeats", type=positive_int, default=REPEATS, help="repetitions of 2-fold CV")
-    c.add_argument("--seed", type=whole_int, default=RANDOM_STATE, help="random state of the CV splits and seed draws")
+    c.add_argument("--seed", type=seed_int, default=RANDOM_STATE, help="random state of the CV splits and seed draws")
     c.add_argument("--class-weights", type=class_weights_arg, default=DEFAULT_CLASS_WEIGHTS,
                    help=f"one of {', '.join(CLASS_WEIGHTS)}")
     c.add_argument(
         "--jobs", type=whole_int, default=-1, help="folds side by side in threads; -1 = all cores, 1 = one at a time"
     )
+    c.add_argument("--label-quality", action="store_true",
+                   help="also the BAC of each labeler's own labels on the training fold's non-seed items "
+                   "(modality 'labels')")
+    c.add_argument("--c-grid", default=None,
+                   help="with --classifier lr: the C values the DRA/MLA methods choose from on their validation "
+                   "split, comma separated (default half decades from 1e-4 to 10)")
     c.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     c.add_argument("--out", required=True, help="CSV file to write (method, modality, b_class, fold, bac)")
 
@@ -78,6 +86,8 @@ def config_from_args(args: argparse.Namespace) -> CurveConfig:
         random_state=args.seed,
         class_weights=args.class_weights,
         n_jobs=args.jobs,
+        label_quality=args.label_quality,
+        c_grid=C_GRID if args.c_grid is None else check_c_grid(args.c_grid),
     ).validated()
 
 

@@ -54,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
     from cmcsl_core.datasets.features import load_features, save_features
     from cmcsl_core.datasets.sources.items import load_spec_items, report_skipped
 
-    out = check_out(args.out, args.path, suffix=".npz")
     spec = spec_from_args(args)
+    out = check_out(args.out, args.path, *spec.input_files(), suffix=".npz")
     progress, close = tqdm_progress(spec.source, not args.no_progress)
     try:
         loaded = load_spec_items(spec, progress)

@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def request_from_args(args: argparse.Namespace) -> LabelRequest:
     """The :class:`LabelRequest` that parsed ``label`` flags describe."""
     return LabelRequest(
-        preprocessing=args.preprocessing, b_class=args.b_class, seed=args.seed, seeds=args.seeds
+        preprocessing=args.preprocessing, b_class=args.b_class, seed=args.seed, seeds=args.seeds, labeler=args.labeler
     ).validated()
 
 
@@ -42,8 +42,11 @@ def run(args: argparse.Namespace) -> int:
     s = labeling_summary(result, fs.y, fs.n_classes)
     uni = ", ".join(f"{k} {v:.4f}" for k, v in s.uni_accuracy.items())
     wins = ", ".join(f"{k} {v}" for k, v in s.wins.items())
-    print(f"{fs.n_items} items, {len(seeds)} seeds, preprocessing {request.preprocessing}")
-    print(f"pseudo-label accuracy on {s.n_scored} non-seed items: UNI {uni}; CMCSL {s.cmcsl_accuracy:.4f}")
+    print(f"{fs.n_items} items, {len(seeds)} seeds, preprocessing {request.preprocessing}, labeler {request.labeler}")
+    if result.selection is not None:
+        print(getattr(result.selection, "describe")())
+    each = "UNI" if result.labeler in ("cmcsl", "cmcsl-scaled") else "per modality"
+    print(f"pseudo-label accuracy on {s.n_scored} non-seed items: {each} {uni}; {result.labeler.upper()} {s.cmcsl_accuracy:.4f}")
     print(f"disagreements {s.disagreement_rate:.2%}, decided by: {wins}")
     human = human_disagreement(fs, result)
     if human is not None:

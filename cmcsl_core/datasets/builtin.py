@@ -23,13 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from cmcsl_core.datasets.features import FeatureSet, load_features
-from cmcsl_core.datasets.sources.items import (
-    EncoderOptions,
-    ItemEncoders,
-    LoadedItems,
-    encode_with_options,
-    make_thumbnail,
-)
+from cmcsl_core.datasets.sources.encoding import ItemEncoders, LoadedItems, encode_with_options
+from cmcsl_core.encoders.options import EncoderOptions
+from cmcsl_core.encoders.thumbnails import THUMBNAIL_QUALITY, THUMBNAIL_SIZE  # the shipped thumbnails' format
 from cmcsl_core.datasets.sources.mvsa import merge_labels, read_mvsa_rows
 from cmcsl_core.errors import SourceError
 from cmcsl_core.types import PathLike, ProgressFn
@@ -53,13 +49,6 @@ BUILTIN_MVSA_LABEL = "MVSA-Single (real tweets, built in)"
 
 BUILTIN_LABEL_MODES: tuple[str, ...] = ("all", "merged", "text", "image")
 """``labels`` choices of :func:`load_builtin_mvsa`."""
-
-THUMBNAIL_SIZE = 96
-"""Longer side of the shipped thumbnails, in pixels."""
-
-THUMBNAIL_QUALITY = 70
-"""JPEG quality of the shipped thumbnails."""
-
 
 def builtin_mvsa_path() -> Path:
     """``data/mvsa_single.npz`` of the repository (``$CMCSL_MVSA_BUILTIN`` overrides it)."""
@@ -126,6 +115,7 @@ def build_mvsa_builtin(
     encoders: ItemEncoders | None = None,
     ids: "list[str] | None" = None,
     use_cache: bool = True,
+    encoder: EncoderOptions = EncoderOptions(device="cpu", backend="torch"),
 ) -> LoadedItems:
     """Encode MVSA-Single the way the built-in file is made (default encoders, label mode ``all``).
 
@@ -136,11 +126,15 @@ def build_mvsa_builtin(
     progress : callable(done, total), optional
         Encoding progress.
     encoders : ItemEncoders, optional
-        Default: EfficientNet-Lite0 + all-MiniLM-L6-v2 on the CPU.
+        Default: the encoders of ``encoder``.
     ids : list of str, optional
         Only these tweets (for tests comparing a sample with the shipped file).
     use_cache : bool
         Read and write the on-disk feature cache.
+    encoder : EncoderOptions
+        Default: EfficientNet-Lite0 + all-MiniLM-L6-v2 on the CPU with torch (the torch extra),
+        as the shipped file was made; ``backend="onnx"`` gives the same features within
+        float16 precision.
 
     Returns
     -------
@@ -159,8 +153,5 @@ def build_mvsa_builtin(
         f"MVSA-Single, built in: {len(table.ids)} real tweets (Niu et al., MMM 2016), y = the late-fusion paper's "
         f"merged label, the text label for the {int(np.sum(merged < 0))} positive-vs-negative tweets the rule drops"
     )
-    options = EncoderOptions(device="cpu")
-    loaded = encode_with_options(rows, skipped, "mvsa-builtin", description, options, encoders, progress, use_cache)
-    fs = loaded.features
-    thumbs = tuple(make_thumbnail(p, THUMBNAIL_SIZE, THUMBNAIL_QUALITY) for p in fs.image_paths or ())
-    return LoadedItems(features=replace(fs, image_paths=None, thumbnails=thumbs), skipped=loaded.skipped)
+    loaded = encode_with_options(rows, skipped, "mvsa-builtin", description, encoder, encoders, progress, use_cache)
+    return LoadedItems(features=replace(loaded.features, image_paths=None), skipped=loaded.skipped)

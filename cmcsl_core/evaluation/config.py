@@ -22,11 +22,21 @@ from cmcsl_core.constants import (
     REPEATS,
 )
 from cmcsl_core.errors import CMCSLError
+from cmcsl_core.method.labelers.registry import DEFAULT_LABELER, LABELER_NAMES
 from cmcsl_core.method.preprocessing import check_preprocessing
 from cmcsl_core.models.classifiers import check_class_weights, check_classifier
 from cmcsl_core.evaluation.fusion import FUSION_RULES
+from cmcsl_core.evaluation.model_selection import C_GRID, c_text, check_c_grid
 
-__all__ = ["METHODS", "SEEDED_METHODS", "LF_METHODS", "CMCSL_FUSION_METHODS", "check_methods", "CurveConfig"]
+__all__ = [
+    "METHODS",
+    "SEEDED_METHODS",
+    "LABELER_METHODS",
+    "LF_METHODS",
+    "CMCSL_FUSION_METHODS",
+    "check_methods",
+    "CurveConfig",
+]
 
 LF_METHODS: tuple[str, ...] = tuple(f"LF-{rule}" for rule in FUSION_RULES)
 """Late fusion (:mod:`~cmcsl_core.evaluation.fusion`) of classifiers trained on true labels (modality ``fused``)."""
@@ -34,10 +44,16 @@ LF_METHODS: tuple[str, ...] = tuple(f"LF-{rule}" for rule in FUSION_RULES)
 CMCSL_FUSION_METHODS: tuple[str, ...] = tuple(f"CMCSL-{rule}" for rule in FUSION_RULES)
 """Late fusion of classifiers trained on CMCSL pseudo-labels (modality ``fused``; depend on ``b_class``)."""
 
-METHODS: tuple[str, ...] = ("FULL", "PRE", "UNI", "CMCSL", "EF", "LF", *LF_METHODS, *CMCSL_FUSION_METHODS)
+LABELER_METHODS: tuple[str, ...] = tuple(n.upper() for n in LABELER_NAMES if n != DEFAULT_LABELER)
+"""The labelers beyond the paper's rule as curve methods (``CM-LS``, ...): per modality, a classifier trained
+on the labeler's final labels, like ``CMCSL`` (which is the ``cmcsl`` labeler)."""
+
+METHODS: tuple[str, ...] = (
+    "FULL", "PRE", "UNI", "CMCSL", *LABELER_METHODS, "EF", "LF", *LF_METHODS, *CMCSL_FUSION_METHODS
+)  # fmt: skip
 """All methods, in display order."""
 
-SEEDED_METHODS: tuple[str, ...] = ("PRE", "UNI", "CMCSL")
+SEEDED_METHODS: tuple[str, ...] = ("PRE", "UNI", "CMCSL", *LABELER_METHODS)
 """Per-modality methods that train on seeds (and so depend on ``b_class``)."""
 
 def check_methods(methods: Iterable[str] | str) -> tuple[str, ...]:
@@ -93,6 +109,12 @@ class CurveConfig:
     n_jobs : int, default=-1
         Folds computed side by side in threads; -1 uses all cores, 1 runs them one
         after the other. Does not change the result.
+    label_quality : bool, default=False
+        Also score the labels themselves: for ``CMCSL`` and every labeler method, the
+        BAC of its labels on the training fold's non-seed items (modality ``labels``).
+    c_grid : tuple of float, default=C_GRID
+        With ``classifier="lr"``, the ``C`` values the DRA/MLA methods choose from on
+        their validation split (:mod:`~cmcsl_core.evaluation.model_selection`).
 
     Examples
     --------
@@ -112,6 +134,8 @@ class CurveConfig:
     random_state: int = RANDOM_STATE
     class_weights: str = DEFAULT_CLASS_WEIGHTS
     n_jobs: int = -1
+    label_quality: bool = False
+    c_grid: tuple[float, ...] = C_GRID
 
     def validated(self) -> "CurveConfig":
         """A copy with canonical names and sorted, unique ``b_values``.
@@ -141,6 +165,8 @@ class CurveConfig:
             random_state=random_state,
             class_weights=check_class_weights(self.class_weights),
             n_jobs=n_jobs,
+            label_quality=bool(self.label_quality),
+            c_grid=check_c_grid(self.c_grid),
         )
 
     @classmethod
@@ -179,6 +205,8 @@ class CurveConfig:
             "--seed", str(c.random_state),
             "--class-weights", c.class_weights,
             *(["--jobs", str(c.n_jobs)] if c.n_jobs != -1 else []),
+            *(["--label-quality"] if c.label_quality else []),
+            *(["--c-grid", ",".join(c_text(v) for v in c.c_grid)] if c.c_grid != C_GRID else []),
             "--out", str(out),
         ]  # fmt: skip
         return f"{CLI} {shlex.join(args)}"

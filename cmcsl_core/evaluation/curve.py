@@ -35,7 +35,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from cmcsl_core.constants import FUSED
+from cmcsl_core.constants import FUSED, LABELS
 from cmcsl_core.datasets.features import FeatureSet
 from cmcsl_core.evaluation.config import METHODS, CurveConfig, check_methods
 from cmcsl_core.evaluation.folds import Row, evaluate_fold
@@ -99,7 +99,7 @@ def run_curve(
         rows += part
         if progress is not None:
             progress(done * len(config.b_values), total)
-    return CurveResult(config=config, rows=sort_rows(rows, (*fs.modality_names, FUSED)))
+    return CurveResult(config=config, rows=sort_rows(rows, (*fs.modality_names, FUSED, LABELS)))
 
 
 def _threaded_folds(

@@ -5,33 +5,64 @@ sides once; then, for every ``b_class``, seeds are drawn from the training fold
 (nested draws from one random order keyed by ``(random_state, fold)``: all methods
 at one ``(fold, b)`` share the same seeds), and each method trains a base
 classifier whose balanced accuracy on the test fold is one row of the curve.
+
+The labeler methods (``CM-LS``, ``LS``, ...; :data:`~cmcsl_core.evaluation.config.LABELER_METHODS`)
+label the training fold from the same seeds with their labeler; the fold's kNN graphs
+are built once (:class:`~cmcsl_core.method.graph.FeatureGraphs`, also cached on disk)
+and serve every ``b_class``. With ``label_quality`` each labeler's labels are also
+scored themselves: their BAC on the training fold's non-seed items (modality ``labels``).
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from cmcsl_core.constants import FUSED
+from cmcsl_core.constants import FUSED, LABELS
 from cmcsl_core.datasets.features import FeatureSet
-from cmcsl_core.evaluation.config import CMCSL_FUSION_METHODS, SEEDED_METHODS, CurveConfig
+from cmcsl_core.evaluation.config import CMCSL_FUSION_METHODS, LABELER_METHODS, LF_METHODS, SEEDED_METHODS, CurveConfig
+from cmcsl_core.evaluation.late_fusion import fused_predictions
 from cmcsl_core.evaluation.metrics import balanced_accuracy
+from cmcsl_core.method.graph import FeatureGraphs
+from cmcsl_core.method.labelers.registry import make_labeler, method_labeler
 from cmcsl_core.method.labeling import cross_modal_labels, squared_distances, squared_norms
 from cmcsl_core.method.preprocessing import fit_preprocessor, l2_normalize, split_preprocessing
 from cmcsl_core.method.seeds import seed_order
 from cmcsl_core.models.base import class_weight_vector, make_sklearn_classifier
 from cmcsl_core.models.gnb import GNBBatch, GNBTask
 from cmcsl_core.models.proba import FitTask, fit_predict, fit_predict_proba
-from cmcsl_core.evaluation.late_fusion import late_fusion_rows
 
-__all__ = ["Row", "TrainingSet", "Fold", "fold_label_sets", "evaluate_fold"]
+__all__ = ["Row", "TrainingSet", "LabelSet", "Fold", "fold_label_sets", "evaluate_fold"]
 
-Row = tuple[str, str, int, int, float]
-"""One row of a curve: method, modality, b_class, fold, bac."""
 
-TrainingSet = tuple[np.ndarray, "np.ndarray | None"]
-"""Training labels and the training rows they belong to (None: every training row)."""
+class Row(NamedTuple):
+    """One row of a curve."""
+
+    method: str
+    modality: str
+    b_class: int
+    fold: int
+    bac: float
+
+
+class TrainingSet(NamedTuple):
+    """What one modality's classifier is trained on."""
+
+    labels: np.ndarray
+    """Training labels."""
+    rows: np.ndarray | None
+    """The training rows they belong to (None: every training row)."""
+
+
+class LabelSet(NamedTuple):
+    """One method's training sets at one ``b_class`` (one per modality)."""
+
+    method: str
+    b_class: int
+    tasks: list[TrainingSet]
+    quality: float | None = None
+    """BAC of the method's labels on the training fold's non-seed items (labelers only)."""
 
 
 class Fold:
@@ -78,6 +109,12 @@ class Fold:
         """Balanced accuracy of test-fold predictions."""
         return balanced_accuracy(self.y_te, pred, self.k)
 
+    def label_quality(self, labels: np.ndarray, seeds: np.ndarray) -> float:
+        """Balanced accuracy of training-fold labels on the non-seed training items (the labels' own quality)."""
+        scored = np.ones(self.y_tr.size, dtype=bool)
+        scored[seeds] = False
+        return balanced_accuracy(self.y_tr[scored], labels[scored], self.k)
+
     def scores(self, m: int, tasks: list[TrainingSet]) -> list[float]:
         """BAC on the test fold of modality ``m``'s classifier for each (labels, rows) task."""
         if self.gnb:
@@ -114,10 +151,50 @@ class Fold:
         support = np.mean([self.proba(a, b, batch) for a, b, batch in zip(self.Xtr, self.Xte, batches)], axis=0)
         return self.score(np.argmax(support, axis=1))
 
+    def late_fusion_rows(
+        self, fold_id: int, methods: Sequence[str], b_values: Sequence[int], cmcsl_labels: Sequence[tuple[int, np.ndarray]]
+    ) -> list[Row]:
+        """Curve rows of the LF-* and CMCSL-* methods (:mod:`~cmcsl_core.evaluation.late_fusion`).
+
+        Parameters
+        ----------
+        fold_id : int
+            Fold index (seeds the validation splits).
+        methods : sequence of str
+            The curve's methods; only LF-* and CMCSL-* are computed here.
+        b_values : sequence of int
+            LF-* rows are repeated for every b (they do not depend on it).
+        cmcsl_labels : sequence of (b_class, pseudo-labels of the training fold)
+            CMCSL's cross-modal labels per b (needed for CMCSL-*).
+        """
+        config = self.config
+        rs = int(config.random_state)
+        rows: list[Row] = []
+
+        def predictions(targets: list[np.ndarray], rules: list[str], seeds: list[tuple[int, ...]]) -> list[dict[str, np.ndarray]]:
+            return fused_predictions(
+                config.classifier, self.Xtr, self.Xte, targets, self.weights, self.k, rules, seeds,
+                c_grid=config.c_grid,
+            )  # fmt: skip
+
+        lf_rules = [m.split("-", 1)[1] for m in methods if m in LF_METHODS]
+        if lf_rules:
+            preds = predictions([self.y_tr], lf_rules, [(rs, fold_id, 0)])[0]
+            for rule in lf_rules:
+                score = self.score(preds[rule])
+                rows += [Row(f"LF-{rule}", FUSED, b, fold_id, score) for b in b_values]
+        cm_rules = [m.split("-", 1)[1] for m in methods if m in CMCSL_FUSION_METHODS]
+        if cm_rules and cmcsl_labels:
+            bs = [b for b, _ in cmcsl_labels]
+            all_preds = predictions([lab for _, lab in cmcsl_labels], cm_rules, [(rs, fold_id, b) for b in bs])
+            for b, preds in zip(bs, all_preds):
+                rows += [Row(f"CMCSL-{rule}", FUSED, b, fold_id, self.score(preds[rule])) for rule in cm_rules]
+        return rows
+
 
 def fold_label_sets(
     fold: Fold, fold_id: int, config: CurveConfig, names: tuple[str, ...], class_names: tuple[str, ...]
-) -> list[tuple[str, int, list[TrainingSet]]]:
+) -> list[LabelSet]:
     """For every (method, b): the training labels and rows each modality's classifier gets.
 
     Seeds for all b come from one random order per fold (nested draws), so the
@@ -134,17 +211,19 @@ def fold_label_sets(
         candidates = order.ravel()  # class-major: column c * b_max + j
         norms = [squared_norms(X) for X in fold.Xtr]
         d2_all = [squared_distances(X, X[candidates], xx) for X, xx in zip(fold.Xtr, norms)]
-    out: list[tuple[str, int, list[TrainingSet]]] = []
+    out: list[LabelSet] = []
     n_mod = len(names)
+    seed_sets: list[tuple[int, np.ndarray, np.ndarray]] = []
     for b in config.b_values:
         cols = np.sort((np.arange(fold.k)[:, None] * b_max + np.arange(b)[None, :]).ravel())
         seeds_unsorted = order.ravel()[cols]
         rank = np.argsort(seeds_unsorted)
         seeds, cols = seeds_unsorted[rank], cols[rank]
         seed_labels = fold.y_tr[seeds]
+        seed_sets.append((b, seeds, seed_labels))
         if "PRE" in seeded:
-            pre: list[TrainingSet] = [(seed_labels, seeds)] * n_mod
-            out.append(("PRE", b, pre))
+            pre = [TrainingSet(seed_labels, seeds)] * n_mod
+            out.append(LabelSet("PRE", b, pre))
         if need_labels:
             result = cross_modal_labels(
                 fold.Xtr,
@@ -156,11 +235,19 @@ def fold_label_sets(
                 exact_distances=False,
             )
             if "UNI" in seeded:
-                uni: list[TrainingSet] = [(result.labels[m], None) for m in range(n_mod)]
-                out.append(("UNI", b, uni))
+                uni = [TrainingSet(result.labels[m], None) for m in range(n_mod)]
+                out.append(LabelSet("UNI", b, uni))
             if "CMCSL" in seeded:
-                cmcsl: list[TrainingSet] = [(result.final_labels, None)] * n_mod
-                out.append(("CMCSL", b, cmcsl))
+                cmcsl = [TrainingSet(result.final_labels, None)] * n_mod
+                out.append(LabelSet("CMCSL", b, cmcsl, fold.label_quality(result.final_labels, seeds)))
+    labelers = [m for m in seeded if m in LABELER_METHODS]
+    if labelers:
+        graphs = FeatureGraphs(fold.Xtr)  # one set of kNN graphs for every labeler and b of this fold
+        for method in labelers:
+            labeler = make_labeler(method_labeler(method))
+            finals = labeler.final_labels_many(graphs, [(s, lab) for _, s, lab in seed_sets], fold.k)
+            for (b, seeds, _), final in zip(seed_sets, finals):
+                out.append(LabelSet(method, b, [TrainingSet(final, None)] * n_mod, fold.label_quality(final, seeds)))
     return out
 
 
@@ -170,20 +257,21 @@ def evaluate_fold(fs: FeatureSet, fold_id: int, train: np.ndarray, test: np.ndar
     names = fs.modality_names
     fixed: list[tuple[str, str, float]] = []
     if "FULL" in config.methods:
-        scores = [fold.scores(m, [(fold.y_tr, None)])[0] for m in range(len(names))]
+        scores = [fold.scores(m, [TrainingSet(fold.y_tr, None)])[0] for m in range(len(names))]
         fixed += [("FULL", n, s) for n, s in zip(names, scores)]
     if "EF" in config.methods:
         fixed.append(("EF", FUSED, fold.early_fusion()))
     if "LF" in config.methods:
         fixed.append(("LF", FUSED, fold.late_fusion()))
-    rows = [(method, name, b, fold_id, score) for b in config.b_values for method, name, score in fixed]
+    rows = [Row(method, name, b, fold_id, score) for b in config.b_values for method, name, score in fixed]
     label_sets = fold_label_sets(fold, fold_id, config, names, fs.class_names)
-    cmcsl_labels = [(b, tasks[0][0]) for method, b, tasks in label_sets if method == "CMCSL"]
-    rows += late_fusion_rows(fold, fold_id, config.methods, config.b_values, cmcsl_labels)
-    label_sets = [entry for entry in label_sets if entry[0] in config.methods]
+    cmcsl_labels = [(s.b_class, s.tasks[0].labels) for s in label_sets if s.method == "CMCSL"]
+    rows += fold.late_fusion_rows(fold_id, config.methods, config.b_values, cmcsl_labels)
+    label_sets = [s for s in label_sets if s.method in config.methods]
+    if config.label_quality:
+        rows += [Row(s.method, LABELS, s.b_class, fold_id, s.quality) for s in label_sets if s.quality is not None]
     for m, name in enumerate(names):
-        scores = fold.scores(m, [tasks[m] for _, _, tasks in label_sets]) if label_sets else []
+        scores = fold.scores(m, [s.tasks[m] for s in label_sets]) if label_sets else []
         fold.release(m)  # one modality's batch in memory at a time
-        rows += [(method, name, b, fold_id, s) for (method, b, _), s in zip(label_sets, scores)]
+        rows += [Row(s.method, name, s.b_class, fold_id, sc) for s, sc in zip(label_sets, scores)]
     return rows
-

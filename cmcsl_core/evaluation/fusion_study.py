@@ -2,9 +2,12 @@
 
 For every repeat the items are split at random, stratified by class, into train,
 validation and test parts (default 8:1:1). The preprocessing is fitted on the train
-part only. One base classifier per modality is trained on the train part; DRA and MLA
-weights come from the validation part (:mod:`cmcsl_core.evaluation.fusion`); every
-model is scored on the test part by accuracy and F1. F1 is the support-weighted F1
+part only. One base classifier per modality is trained on the train part; for
+logistic regression its ``C`` is chosen on the validation part (lowest validation
+log-loss over ``c_grid``, :mod:`cmcsl_core.evaluation.model_selection`; the chosen
+values are in :attr:`FusionStudyResult.chosen_c`); DRA and MLA weights come from the
+validation part (:mod:`cmcsl_core.evaluation.fusion`); every model is scored on the
+test part by accuracy and F1. F1 is the support-weighted F1
 by default (``f1_average="weighted"``, the usual figure on MVSA) or macro F1.
 
 Test labels are used for scoring only: the weights and predictions depend on the
@@ -35,6 +38,7 @@ from cmcsl_core.evaluation.fusion import (
     macro_f1,
     weighted_f1,
 )
+from cmcsl_core.evaluation.model_selection import C_GRID, best_c, c_text, check_c_grid
 from cmcsl_core.method.preprocessing import check_preprocessing, fit_preprocessor
 from cmcsl_core.models.base import check_class_weights, check_classifier, class_weight_vector
 from cmcsl_core.models.proba import FitTask, fit_predict_proba
@@ -81,7 +85,11 @@ def parse_split(text: str | tuple[float, ...]) -> tuple[float, float, float]:
 
 @dataclass(frozen=True)
 class FusionStudyConfig:
-    """Settings of :func:`run_fusion_study` (the ``fusion`` command's flags)."""
+    """Settings of :func:`run_fusion_study` (the ``fusion`` command's flags).
+
+    ``c_grid``: the ``C`` values an ``lr`` classifier chooses from on the validation
+    part (one value: that ``C``, no choice; ignored by ``gnb`` and ``cart``).
+    """
 
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)
     repeats: int = 5
@@ -92,6 +100,7 @@ class FusionStudyConfig:
     alpha: str = "none"
     mla_metric: str = "accuracy"
     f1_average: str = "weighted"
+    c_grid: tuple[float, ...] = C_GRID
 
     def validated(self) -> "FusionStudyConfig":
         """A checked copy; CMCSLError for bad values."""
@@ -114,6 +123,7 @@ class FusionStudyConfig:
             alpha=self.alpha,
             mla_metric=self.mla_metric,
             f1_average=self.f1_average,
+            c_grid=check_c_grid(self.c_grid),
         )
 
     def command(self, features: str, out: str = "fusion.csv") -> str:
@@ -143,6 +153,7 @@ class FusionStudyConfig:
             "--alpha", c.alpha,
             "--mla-metric", c.mla_metric,
             "--f1", c.f1_average,
+            *(["--c-grid", ",".join(c_text(v) for v in c.c_grid)] if c.c_grid != C_GRID else []),
             "--out", str(out),
         ]  # fmt: skip
         return f"{CLI} {shlex.join(args)}"
@@ -174,6 +185,8 @@ class FusionStudyResult:
     config : FusionStudyConfig
     encoders : str
         Where the features came from (the file's ``source`` and ``description``).
+    chosen_c : tuple of dict
+        Per repeat, ``{modality: C}`` chosen on the validation part (empty for ``gnb``/``cart``).
     """
 
     frame: "pandas.DataFrame"
@@ -181,6 +194,17 @@ class FusionStudyResult:
     predictions: tuple[dict[str, np.ndarray], ...]
     config: FusionStudyConfig = field(default_factory=FusionStudyConfig)
     encoders: str = ""
+    chosen_c: tuple[dict[str, float], ...] = ()
+
+    def chosen_c_text(self) -> str:
+        """The chosen ``C`` per modality over the repeats, e.g. ``image 0.0003 (x5), text 0.001 (x2), 0.003 (x3)``."""
+        if not self.chosen_c:
+            return ""
+        parts = []
+        for name in self.chosen_c[0]:
+            values, counts = np.unique([c[name] for c in self.chosen_c], return_counts=True)
+            parts.append(f"{name} " + ", ".join(f"{c_text(v)} (x{n})" for v, n in zip(values, counts)))
+        return "; ".join(parts)
 
     def summary(self) -> "pandas.DataFrame":
         """Mean and std of accuracy and F1 per model (in row order)."""
@@ -273,17 +297,23 @@ def run_fusion_study(
     rows = []
     all_weights = []
     all_preds = []
+    all_c: list[dict[str, float]] = []
     f1 = weighted_f1 if cfg.f1_average == "weighted" else macro_f1
+    grid = cfg.c_grid if cfg.classifier == "lr" else (1.0,)
     for r, (tr, va, te) in enumerate(parts):
         y_tr, y_va = fs.y[tr], fs.y[va]
         w = class_weight_vector(y_tr, k, cfg.class_weights, y_tr)
-        task = [FitTask(y_tr, w)]
+        tasks = [FitTask(y_tr, w, C=c) for c in grid]  # one model per C, fitted together
         val_p, test_p = [], []
-        for X in fs.X:
+        chosen: dict[str, float] = {}
+        for name, X in zip(names, fs.X):
             prep = fit_preprocessor(X[tr], cfg.preprocessing)
             Xtr = prep.transform(X[tr])
             Xeval = prep.transform(np.vstack([X[va], X[te]]))
-            P = fit_predict_proba(cfg.classifier, Xtr, Xeval, task, k)[0]
+            Ps = fit_predict_proba(cfg.classifier, Xtr, Xeval, tasks, k)
+            j = best_c([P[: va.size] for P in Ps], y_va, grid)[0] if len(grid) > 1 else 0
+            P = Ps[j]
+            chosen[name] = grid[j]
             val_p.append(P[: va.size])
             test_p.append(P[va.size :])
         preds: dict[str, np.ndarray] = {n: np.argmax(p, axis=1) for n, p in zip(names, test_p)}
@@ -297,11 +327,13 @@ def run_fusion_study(
             rows.append((model, r, float(np.mean(p == y_te)), f1(y_te, p, k)))
         all_weights.append(weights)
         all_preds.append(preds)
+        if cfg.classifier == "lr":
+            all_c.append(chosen)
         if progress is not None:
             progress(r + 1, len(parts))
     frame = pd.DataFrame(rows, columns=["model", "repeat", "accuracy", "f1"])
     encoders = "; ".join(s for s in (fs.source, fs.description) if s) or "unknown encoders"
-    return FusionStudyResult(frame, tuple(all_weights), tuple(all_preds), cfg, encoders)
+    return FusionStudyResult(frame, tuple(all_weights), tuple(all_preds), cfg, encoders, tuple(all_c))
 
 
 def config_dict(config: FusionStudyConfig) -> dict[str, object]:

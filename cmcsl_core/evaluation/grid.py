@@ -97,6 +97,8 @@ class GridSpec:
         As in :class:`~cmcsl_core.evaluation.config.CurveConfig`.
     classifiers, preprocessings : tuple of str
         The grid's other two axes.
+    label_quality : bool
+        Also the label-quality rows (modality ``labels``) of CMCSL and the labeler methods.
     """
 
     source: str = "demo"
@@ -109,6 +111,7 @@ class GridSpec:
     repeats: int = REPEATS
     random_state: int = RANDOM_STATE
     class_weights: str = DEFAULT_CLASS_WEIGHTS
+    label_quality: bool = False
 
     def validated(self) -> "GridSpec":
         """Canonical names; CMCSLError for bad values or empty axes."""
@@ -137,6 +140,7 @@ class GridSpec:
             repeats=base.repeats,
             random_state=base.random_state,
             class_weights=base.class_weights,
+            label_quality=bool(self.label_quality),
         )
 
     def curve_config(self, classifier: str, preprocessing: str) -> Any:
@@ -151,6 +155,7 @@ class GridSpec:
             repeats=self.repeats,
             random_state=self.random_state,
             class_weights=self.class_weights,
+            label_quality=self.label_quality,
         ).validated()
 
     def tasks(self) -> list[GridTask]:
@@ -168,6 +173,8 @@ class GridSpec:
         d = asdict(self)
         for axis in ("subsets", "classifiers", "preprocessings"):
             d.pop(axis)
+        if not d["label_quality"]:  # grids written before the flag existed resume as before
+            d.pop("label_quality")
         return json.loads(json.dumps(d))
 
 

@@ -18,23 +18,29 @@ classifiers that are fused are then trained on the whole training fold. For
 pseudo-labels, so no true label beyond the seeds' is used: the weights measure how
 well each modality reproduces the cross-modal labeling on held-out training items.
 The split is drawn from ``(random_state, fold, b_class)`` (``b_class = 0`` for LF).
+
+Model selection: with logistic regression, the classifiers behind DRA and MLA choose
+their ``C`` on the same split (lowest validation log-loss against the targets, over
+``c_grid``; :mod:`~cmcsl_core.evaluation.model_selection`), per modality and target
+vector, and the fused classifiers are trained on the whole training fold with that
+``C``; MEAN and MAX keep ``C = 1``.
+
+The curve rows of these methods are made by
+:meth:`cmcsl_core.evaluation.folds.Fold.late_fusion_rows`; this module needs nothing
+from the fold (no import circle).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
-from cmcsl_core.constants import FUSED
-from cmcsl_core.evaluation.config import CMCSL_FUSION_METHODS, LF_METHODS
 from cmcsl_core.evaluation.fusion import fit_fusion_weights, fuse, validation_split
+from cmcsl_core.evaluation.model_selection import best_c
 from cmcsl_core.models.proba import FitTask, fit_predict_proba
 
-if TYPE_CHECKING:  # pragma: no cover
-    from cmcsl_core.evaluation.folds import Fold
-
-__all__ = ["fused_predictions", "late_fusion_rows"]
+__all__ = ["fused_predictions"]
 
 
 def fused_predictions(
@@ -48,6 +54,7 @@ def fused_predictions(
     split_seeds: Sequence[tuple[int, ...]],
     alpha: str = "none",
     mla_metric: str = "accuracy",
+    c_grid: Sequence[float] = (),
 ) -> list[dict[str, np.ndarray]]:
     """Fused test predictions for several target vectors at once (batched per modality).
 
@@ -69,6 +76,9 @@ def fused_predictions(
         Random state of the validation split, one per target set.
     alpha, mla_metric : str
         See :func:`~cmcsl_core.evaluation.fusion.dra_weights` / ``mla_weights``.
+    c_grid : sequence of float
+        With ``lr``: the ``C`` values DRA/MLA's classifiers choose from (one value: that ``C``;
+        empty: ``C = 1``).
 
     Returns
     -------
@@ -76,79 +86,43 @@ def fused_predictions(
         Per target set, ``{rule: predicted classes of the test rows}``.
     """
     n_sets = len(target_sets)
+    m_count = len(Xtr)
     weighted = [r for r in rules if r in ("DRA", "MLA")]
     tasks = [FitTask(t, weight_fn(t)) for t in target_sets]
-    test_p = [fit_predict_proba(classifier, Xtr[m], Xte[m], tasks, n_classes) for m in range(len(Xtr))]
+    test_p = [fit_predict_proba(classifier, Xtr[m], Xte[m], tasks, n_classes) for m in range(m_count)]
+    weighted_test_p = test_p
     val_p: list[np.ndarray] = []
     splits = []
     if weighted:
         splits = [validation_split(t, seed) for t, seed in zip(target_sets, split_seeds)]
-        val_tasks = [FitTask(t[fit], weight_fn(t[fit]), fit) for t, (fit, _) in zip(target_sets, splits)]
-        # predict every training row, then keep each set's own validation rows
-        val_p = [fit_predict_proba(classifier, Xtr[m], Xtr[m], val_tasks, n_classes) for m in range(len(Xtr))]
+        grid = [float(c) for c in c_grid] if classifier == "lr" and len(c_grid) else [1.0]
+        val_tasks = [
+            FitTask(t[fit], weight_fn(t[fit]), fit, C=c) for t, (fit, _) in zip(target_sets, splits) for c in grid
+        ]
+        val_p, weighted_test_p = [], []
+        for m in range(m_count):
+            # predict every training row, then keep each set's own validation rows
+            P = fit_predict_proba(classifier, Xtr[m], Xtr[m], val_tasks, n_classes)
+            P = P.reshape(n_sets, len(grid), *P.shape[1:])
+            chosen = [best_c([p[val] for p in P[s]], target_sets[s][val], grid)[0] for s, (_, val) in enumerate(splits)]
+            val_p.append(np.stack([P[s, j] for s, j in enumerate(chosen)]))
+            if grid != [1.0]:  # the fused classifiers: whole training fold, chosen C
+                refit = [FitTask(t, weight_fn(t), C=grid[j]) for t, j in zip(target_sets, chosen)]
+                weighted_test_p.append(fit_predict_proba(classifier, Xtr[m], Xte[m], refit, n_classes))
+            else:
+                weighted_test_p.append(test_p[m])
     out: list[dict[str, np.ndarray]] = []
     for s in range(n_sets):
-        probas = [test_p[m][s] for m in range(len(Xtr))]
         preds: dict[str, np.ndarray] = {}
         for rule in rules:
             if rule in ("DRA", "MLA"):
                 val = splits[s][1]
-                vp = [val_p[m][s][val] for m in range(len(Xtr))]
+                vp = [val_p[m][s][val] for m in range(m_count)]
                 w = fit_fusion_weights(rule, target_sets[s][val], vp, n_classes, alpha, mla_metric)
+                probas = [weighted_test_p[m][s] for m in range(m_count)]
             else:
                 w = fit_fusion_weights(rule, None, None, n_classes)
+                probas = [test_p[m][s] for m in range(m_count)]
             preds[rule] = np.argmax(fuse(probas, w), axis=1)
         out.append(preds)
     return out
-
-
-def late_fusion_rows(
-    fold: "Fold",
-    fold_id: int,
-    methods: Sequence[str],
-    b_values: Sequence[int],
-    cmcsl_labels: Sequence[tuple[int, np.ndarray]],
-) -> list[tuple[str, str, int, int, float]]:
-    """Curve rows of the LF-* and CMCSL-* methods of one fold.
-
-    Parameters
-    ----------
-    fold : cmcsl_core.evaluation.folds.Fold
-        The fold (its ``Xtr``, ``Xte``, ``y_tr``, ``k``, ``weights``, ``score``, ``config``).
-    fold_id : int
-        Fold index (seeds the validation splits).
-    methods : sequence of str
-        The curve's methods; only LF-* and CMCSL-* are computed here.
-    b_values : sequence of int
-        LF-* rows are repeated for every b (they do not depend on it).
-    cmcsl_labels : sequence of (b_class, pseudo-labels of the training fold)
-        CMCSL's cross-modal labels per b (needed for CMCSL-*).
-    """
-    f = fold
-    config = f.config
-    rs = int(config.random_state)
-    rows: list[tuple[str, str, int, int, float]] = []
-    lf_rules = [m.split("-", 1)[1] for m in methods if m in LF_METHODS]
-    if lf_rules:
-        preds = fused_predictions(
-            config.classifier, f.Xtr, f.Xte, [f.y_tr], f.weights, f.k, lf_rules, [(rs, fold_id, 0)]
-        )[0]
-        for rule in lf_rules:
-            score = f.score(preds[rule])
-            rows += [(f"LF-{rule}", FUSED, b, fold_id, score) for b in b_values]
-    cm_rules = [m.split("-", 1)[1] for m in methods if m in CMCSL_FUSION_METHODS]
-    if cm_rules and cmcsl_labels:
-        bs = [b for b, _ in cmcsl_labels]
-        all_preds = fused_predictions(
-            config.classifier,
-            f.Xtr,
-            f.Xte,
-            [lab for _, lab in cmcsl_labels],
-            f.weights,
-            f.k,
-            cm_rules,
-            [(rs, fold_id, b) for b in bs],
-        )
-        for b, preds in zip(bs, all_preds):
-            rows += [(f"CMCSL-{rule}", FUSED, b, fold_id, f.score(preds[rule])) for rule in cm_rules]
-    return rows

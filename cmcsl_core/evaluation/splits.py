@@ -36,6 +36,12 @@ def check_b_feasible(fs: FeatureSet, splits: Sequence[Split], b_max: int) -> Non
     counts = np.array([np.bincount(fs.y[tr], minlength=fs.n_classes) for tr, _ in splits])
     fold, c = np.unravel_index(int(np.argmin(counts)), counts.shape)
     smallest = int(counts[fold, c])
+    empty = [name for name, n in zip(fs.class_names, fs.class_counts()) if n == 0]
+    if empty:
+        raise CMCSLError(
+            f"class {empty[0]!r} has no items, so no seed can be drawn for it (b_class seeds are drawn from every "
+            "class); give the file items of that class or leave it out of class_names"
+        )
     if b_max > smallest:
         raise CMCSLError(
             f"b_class={b_max} is impossible: class {fs.class_names[c]!r} has only {smallest} item(s) in a "

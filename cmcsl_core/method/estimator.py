@@ -18,7 +18,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from cmcsl_core.constants import DEFAULT_PREPROCESSING
 from cmcsl_core.errors import CMCSLError
-from cmcsl_core.method.labeling import LabelingResult, cross_modal_labels
+from cmcsl_core.method.graph import DEFAULT_K, FeatureGraphs
+from cmcsl_core.method.labelers.base import normalise_rows
+from cmcsl_core.method.labelers.nearest import median_scale
+from cmcsl_core.method.labelers.registry import DEFAULT_LABELER, LABELER_NAMES, make_labeler
+from cmcsl_core.method.labeling import LabelingResult, cross_modal_labels, squared_distances, squared_norms
 from cmcsl_core.method.preprocessing import PREPROCESSINGS, Preprocessor, fit_preprocessor
 
 __all__ = ["CrossModalSelfLabeling", "UNLABELED"]
@@ -61,6 +65,9 @@ class CrossModalSelfLabeling(ClassifierMixin, BaseEstimator):
     ----------
     preprocessing : {"raw", "l2", "std", "minmax", "l2std"}, default="l2std"
         Applied to each modality, fitted on the items passed to ``fit``.
+    labeler : str, default="cmcsl"
+        Any labeler of :mod:`cmcsl_core.method.labelers` (``cmcsl``: the paper's rule, as
+        described above; ``cm-ls``, ``auto``, ...).
 
     Attributes
     ----------
@@ -80,6 +87,10 @@ class CrossModalSelfLabeling(ClassifierMixin, BaseEstimator):
         Indices of the labeled items, sorted.
     seed_X_ : list of ndarray of shape (n_seeds, n_features_m)
         The preprocessed seed rows, per modality (what ``predict`` compares with).
+    class_scores_ : ndarray of shape (n_modalities, n_samples, n_classes)
+        Each modality's class scores (see :class:`LabelingResult`).
+    confidence_ : ndarray of shape (n_samples,)
+        The labeler's confidence in each final label (larger = surer).
     labeling_ : LabelingResult
         The full result (labels encoded as positions in ``classes_``).
     preprocessors_ : list of Preprocessor
@@ -104,14 +115,20 @@ class CrossModalSelfLabeling(ClassifierMixin, BaseEstimator):
     array([1])
     """
 
-    def __init__(self, preprocessing: str = DEFAULT_PREPROCESSING) -> None:
+    def __init__(self, preprocessing: str = DEFAULT_PREPROCESSING, labeler: str = DEFAULT_LABELER) -> None:
         self.preprocessing = preprocessing
+        self.labeler = labeler
 
     def _validate_params(self) -> None:
         if not isinstance(self.preprocessing, str) or self.preprocessing not in PREPROCESSINGS:
             raise CMCSLError(
                 f"The 'preprocessing' parameter of {type(self).__name__} must be one of "
                 f"{', '.join(PREPROCESSINGS)}; got {self.preprocessing!r}"
+            )
+        if not isinstance(self.labeler, str) or self.labeler.strip().lower() not in LABELER_NAMES:
+            raise CMCSLError(
+                f"The 'labeler' parameter of {type(self).__name__} must be one of "
+                f"{', '.join(LABELER_NAMES)}; got {self.labeler!r}"
             )
 
     def fit(self, X: Sequence[np.ndarray], y: np.ndarray) -> "CrossModalSelfLabeling":
@@ -145,8 +162,9 @@ class CrossModalSelfLabeling(ClassifierMixin, BaseEstimator):
         classes, encoded = np.unique(y[labeled], return_inverse=True)
         preprocessors = [fit_preprocessor(A, self.preprocessing) for A in arrays]
         Xp = [p.transform(A) for p, A in zip(preprocessors, arrays)]
-        result = cross_modal_labels(Xp, labeled, encoded.astype(np.int64))
+        result = make_labeler(self.labeler).label(FeatureGraphs(Xp, cache=False), labeled, encoded.astype(np.int64), len(classes))
         self.classes_ = classes
+        self.X_ = Xp
         self.preprocessors_: list[Preprocessor] = preprocessors
         self.seed_X_ = [A[labeled] for A in Xp]
         self.seed_indices_ = labeled
@@ -157,14 +175,40 @@ class CrossModalSelfLabeling(ClassifierMixin, BaseEstimator):
         self.distances_ = result.distances
         self.decided_by_ = result.decided_by
         self.disagreement_ = result.disagree
+        self.class_scores_ = result.class_scores
+        self.confidence_ = result.confidence
         return self
 
     def _label_new(self, X: Sequence[np.ndarray]) -> LabelingResult:
+        """New items labelled from the fit: by nearest seed (``cmcsl``, ``cmcsl-scaled``), else by their
+        ``k = 10`` nearest fitted items' per-modality labels (votes averaged across modalities)."""
         check_is_fitted(self)
         arrays = _check_X_list(X, self.n_modalities_in_)
         Xp = [p.transform(A) for p, A in zip(self.preprocessors_, arrays)]
         seeds = self.labeling_
-        return cross_modal_labels(Xp, seeds.seed_idx, seeds.seed_labels, seed_X=self.seed_X_)
+        kind = seeds.labeler
+        if kind in ("cmcsl", "cmcsl-scaled"):
+            result = cross_modal_labels(Xp, seeds.seed_idx, seeds.seed_labels, seed_X=self.seed_X_)
+            if kind == "cmcsl":
+                return result
+            scaled = result.distances / median_scale(seeds.distances, seeds.is_seed)[:, None]
+            winner = np.argmin(scaled, axis=0)
+            final = result.labels[winner, np.arange(result.n_items)]
+            return LabelingResult(
+                result.modality_names, result.seed_idx, result.seed_labels, result.labels, result.distances,
+                result.nearest_seed, final, np.where(result.disagree, winner, -1), result.disagree, False, kind,
+            )  # fmt: skip
+        k = len(self.classes_)
+        votes = np.stack([_knn_votes(A, F, seeds.labels[m], k) for m, (A, F) in enumerate(zip(Xp, self.X_))])
+        labels = np.argmax(votes, axis=2)
+        final = np.argmax(votes.mean(axis=0), axis=1)
+        disagree = np.any(labels != labels[:1], axis=0)
+        decided = np.argmax(votes[:, np.arange(final.size), final], axis=0)
+        empty = np.zeros(labels.shape, dtype=np.int64)
+        return LabelingResult(
+            seeds.modality_names, seeds.seed_idx, seeds.seed_labels, labels, empty.astype(float), empty, final,
+            np.where(disagree, decided, -1), disagree, False, kind, votes,
+        )  # fmt: skip
 
     def predict(self, X: Sequence[np.ndarray]) -> np.ndarray:
         """CMCSL labels of new items from the seeds seen in ``fit``.
@@ -186,7 +230,24 @@ class CrossModalSelfLabeling(ClassifierMixin, BaseEstimator):
         result = self._label_new(X)  # raises NotFittedError before classes_ is looked up
         return self.classes_[result.final_labels]
 
+    def predict_proba(self, X: Sequence[np.ndarray]) -> np.ndarray:
+        """Class scores of new items averaged over the modalities, rows summing to 1 (``cmcsl``: one-hot)."""
+        result = self._label_new(X)
+        if result.class_scores is None:
+            return np.eye(len(self.classes_))[result.final_labels]
+        return normalise_rows(result.class_scores.mean(axis=0))
+
     def predict_per_modality(self, X: Sequence[np.ndarray]) -> np.ndarray:
         """Each modality's nearest-seed (UNI) labels of new items, shape (n_modalities, n_samples)."""
         result = self._label_new(X)
         return self.classes_[result.labels]
+
+
+def _knn_votes(X: np.ndarray, F: np.ndarray, labels: np.ndarray, n_classes: int, k: int = DEFAULT_K) -> np.ndarray:
+    """Share of each class among the labels of the ``k`` nearest rows of ``F`` to every row of ``X``, (n, K)."""
+    k = min(k, F.shape[0])
+    d2 = squared_distances(X, F, squared_norms(X))
+    near = np.argpartition(d2, k - 1, axis=1)[:, :k]
+    votes = np.zeros((X.shape[0], n_classes))
+    np.add.at(votes, (np.repeat(np.arange(X.shape[0]), k), labels[near].ravel()), 1.0 / k)
+    return votes

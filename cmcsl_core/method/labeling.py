@@ -42,6 +42,7 @@ __all__ = [
     "distances_to",
     "nearest_seed",
     "cross_modal_labels",
+    "nearest_seed_per_class",
     "propagate",
 ]
 
@@ -73,6 +74,22 @@ class LabelingResult:
     seeds_are_rows : bool
         Whether ``seed_idx`` indexes the labeled items (False when new items were
         labeled from an earlier fit's seeds).
+    labeler : str
+        Name of the labeler that produced the labels (:mod:`cmcsl_core.method.labelers`).
+    class_scores : ndarray of shape (M, N, K), optional
+        Each modality's score of every class for every item (larger = more likely):
+        a class distribution for the spreading and classifier labelers, the negative
+        distance to the nearest seed of the class for the nearest-seed labelers.
+    confidence : ndarray of shape (N,), optional
+        How sure the labeler is of the final label, on its own scale (larger = surer):
+        the margin between its best and second-best class.
+    selection : object, optional
+        For the ``auto`` labeler, its :class:`~cmcsl_core.method.labelers.auto.Selection`
+        (the estimate of every candidate and the one chosen).
+
+    For labelers that do not label by nearest seed, ``nearest_seed`` and ``distances``
+    name the nearest seed *of the class the modality proposes* (for CMCSL that is the
+    nearest seed), so every labeling can show the labelled item behind a proposal.
     """
 
     modality_names: tuple[str, ...]
@@ -85,6 +102,10 @@ class LabelingResult:
     decided_by: np.ndarray
     disagree: np.ndarray
     seeds_are_rows: bool = True
+    labeler: str = "cmcsl"
+    class_scores: np.ndarray | None = None
+    confidence: np.ndarray | None = None
+    selection: object | None = None
 
     @property
     def n_items(self) -> int:
@@ -236,6 +257,58 @@ def nearest_seed(
     if exact_distances:
         return idx, distances_to(X, S, idx)
     return idx, np.sqrt(np.maximum(best, 0.0))
+
+
+def nearest_seed_per_class(
+    X: np.ndarray, S: np.ndarray, seed_labels: np.ndarray, n_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per item and class, the nearest seed of that class and its Euclidean distance.
+
+    Parameters
+    ----------
+    X : ndarray of shape (N, d)
+        Items.
+    S : ndarray of shape (S, d)
+        Seeds.
+    seed_labels : ndarray of shape (S,)
+        Their classes, in ``0 .. n_classes - 1``.
+    n_classes : int
+        K.
+
+    Returns
+    -------
+    index : ndarray of shape (N, K)
+        Position in ``S`` of the nearest seed of each class (-1 for a class without seed;
+        exact ties go to the lowest position).
+    distance : ndarray of shape (N, K)
+        Its distance (``inf`` for a class without seed), from the matrix-product
+        expansion (relative error ~1e-8), computed :data:`BLOCK_BYTES` at a time.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    S = np.asarray(S, dtype=np.float64)
+    labels = np.asarray(seed_labels, dtype=np.int64)
+    n = X.shape[0]
+    index = np.full((n, n_classes), -1, dtype=np.int64)
+    dist = np.full((n, n_classes), np.inf)
+    if S.shape[0] == 0 or n == 0:
+        return index, dist
+    order = np.argsort(labels, kind="stable")  # seeds grouped by class, each group in seed order
+    starts = np.searchsorted(labels[order], np.arange(n_classes))
+    ends = np.searchsorted(labels[order], np.arange(n_classes), side="right")
+    present = np.flatnonzero(ends > starts)
+    Sg = S[order]
+    xx = squared_norms(X)
+    step = _block_rows(S.shape[0])
+    buf = np.empty((min(step, n), S.shape[0]), dtype=np.float64)
+    for a in range(0, n, step):
+        b = min(a + step, n)
+        d2 = squared_distances(X[a:b], Sg, xx[a:b], out=buf[: b - a])
+        for c in present:
+            block = d2[:, starts[c] : ends[c]]
+            j = np.argmin(block, axis=1)
+            index[a:b, c] = order[starts[c] + j]
+            dist[a:b, c] = np.sqrt(np.maximum(block[np.arange(b - a), j], 0.0))
+    return index, dist
 
 
 def cross_modal_labels(

@@ -83,7 +83,12 @@ def seed_order(
         name = class_names[smallest] if class_names is not None else f"class {smallest}"
         where = " in the training rows" if rows is not None else ""
         n_small = int(sizes[smallest])
-        fix = f"the largest valid b_class is {n_small}" if n_small else "no b_class is possible while a class is empty"
+        if n_small == 0:
+            raise SeedError(
+                f"class {name!r} has no items{where}, so no seed can be drawn for it (b_class seeds are "
+                "drawn from every class); give the file items of that class or leave it out of class_names"
+            )
+        fix = f"the largest valid b_class is {n_small}"
         raise SeedError(
             f"b_class={b_max} is larger than class {name!r}, the smallest class, which has only {n_small} "
             f"item(s){where}; {fix}"

@@ -103,7 +103,7 @@ class _Problem:
     as indices (a gather for the loss, a scatter for the gradient), not as one-hot arrays.
     """
 
-    def __init__(self, X: np.ndarray, tasks: Sequence[LRTask], n_classes: int, C: float) -> None:
+    def __init__(self, X: np.ndarray, tasks: Sequence[LRTask], n_classes: int, C: float | np.ndarray) -> None:
         n = X.shape[0]
         self.Xa32 = np.hstack([X, np.ones((n, 1))]).astype(np.float32)
         self.XaT32 = np.ascontiguousarray(self.Xa32.T)
@@ -131,7 +131,7 @@ class _Problem:
         self.bias = np.where(self.present, 0.0, -1e4).astype(np.float32)
         S = self.SW.sum(axis=0, dtype=np.float64)
         self.S = np.where(S > 0, S, 1.0)
-        self.alpha = 1.0 / (C * self.S)  # penalty factor per model
+        self.alpha = 1.0 / (np.asarray(C, dtype=np.float64) * self.S)  # penalty factor per model
         self.T = T
 
     def evaluate(self, W: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -171,7 +171,7 @@ def fit_lr_batch(
     X: np.ndarray,
     tasks: Sequence[LRTask],
     n_classes: int,
-    C: float = LR_C,
+    C: float | Sequence[float] = LR_C,
     tol: float = LR_TOL,
     max_iter: int = LR_MAX_ITER,
     init: np.ndarray | None = None,
@@ -186,8 +186,8 @@ def fit_lr_batch(
         One per model.
     n_classes : int
         K.
-    C : float
-        Inverse penalty strength, as scikit-learn's ``C``.
+    C : float or sequence of float
+        Inverse penalty strength, as scikit-learn's ``C``; one value for all tasks or one per task.
     tol : float
         Stop a model when the largest absolute gradient entry is at most ``tol``.
     max_iter : int
@@ -202,7 +202,10 @@ def fit_lr_batch(
     X = np.asarray(X, dtype=np.float64)
     if not tasks:
         raise CMCSLError("no LR task to fit")
-    prob = _Problem(X, tasks, n_classes, C)
+    Cs = np.broadcast_to(np.asarray(C, dtype=np.float64), (len(tasks),))
+    if not np.all(Cs > 0):
+        raise CMCSLError(f"C must be positive, got {C}")
+    prob = _Problem(X, tasks, n_classes, Cs)
     T, p, k = len(tasks), X.shape[1] + 1, n_classes
     W = np.zeros((T, p, k)) if init is None else np.array(init, dtype=np.float64) * prob.free[:, None, :]
     n_iter = np.zeros(T, dtype=np.int64)

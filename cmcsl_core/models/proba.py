@@ -20,11 +20,15 @@ __all__ = ["FitTask", "fit_predict", "fit_predict_proba"]
 
 @dataclass(frozen=True)
 class FitTask:
-    """One classifier to fit: labels, sample weights and (optionally) the training rows they belong to."""
+    """One classifier to fit: labels, sample weights and (optionally) the training rows they belong to.
+
+    ``C``: the inverse penalty strength of an ``lr`` model (other classifiers ignore it).
+    """
 
     labels: np.ndarray
     weights: np.ndarray
     rows: np.ndarray | None = None
+    C: float = 1.0
 
 
 def _lr_batches(
@@ -51,7 +55,7 @@ def _lr_batches(
                 for i in idx
             ]
             Xb = X[union]
-        batch = fit_lr_batch(Xb, lr_tasks, n_classes)
+        batch = fit_lr_batch(Xb, lr_tasks, n_classes, C=[tasks[i].C for i in idx])
         res = batch.predict_proba(Xt) if proba else batch.predict(Xt)
         for j, i in enumerate(idx):
             out[i] = res[j]

@@ -27,6 +27,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from cmcsl_core.cache import array_digest, cache_dir, cache_key, cached_arrays
+from cmcsl_core.fileio import read_member
 from cmcsl_core.constants import UMAP_SEED
 from cmcsl_core.types import PathLike
 
@@ -96,8 +97,8 @@ def cached_umap(key: str) -> np.ndarray | None:
     if not path.is_file():
         return None
     try:
-        with np.load(path, allow_pickle=False) as z:
-            return np.asarray(z["xy"], dtype=np.float32)
+        with np.load(path, allow_pickle=False) as z:  # the header parsed under a lock (pages load views in threads)
+            return np.asarray(read_member(z.zip, "xy", path.name), dtype=np.float32)
     except (OSError, ValueError, EOFError, KeyError):
         return None
 
@@ -208,9 +209,9 @@ def shipped_embedding(path: PathLike, name: str, X_raw: np.ndarray) -> np.ndarra
         with np.load(p, allow_pickle=False) as z:
             if name not in z.files or f"fp__{name}" not in z.files:
                 return None
-            if str(z[f"fp__{name}"]) != fingerprint(X_raw):
+            if str(read_member(z.zip, f"fp__{name}", p.name)) != fingerprint(X_raw):
                 return None
-            xy = np.asarray(z[name], dtype=np.float32)
+            xy = np.asarray(read_member(z.zip, name, p.name), dtype=np.float32)
     except (OSError, ValueError, EOFError):
         return None
     return xy if xy.shape == (np.asarray(X_raw).shape[0], 2) else None

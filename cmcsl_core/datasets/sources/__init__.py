@@ -32,6 +32,7 @@ from typing import Callable
 from cmcsl_core.constants import CLI
 from cmcsl_core.datasets.features import FeatureSet, save_features
 from cmcsl_core.datasets.subsets import Subset, resolve_subset
+from cmcsl_core.encoders.backends import BACKENDS
 from cmcsl_core.encoders.finetune import FINETUNE_MODES
 from cmcsl_core.errors import CMCSLError, SourceError
 from cmcsl_core.types import PathLike, ProgressFn
@@ -108,14 +109,19 @@ def _choice(name: str, choices: tuple[str, ...]) -> Callable[[object], object]:
 
 
 _ITEM_ENCODER_OPTIONS = (
-    SourceOption("image_encoder", "efficientnet-lite0", "efficientnet-lite0, resnet18, none (random) or a .pth file"),
-    SourceOption("text_model", None, "a local sentence-transformers folder (default: the bundled all-MiniLM-L6-v2)"),
-    SourceOption("finetune", "none", "none, ce or supcon: fine-tune the image encoder on a stratified 20 percent, left out of the output",
-                 _choice("finetune", FINETUNE_MODES)),
+    SourceOption("image_encoder", "efficientnet-lite0",
+                 "efficientnet-lite0, or with the torch extra resnet18, none (random) or a .pth file"),
+    SourceOption("text_model", None, "a local sentence-transformers folder, torch extra (default: the built-in all-MiniLM-L6-v2)"),
+    SourceOption("finetune", "none", "none, or with the torch extra ce or supcon: fine-tune the image encoder on a "
+                 "stratified 20 percent, left out of the output", _choice("finetune", FINETUNE_MODES)),
     SourceOption("device", "auto", "auto (CUDA when present), cpu or cuda"),
     SourceOption("batch_size", 64, "images / texts per batch", _positive_int),
+    SourceOption("backend", "auto", "auto (ONNX Runtime for the built-in encoders, torch for the others), "
+                 "onnx or torch (the torch extra)", _choice("backend", BACKENDS)),
 )
 """Encoder options shared by the sources that encode images and texts (raw, mvsa, table)."""
+
+_ENCODER_OPTION_NAMES = tuple(opt.name for opt in _ITEM_ENCODER_OPTIONS)
 
 
 @dataclass(frozen=True)
@@ -351,11 +357,34 @@ class SourceSpec:
             args.append(self.path)
         if info.has_subset:
             args.append(self.subset)
-        kwargs = {k: v for k, v in self.options if v is not None}
+        kwargs = self.loader_options()
         if info.takes_progress:
             kwargs["progress"] = progress
         fs: FeatureSet = loader(*args, **kwargs)
         return fs
+
+    def loader_options(self) -> dict[str, object]:
+        """The loader's keyword arguments: the options given, the encoder ones as one ``encoder=EncoderOptions``."""
+        kwargs = {k: v for k, v in self.options if v is not None}
+        encoder = {name: kwargs.pop(name) for name in _ENCODER_OPTION_NAMES if name in kwargs}
+        if encoder:
+            from cmcsl_core.encoders.options import EncoderOptions
+
+            kwargs["encoder"] = EncoderOptions.from_mapping(encoder)
+        return kwargs
+
+    def input_files(self) -> tuple[str, ...]:
+        """The files and folders this spec reads (an export must not overwrite any of them)."""
+        found = [self.path] if self.path else []
+        if self.source == "mvsa-builtin":
+            from cmcsl_core.datasets.builtin import builtin_mvsa_path
+
+            found.append(str(builtin_mvsa_path()))
+        for name in ("image_encoder", "text_model"):
+            value = dict(self.options).get(name)
+            if isinstance(value, str) and value and Path(value).expanduser().exists():
+                found.append(str(Path(value).expanduser()))
+        return tuple(found)
 
     def export(self, out: PathLike, progress: ProgressFn | None = None) -> Path:
         """Load the data and write it as a feature file (atomically); returns the written path."""

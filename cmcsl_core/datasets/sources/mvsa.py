@@ -273,11 +273,7 @@ def read_mvsa_rows(path: PathLike, labels: str = "merged") -> tuple[ItemRows, li
 def load_mvsa_items(
     path: PathLike,
     labels: str = "merged",
-    image_encoder: str = "efficientnet-lite0",
-    text_model: str | None = None,
-    finetune: str = "none",
-    device: str = "auto",
-    batch_size: int = 64,
+    encoder: EncoderOptions = EncoderOptions(),
     progress: ProgressFn | None = None,
     encoders: ItemEncoders | None = None,
     use_cache: bool = True,
@@ -292,9 +288,7 @@ def load_mvsa_items(
         ``merged`` (the paper's rule, 4,511 tweets), ``text`` or ``image`` (all 4,869).
     {encoder_parameters}
     """
-    options = EncoderOptions(
-        image_encoder=image_encoder, text_model=text_model, finetune=finetune, device=device, batch_size=batch_size
-    ).validated()
+    options = encoder.validated()
     rows, skipped, table = read_mvsa_rows(path, labels)
     mode = str(labels).strip().lower()
     rule = "the paper's merge rule" if mode == "merged" else f"the {mode} annotation"

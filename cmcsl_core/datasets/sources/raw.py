@@ -7,27 +7,32 @@ The original archive (``mmimdb.tar.gz``, about 8 GB) extracts to ``mmimdb/`` wit
 :mod:`cmcsl_core.datasets.subsets`) and encodes them: visual = the pooled features of an
 image encoder (:mod:`cmcsl_core.encoders.image`: EfficientNet-Lite0 by default, or the
 paper's ResNet-18), text = all-MiniLM-L6-v2 embedding of the first plot (384, unit norm).
-Features are cached on disk by the files' contents and the encoders' identity, so a
-second run is instant. ``finetune="ce"`` reproduces the paper: the image encoder is
-fine-tuned on a stratified 20% of the subset, and only the other 80% are exported.
+The movies go through the one encoding pipeline of every item source
+(:mod:`cmcsl_core.datasets.sources.encoding`): features and thumbnails cached on disk by the
+files' contents and the encoders' identity, so a second run is instant. ``finetune="ce"``
+reproduces the paper: the image encoder is fine-tuned on a stratified 20% of the subset, and
+only the other 80% are exported.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
-from cmcsl_core.errors import SourceError
 from cmcsl_core.datasets.features import FeatureSet
-from cmcsl_core.datasets.sources.items import EncoderOptions
+from cmcsl_core.datasets.sources.encoding import ItemEncoders, LoadedItems, default_encoders, encode_items, item_loader_doc
+from cmcsl_core.datasets.sources.rows import MISSING_IMAGE, ItemRows, SkippedItem
 from cmcsl_core.datasets.subsets import Subset, assign_labels, resolve_subset
+from cmcsl_core.encoders.options import EncoderOptions
+from cmcsl_core.errors import SourceError
 from cmcsl_core.types import PathLike, ProgressFn
 
-__all__ = ["MovieRecord", "RawScan", "find_dataset_dir", "scan_dataset", "load_raw"]
+__all__ = ["MovieRecord", "RawScan", "find_dataset_dir", "scan_dataset", "load_raw_items", "load_raw"]
 
 _IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".gz", ".zip")
@@ -52,6 +57,7 @@ class RawScan:
     folder: Path
     movies: tuple[MovieRecord, ...]
     bad_json: int
+    bad_json_files: tuple[str, ...] = ()
 
 
 def find_dataset_dir(path: PathLike) -> Path:
@@ -123,6 +129,7 @@ def scan_dataset(folder: Path) -> RawScan:
                     images[stem] = (entry.name, st.st_size, st.st_mtime_ns)
     movies = []
     bad = 0
+    bad_files: list[str] = []
     for stem in sorted(jsons):
         try:
             with open(folder / jsons[stem][0], encoding="utf-8") as fh:
@@ -131,6 +138,7 @@ def scan_dataset(folder: Path) -> RawScan:
                 raise ValueError("not an object")
         except (OSError, ValueError):
             bad += 1
+            bad_files.append(jsons[stem][0])
             continue
         genres = meta.get("genres") or []
         if isinstance(genres, str):
@@ -146,7 +154,7 @@ def scan_dataset(folder: Path) -> RawScan:
                 image=images.get(stem),
             )
         )
-    return RawScan(folder=folder, movies=tuple(movies), bad_json=bad)
+    return RawScan(folder=folder, movies=tuple(movies), bad_json=bad, bad_json_files=tuple(bad_files))
 
 
 def _spread(labels: np.ndarray, limit: int, k: int) -> np.ndarray:
@@ -177,78 +185,9 @@ def _check_classes(labels: np.ndarray, sub: Subset, where: str) -> None:
         raise SourceError(f"class(es) {', '.join(empty)} of subset {sub.name} have no movie {where}")
 
 
-def load_raw(
-    path: PathLike,
-    subset: "str | Subset",
-    progress: ProgressFn | None = None,
-    image_encoder: str = "efficientnet-lite0",
-    finetune: str = "none",
-    batch_size: int = 64,
-    device: str = "auto",
-    limit: int | None = None,
-    text_model: PathLike | None = None,
-    use_cache: bool = True,
-) -> FeatureSet:
-    """Encode a subset of the raw MM-IMDb archive: posters with a CNN, plots with MiniLM.
-
-    Parameters
-    ----------
-    path : path
-        The extracted ``mmimdb`` folder or its ``dataset/`` subfolder.
-    subset : str or Subset
-        A paper subset (``"HR"``) or genres (``"Horror,Romance"``).
-    progress : callable(done, total), optional
-        Called after every batch; ``total`` is twice the number of movies (posters, then plots).
-    image_encoder : str
-        ``"efficientnet-lite0"`` (1280-d, bundled ImageNet weights), ``"resnet18"`` (512-d,
-        torchvision's ImageNet weights), ``"none"`` (random ResNet-18, for trials) or a local
-        ``.pth`` state dict (see :mod:`cmcsl_core.encoders.image`).
-    finetune : str
-        ``"none"``, ``"ce"`` or ``"supcon"``: fine-tune the image encoder on a stratified 20%
-        of the movies (:mod:`cmcsl_core.encoders.finetune`) and export the other 80% only.
-    batch_size : int
-        Images per forward pass.
-    device : str
-        ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"`` (``"cuda:1"``, ...).
-    limit : int, optional
-        Encode at most this many movies (spread over the classes and the id range), for trials.
-    text_model : path, optional
-        A local sentence-transformers folder instead of the bundled all-MiniLM-L6-v2.
-    use_cache : bool
-        Read and write the on-disk feature cache.
-
-    Returns
-    -------
-    FeatureSet
-        Modalities ``("visual", "text")`` (width of the image encoder, 384), class names = the
-        subset's genres, ids, titles, plots (``texts``) and poster paths; movies without a
-        poster or with an unreadable one are left out and counted in ``description``.
-
-    Raises
-    ------
-    SourceError
-        Bad path, image encoder unavailable or invalid, unknown device or finetune mode, a subset genre found in
-        no movie, no movie of the subset, or a class left without movies.
-    """
-    from cmcsl_core.encoders.finetune import finetune_image_encoder, split_finetune
-    from cmcsl_core.encoders.image import describe_image_encoder, encode_images, load_image_encoder
-    from cmcsl_core.encoders.text import encode_texts, load_text_encoder, minilm_path
-
-    sub = resolve_subset(subset)
-    options = EncoderOptions(
-        image_encoder=image_encoder,
-        text_model=None if text_model is None else os.fspath(text_model),
-        finetune=str(finetune).strip().lower(),
-        device=device,
-        batch_size=int(batch_size),
-    ).validated()
-    finetune, batch_size = options.finetune, options.batch_size
-    if limit is not None and int(limit) < sub.n_classes:
-        raise SourceError(f"limit must be at least the number of classes ({sub.n_classes}), got {limit}")
+def _read_rows(path: PathLike, sub: Subset, limit: int | None) -> tuple[ItemRows, list[SkippedItem], Path]:
+    """The movies of ``sub`` with a poster file (at most ``limit``, spread), the ones left out, and the folder."""
     folder = find_dataset_dir(path)
-    encoder = load_image_encoder(image_encoder, device)  # fails early when the weights are unavailable
-    minilm_path(text_model)  # a wrong text model folder fails early too
-
     scan = scan_dataset(folder)
     if not scan.movies:
         raise SourceError(f"none of the json files in {folder} could be read ({scan.bad_json} unreadable)")
@@ -262,7 +201,8 @@ def load_raw(
     rows, labels = assign_labels([m.genres for m in scan.movies], sub)
     rule = f"(a movie belongs when exactly one of {', '.join(sub.genres)} is its genre)"
     _check_classes(labels, sub, f"in {folder} {rule}")
-    no_poster = sum(scan.movies[i].image is None for i in rows)
+    skipped = [SkippedItem(scan.movies[i].imdb_id, MISSING_IMAGE) for i in rows if scan.movies[i].image is None]
+    skipped += [SkippedItem(name, "unreadable json") for name in scan.bad_json_files]
     has_poster = np.array([scan.movies[i].image is not None for i in rows], dtype=bool)
     rows, labels = rows[has_poster], labels[has_poster]
     _check_classes(labels, sub, f"with a poster in {folder}")
@@ -270,65 +210,78 @@ def load_raw(
         keep = _spread(labels, int(limit), sub.n_classes)
         rows, labels = rows[keep], labels[keep]
     movies = [scan.movies[i] for i in rows]
-    n = len(movies)
-
-    stages = 3 if finetune != "none" else 2
-
-    def report(stage: int) -> ProgressFn | None:
-        callback = progress
-        if callback is None:
-            return None
-        return lambda done, total: callback(stage * n + (done * n) // max(total, 1), stages * n)
-
-    image_paths = [str(folder / m.image[0]) for m in movies]  # type: ignore[index]
-    n_tuned = 0
-    if finetune != "none":
-        tune, keep = split_finetune(labels)
-        encoder = finetune_image_encoder(
-            encoder, [image_paths[i] for i in tune], labels[tune], finetune,
-            device=encoder.device, progress=report(0), use_cache=use_cache,
-        )
-        n_tuned = int(tune.size)
-        movies, labels = [movies[i] for i in keep], labels[keep]
-        image_paths = [image_paths[i] for i in keep]
-    vis = encode_images(image_paths, encoder, int(batch_size), report(stages - 2), use_cache=use_cache)
-    ok = vis.ok
-    unreadable = int((~ok).sum())
-    movies = [m for m, good in zip(movies, ok) if good]
-    labels, image_paths = labels[ok], [p for p, good in zip(image_paths, ok) if good]
-    _check_classes(labels, sub, f"with a readable poster in {folder}")
-
-    texts = [m.plot for m in movies]
-    text_encoder = load_text_encoder(text_model, encoder.device)
-    text_features = encode_texts(texts, text_encoder, progress=report(stages - 1), use_cache=use_cache)
-    if progress is not None:
-        progress(stages * n, stages * n)
-
-    skipped = []
-    if no_poster:
-        skipped.append(f"{no_poster} without poster")
-    if unreadable:
-        skipped.append(f"{unreadable} with an unreadable poster")
-    if scan.bad_json:
-        skipped.append(f"{scan.bad_json} unreadable json file(s) in the folder")
-    no_plot = sum(not t for t in texts)
-    description = (
-        f"raw MM-IMDb ({folder}): {len(movies)} movies of subset {sub.name} ({', '.join(sub.genres)})"
-        + (f", limited to {limit}" if limit is not None else "")
-        + f"; visual = {describe_image_encoder(encoder)} pooled features; text = {text_encoder.name} of the first plot"
-        + (f"; {n_tuned} movies used to fine-tune the image encoder and left out" if n_tuned else "")
-        + (f"; skipped: {', '.join(skipped)}" if skipped else "")
-        + (f"; {no_plot} movie(s) without plot (empty text)" if no_plot else "")
-    )
-    return FeatureSet(
-        modality_names=("visual", "text"),
-        X=(vis.features[ok], text_features),
-        y=labels,
-        class_names=sub.genres,
+    items = ItemRows(
         ids=tuple(m.imdb_id for m in movies),
+        image_paths=tuple(str(folder / m.image[0]) for m in movies),  # type: ignore[index]
+        texts=tuple(m.plot for m in movies),
+        y=np.asarray(labels, dtype=np.int64),
+        class_names=sub.genres,
         titles=tuple(m.title for m in movies),
-        texts=tuple(texts),
-        image_paths=tuple(image_paths),
-        source="raw",
-        description=description,
     )
+    return items, skipped, folder
+
+
+@item_loader_doc
+def load_raw_items(
+    path: PathLike,
+    subset: "str | Subset",
+    progress: ProgressFn | None = None,
+    encoder: EncoderOptions = EncoderOptions(),
+    limit: int | None = None,
+    encoders: ItemEncoders | None = None,
+    use_cache: bool = True,
+) -> LoadedItems:
+    """Encode a subset of the raw MM-IMDb archive: posters with a CNN, plots with MiniLM.
+
+    Parameters
+    ----------
+    path : path
+        The extracted ``mmimdb`` folder or its ``dataset/`` subfolder.
+    subset : str or Subset
+        A paper subset (``"HR"``) or genres (``"Horror,Romance"``).
+    limit : int, optional
+        Encode at most this many movies (spread over the classes and the id range), for trials.
+    {encoder_parameters}
+
+    The feature set has the modalities ``("visual", "text")`` (width of the image encoder,
+    384), class names = the subset's genres, ids, titles, plots (``texts``), poster paths
+    and thumbnails; ``encoder.finetune`` ``ce`` reproduces the paper (the image encoder is
+    fine-tuned on a stratified 20% of the subset, and only the other 80% are exported).
+    Movies without a poster or with an unreadable one are left out (and listed as skipped).
+
+    Raises
+    ------
+    SourceError
+        Bad path, image encoder unavailable or invalid, the torch extra missing where needed,
+        unknown device or finetune mode, a subset genre found in no movie, no movie of the
+        subset, or a class left without movies.
+    """
+    sub = resolve_subset(subset)
+    options = encoder.validated()
+    if limit is not None and int(limit) < sub.n_classes:
+        raise SourceError(f"limit must be at least the number of classes ({sub.n_classes}), got {limit}")
+    encoders = default_encoders(options) if encoders is None else encoders  # weights unavailable: fails before reading
+    rows, skipped, folder = _read_rows(path, sub, limit)
+
+    def check(kept: ItemRows, left_out: Sequence[SkippedItem], where: str) -> None:
+        _check_classes(kept.y, sub, f"with a readable poster in {folder}")
+
+    description = (
+        f"raw MM-IMDb ({folder}): {len(rows.ids)} movies of subset {sub.name} ({', '.join(sub.genres)}) with a poster"
+        + (f", limited to {limit}" if limit is not None else "")
+        + "; texts are the first plots"
+    )
+    loaded = encode_items(rows, encoders, "raw", description, skipped, options.finetune, progress, use_cache,
+                          modality_names=("visual", "text"), check_kept=check)
+    fs = loaded.features
+    no_plot = sum(not t for t in fs.texts or ())
+    if no_plot:
+        fs = replace(fs, description=f"{fs.description}; {no_plot} movie(s) without plot (empty text)")
+    return LoadedItems(features=fs, skipped=loaded.skipped)
+
+
+def load_raw(
+    path: PathLike, subset: "str | Subset", progress: ProgressFn | None = None, **options: object
+) -> FeatureSet:
+    """:func:`load_raw_items` returning only the feature set."""
+    return load_raw_items(path, subset, progress=progress, **options).features  # type: ignore[arg-type]

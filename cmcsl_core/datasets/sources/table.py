@@ -127,6 +127,8 @@ def read_table(path: PathLike) -> tuple[list[str], list[dict[str, str]], list[Sk
         rows = [r for r in reader if any(c.strip() for c in r)]
     except csv.Error as exc:
         raise SourceError(f"table {p} is not valid {suffix[1:]}: {exc}") from None
+    if not rows:  # only separators and blanks, e.g. a table of bare commas
+        raise SourceError(f"table {p} holds no header and no values (only separators or blank lines)")
     columns = [c.strip() for c in rows[0]]
     if len(rows) < 2:
         raise SourceError(f"table {p} has a header but no rows")
@@ -170,7 +172,7 @@ def read_table_rows(path: PathLike, columns: TableColumns = TableColumns()) -> t
         found[role] = _resolve_column(wanted, names)
         if found[role] is None and not (role == "id" and wanted == "id"):
             raise SourceError(
-                f"table {table.name} has no column {wanted!r} (its columns: {', '.join(names) or 'none'}); "
+                f"table {table.name} has no column {wanted!r} (its columns: {', '.join(n for n in names if n) or 'none'}); "
                 f"name the {role} column with {flag}"
             )
     ids: list[str] = []
@@ -232,11 +234,7 @@ def load_table_items(
     image_column: str = "image",
     text_column: str = "text",
     label_column: str = "label",
-    image_encoder: str = "efficientnet-lite0",
-    text_model: str | None = None,
-    finetune: str = "none",
-    device: str = "auto",
-    batch_size: int = 64,
+    encoder: EncoderOptions = EncoderOptions(),
     progress: ProgressFn | None = None,
     encoders: ItemEncoders | None = None,
     use_cache: bool = True,
@@ -251,9 +249,7 @@ def load_table_items(
         Column names.
     {encoder_parameters}
     """
-    options = EncoderOptions(
-        image_encoder=image_encoder, text_model=text_model, finetune=finetune, device=device, batch_size=batch_size
-    ).validated()
+    options = encoder.validated()
     cols = TableColumns(id=id_column, image=image_column, text=text_column, label=label_column)
     rows, skipped = read_table_rows(path, cols)
     table = Path(path).expanduser()
