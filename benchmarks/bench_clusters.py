@@ -21,7 +21,8 @@ Measured per case (software WebGL, wall clock):
 - ``panel_ms``: the fragment's own Python time as the page reports it ("Labeling and drawing took").
 
 Usage: ``python benchmarks/bench_clusters.py [--subset ACCDDHMRS] [--synthetic 100000] [--clicks 5]
-[--cases demo synthetic] [--json out.json]``.
+[--cases demo synthetic] [--labeler cm-ls] [--json out.json]`` (``--labeler``: the sidebar's Labeler for
+both cases; the spreading labelers build their kNN graphs on the page's first labeling and keep them).
 """
 
 from __future__ import annotations
@@ -194,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synthetic", type=int, default=100_000)
     parser.add_argument("--clicks", type=int, default=5)
     parser.add_argument("--cases", nargs="+", default=["demo", "synthetic"], choices=["demo", "synthetic"])
+    parser.add_argument("--labeler", default="", help="the sidebar's Labeler (default: the page's, cmcsl)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     if chromium_path() is None:
@@ -212,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
         f = synthetic_file(args.synthetic, work)
         results["synthetic_file_s"] = round(time.monotonic() - t0, 1)
         paths["synthetic"] = f"/Clusters?source=file&path={f}"
+    if args.labeler:
+        paths = {case: f"{path}&labeler={args.labeler}" for case, path in paths.items()}
+        results["labeler"] = args.labeler
     with running_app(work / "streamlit.log", env={"CMCSL_NO_BACKGROUND_UMAP": "1"}) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
         try:

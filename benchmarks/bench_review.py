@@ -7,11 +7,14 @@ all items, "label these next", random) and several seed draws, an annotator labe
 labels' balanced accuracy on the items not labelled yet is printed per number of human
 labels (mean +- std over the draws), with the gain over ``random`` at 100 labels.
 
-Usage: python benchmarks/bench_review.py [--features F.npz] [--labelers cmcsl,cm-ls]
-       [--b-class 5] [--draws 5] [--budget 200] [--out review.csv]
+Usage: python benchmarks/bench_review.py [--features F.npz] [--labelers cmcsl,ls,cm-ls,ls-cmn,cm-ls-cmn]
+       [--b-class 5] [--draws 8] [--budget 200] [--out review.csv] [--csv review.csv]
 Default data: the built-in MVSA-Single tweets (y = the merged human label).
-Exits 1 if the goal is missed: the default order (closest call first) beats random by
->= 0.02 BAC at 100 human labels for every labeler -- unless --no-goal.
+``--csv`` summarises an earlier ``--out`` file instead of simulating again.
+The goal (issue 20): for every labeler, the Review page's default order
+(:func:`~cmcsl_core.annotations.queue.default_queue_order`) beats random by >= 0.02 BAC
+at 100 human labels, or is the order the Review page offers that measures best there.
+Exits 1 if the goal is missed -- unless --no-goal.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cmcsl_core.annotations.queue import DEFAULT_QUEUE_ORDER  # noqa: E402
+from cmcsl_core.annotations.queue import QUEUE_ORDERS, default_queue_order  # noqa: E402
 from cmcsl_core.annotations.simulate import CHECKPOINTS, ORDERS, simulate_review  # noqa: E402
 from cmcsl_core.method.graph import FeatureGraphs  # noqa: E402
 from cmcsl_core.method.preprocessing import preprocess_features  # noqa: E402
@@ -37,15 +40,22 @@ from cmcsl_core.method.seeds import draw_seeds  # noqa: E402
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--features", help="feature file (.npz); default: the built-in MVSA-Single tweets")
-    p.add_argument("--labelers", default="cmcsl,cm-ls")
+    p.add_argument("--labelers", default="cmcsl,ls,cm-ls,ls-cmn,cm-ls-cmn")
     p.add_argument("--orders", default=",".join(ORDERS))
     p.add_argument("--b-class", type=int, default=5)
-    p.add_argument("--draws", type=int, default=5, help="seed draws (random seeds 0..draws-1)")
+    p.add_argument("--draws", type=int, default=8, help="seed draws (random seeds 0..draws-1)")
     p.add_argument("--budget", type=int, default=200)
     p.add_argument("--preprocessing", default="l2std")
     p.add_argument("--out", help="CSV of every (labeler, order, draw, n_labels, bac, agreement)")
+    p.add_argument("--csv", help="summarise this earlier --out file instead of simulating")
     p.add_argument("--no-goal", action="store_true")
     args = p.parse_args()
+    if args.csv:
+        import pandas as pd
+
+        frame = pd.read_csv(args.csv)
+        return summarise(frame, list(dict.fromkeys(frame.labeler)), list(dict.fromkeys(frame.order)),
+                         f"{args.csv}: {frame.draw.nunique()} seed draws", args.no_goal)
 
     if args.features:
         from cmcsl_core.datasets.features import load_features
@@ -77,13 +87,20 @@ def main() -> int:
     frame = pd.DataFrame(rows, columns=["labeler", "order", "draw", "n_labels", "bac", "agreement"])
     if args.out:
         frame.to_csv(args.out, index=False, float_format="%.6f")
-    print(f"{fs.n_items} items, {fs.n_classes} classes, b_class {args.b_class}, {args.draws} seed draws; "
-          f"BAC on the items not labelled yet, mean (std) over the draws")
+    title = f"{fs.n_items} items, {fs.n_classes} classes, b_class {args.b_class}, {args.draws} seed draws"
+    code = summarise(frame, labelers, orders, title, args.no_goal)
+    print(f"{time.perf_counter() - t0:.0f} s wall, {time.process_time() - c0:.0f} CPU-s; load {os.getloadavg()}")
+    return code
+
+
+def summarise(frame, labelers: list[str], orders: list[str], title: str, no_goal: bool) -> int:  # type: ignore[no-untyped-def]
+    """Print the tables, the gains over random at 100 labels and the goal check; the exit code."""
+    print(f"{title}; BAC on the items not labelled yet, mean (std) over the draws")
     ok = True
     for labeler in labelers:
         sub = frame[frame.labeler == labeler]
         mean = sub.pivot_table(index="order", columns="n_labels", values="bac", aggfunc="mean").reindex(orders)
-        std = sub.pivot_table(index="order", columns="n_labels", values="bac", aggfunc="std").reindex(orders)
+        std = sub.pivot_table(index="order", columns="n_labels", values="bac", aggfunc="std").reindex(orders).fillna(0.0)
         agree = sub.pivot_table(index="order", columns="n_labels", values="agreement", aggfunc="mean").reindex(orders)
         print(f"\n{labeler}:")
         print("order       " + "".join(f"{n:>15d}" for n in mean.columns))
@@ -92,16 +109,22 @@ def main() -> int:
         last = max(c for c in mean.columns if c <= 100)
         print(f"proposal = answer (share of the annotator's answers the studio proposed), at {last} labels: "
               + ", ".join(f"{o} {agree.loc[o, last]:.2f}" for o in orders))
-        if "random" in orders:
-            gains = {o: mean.loc[o, last] - mean.loc["random", last] for o in orders if o != "random"}
-            print(f"gain over random at {last} labels: " + ", ".join(f"{o} {g:+.3f}" for o, g in gains.items()))
-            best = max(gains, key=gains.get)  # type: ignore[arg-type]
-            print(f"best order: {best}; default ({DEFAULT_QUEUE_ORDER}) {gains.get(DEFAULT_QUEUE_ORDER, float('nan')):+.3f}")
-            if DEFAULT_QUEUE_ORDER in gains and gains[DEFAULT_QUEUE_ORDER] < 0.02:
-                ok = False
-    print(f"\n{time.perf_counter() - t0:.0f} s wall, {time.process_time() - c0:.0f} CPU-s; load {os.getloadavg()}")
-    if not ok and not args.no_goal:
-        print("goal missed: the default order does not beat random by >= 0.02 BAC at 100 labels")
+        if "random" not in orders:
+            continue
+        at = sub[sub.n_labels == last].pivot_table(index="draw", columns="order", values="bac")
+        gains = {o: at[o] - at["random"] for o in orders if o != "random"}
+        print(f"gain over random at {last} labels, mean (standard error over the paired draws): " + ", ".join(
+            f"{o} {g.mean():+.3f} ({g.std(ddof=1) / np.sqrt(max(len(g), 1)) if len(g) > 1 else 0.0:.3f})"
+            for o, g in gains.items()))
+        offered = [o for o in QUEUE_ORDERS if o in gains]
+        best = max(offered, key=lambda o: gains[o].mean()) if offered else ""
+        default = default_queue_order(labeler)
+        gain = gains[default].mean() if default in gains else float("nan")
+        print(f"best order the Review page offers: {best}; the default for {labeler}: {default} ({gain:+.3f})")
+        if default in gains and gain < 0.02 and default != best:
+            ok = False
+    if not ok and not no_goal:
+        print("goal missed: a default order neither beats random by >= 0.02 BAC at 100 labels nor measures best")
         return 1
     return 0
 

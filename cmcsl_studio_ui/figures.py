@@ -85,6 +85,8 @@ METHOD_COLORS: dict[str, str] = {
     "CMCSL-SCALED": "#ff7f7f",
     "LS": "#2ca02c",
     "CM-LS": "#006d2c",
+    "LS-CMN": "#74c476",
+    "CM-LS-CMN": "#00441b",
     "SELF-TRAINING": "#8c6d31",
     "CO-TRAINING": "#7b4173",
     "AUTO": "#000000",

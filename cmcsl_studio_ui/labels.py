@@ -85,8 +85,7 @@ def feature_graphs(data: Dataset, preprocessing: str, labeler: str = "cmcsl") ->
     graphs = _graphs(data.key, preprocessing, data)
     if labeler not in ("cmcsl", "cmcsl-scaled", "self-training", "co-training"):
         with st.spinner("Building each modality's nearest-neighbour graph (once per data set and preprocessing)…"):
-            for m in range(graphs.n_modalities):
-                graphs.graph(m)
+            graphs.build()
     return graphs
 
 

@@ -1,4 +1,4 @@
-"""Review: walk the items whose modalities disagree, closest calls first, and correct their labels.
+"""Review: walk the items whose modalities disagree, in the order chosen on the page, and correct their labels.
 
 Every action is one transaction in the annotation database (:class:`AnnotationStore`); human
 labels join the seeds, CMCSL reruns with them, and the page shows how the pseudo-label accuracy
@@ -40,7 +40,7 @@ from cmcsl_core.annotations import (
     suggest_next,
 )
 from cmcsl_core.annotations.formats import export_bytes, label_studio_config
-from cmcsl_core.annotations.queue import QUEUE_ORDER_LABELS, QUEUE_ORDERS, default_queue_order
+from cmcsl_core.annotations.queue import BATCH_ORDERS, QUEUE_ORDER_LABELS, QUEUE_ORDERS, default_queue_order, least_confident
 from cmcsl_core.errors import CMCSLError
 from cmcsl_studio_ui.annotating import review_storage
 from cmcsl_core.method.request import LabelRequest
@@ -130,7 +130,7 @@ names = fs.class_names
 modalities = fs.modality_names
 st.title("Review")
 st.caption(
-    "The items whose modalities disagree, closest calls first. Accept a modality's label, choose another "
+    "The items whose modalities disagree, in the order chosen below. Accept a modality's label, choose another "
     "class or skip, with one key; every label is saved at once and joins the seeds, and CMCSL reruns with it."
 )
 
@@ -154,7 +154,8 @@ queue_order = c3.selectbox(
     "Order", QUEUE_ORDERS, index=QUEUE_ORDERS.index(default_queue_order(base.result.labeler)),
     format_func=QUEUE_ORDER_LABELS.__getitem__, key="review_order",
     help="Closest call: the smallest gap between the modalities' scaled distances to their seeds. Least confident: "
-    "the labeler's own confidence (for label spreading, the margin of its class distribution). Label these next: "
+    "the labeler's own confidence (for label spreading, the margin of its class distribution); of all items: every "
+    f"item not labelled yet, {NEXT_BATCH} at a time from the labels in force. Label these next: "
     f"the {NEXT_BATCH} contested items whose labels would change the most others, again after every {NEXT_BATCH}. "
     "The default is what helped most in a simulation (docs/labelers.md).",
 )  # fmt: skip
@@ -173,7 +174,7 @@ query = c4.text_input(
 unreviewed_only = c5.toggle("Not yet reviewed only", value=True, key="review_unreviewed")
 
 suggested: tuple[int, ...] | None = ss.get("review_suggested")
-next_round = ss.get("review_next_round", 0) if queue_order == "next" else 0
+next_round = ss.get("review_next_round", 0) if queue_order in BATCH_ORDERS else 0
 cursor_key = (data.key, request, tuple(classes), tuple(decided), query, unreviewed_only, suggested, queue_order, next_round)
 held = ss.get("review_cursor")
 if held is None or held[0] != cursor_key:
@@ -182,6 +183,8 @@ if held is None or held[0] != cursor_key:
     elif queue_order == "next":  # a batch of suggestions from the labels in force now
         with user_errors():
             order = suggest_next(preprocessed(data, request.preprocessing), now.result, NEXT_BATCH, reviewed=human.index).index
+    elif queue_order == "uncertain":  # a batch of the least confident items, from the labels in force now
+        order = least_confident(now.result, NEXT_BATCH, reviewed=human.index)
     else:
         order = review_queue(base.result, classes or None, decided or None, human.index, unreviewed_only, order=queue_order)
     order = filter_queue(fs, order, query)
@@ -504,7 +507,7 @@ def review_panel() -> None:
     if not annotator:
         st.error("Give the annotator's name in the sidebar to save labels.", icon=":material/error:")
     item = cursor.current
-    if item is None and queue_order == "next" and suggested is None and cursor.queue:
+    if item is None and queue_order in BATCH_ORDERS and suggested is None and cursor.queue:
         ss["review_next_round"] = next_round + 1  # this batch is done: the next one, from the labels now
         st.rerun()
     shown = ss.get("review_shown")

@@ -110,22 +110,28 @@ def test_curves_page_shows_the_labeler_beside_cmcsl_and_its_label_quality() -> N
     assert any("--label-quality" in c.value and "CM-LS" in c.value for c in at.code)
 
 
-def test_spreading_labelers_review_label_these_next_a_batch_at_a_time(fs) -> None:
-    """cm-ls starts with the "label these next" order (it helped most in bench_review); a finished batch is followed
-    by the next, computed from the labels given."""
+@pytest.mark.parametrize("labeler, order", [("cm-ls-cmn", "next"), ("cm-ls", "uncertain")])
+def test_spreading_labelers_review_a_batch_at_a_time(fs, labeler, order) -> None:
+    """The spreading labelers start with the batch order that helped most in bench_review ("label these next" for
+    cm-ls-cmn, the least confident of all items for cm-ls); a finished batch is followed by the next, computed from
+    the labels given."""
     from cmcsl_core.annotations import suggest_next
+    from cmcsl_core.annotations.queue import default_queue_order, least_confident
     from cmcsl_core.method.preprocessing import preprocess_features
 
+    assert default_queue_order(labeler) == order
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.query_params["labeler"] = "cm-ls"
+    at.query_params["labeler"] = labeler
     at.switch_page(REVIEW)
     at.run()
     assert_clean(at)
-    assert at.selectbox(key="review_order").value == "next"
-    request = LabelRequest(b_class=5, seed=0, labeler="cm-ls")
-    X = preprocess_features(fs.X, "l2std")
-    base = labels_from_seeds(fs, request.seed_indices(fs), HumanLabels.empty(), labeler="cm-ls").result
-    first = suggest_next(X, base, 10).index
+    assert at.selectbox(key="review_order").value == order
+    request = LabelRequest(b_class=5, seed=0, labeler=labeler)
+    base = labels_from_seeds(fs, request.seed_indices(fs), HumanLabels.empty(), labeler=labeler).result
+    if order == "next":
+        first = suggest_next(preprocess_features(fs.X, "l2std"), base, 10).index
+    else:
+        first = least_confident(base, 10)
     assert at.session_state["review_cursor"][1].queue == tuple(int(i) for i in first)
     for _ in range(10):
         press(at, "1")

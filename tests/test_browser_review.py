@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from cmcsl_core.annotations import AnnotationStore, HumanLabels, labels_from_seeds, review_queue
+from cmcsl_core.annotations.queue import default_queue_order
 from cmcsl_core.cli import build_parser
 from cmcsl_core.cli import label as label_cli
 from cmcsl_core.datasets.sources import SourceSpec
@@ -75,7 +76,7 @@ def test_keys_label_undo_and_skip_in_the_browser(app, browser, tmp_path: Path) -
         line = next(ln for ln in code.splitlines() if ln.startswith("python -m cmcsl_core labels "))
         request = label_cli.request_from_args(build_parser().parse_args(shlex.split(line)[3:]))
         base = labels_from_seeds(fs, request.seed_indices(fs), HumanLabels.empty(), request.preprocessing).result
-        queue = review_queue(base)
+        queue = review_queue(base, order=default_queue_order(base.labeler))  # the order the page starts with
         names = fs.class_names
         wait_item(pg, queue[0])
         store = AnnotationStore(fs, db)

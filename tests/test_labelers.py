@@ -70,6 +70,32 @@ def test_exact_knn_breaks_ties_by_index():
     assert g.indices[1].tolist() == [2, 3] and g.indices[0].tolist() == [1, 2]
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(2, 420),
+    d=st.integers(1, 6),
+    k=st.integers(1, 12),
+    offset=st.sampled_from([0.0, 1e3]),
+    scale=st.sampled_from([1.0, 1e-30, 1e25]),
+    seed=st.integers(0, 2**16),
+)
+def test_exact_knn_is_brute_force_with_ties_and_offsets(n, d, k, offset, scale, seed):
+    """Small integer grids (many exact ties) far from the origin (float32 loses the distances there):
+    both searches (the row's own k-th value for few items, group minima above ~300) are exact."""
+    rng = np.random.default_rng(seed)
+    X = (rng.integers(0, 4, size=(n, d)).astype(np.float64) + offset) * scale  # float32 under/overflows unscaled
+    g = exact_knn(X, k)
+    kk = min(k, n - 1)
+    np.testing.assert_array_equal(g.indices, brute_knn(X, kk))
+    ref = np.sqrt(((X[:, None, :] - X[g.indices]) ** 2).sum(axis=2))
+    np.testing.assert_allclose(g.distances, ref, rtol=1e-12, atol=1e-300)
+
+
+def test_exact_knn_rejects_nan():
+    with pytest.raises(CMCSLError, match="NaN"):
+        exact_knn(np.array([[0.0], [np.nan], [1.0]]), 1)
+
+
 def test_symmetric_adjacency_and_spreading_matrix(data):
     _, X, _ = data
     g = exact_knn(X[0], 5)
@@ -114,6 +140,24 @@ def test_feature_graphs_build_each_graph_once(data, monkeypatch):
         graphs.spreading(0)
         graphs.spreading(1)
     assert len(calls) == 2
+
+
+def test_feature_graphs_build_side_by_side_once(data, monkeypatch):
+    """build() from several threads at once: each modality's graph is built exactly once, all threads see it."""
+    import threading
+
+    _, X, _ = data
+    calls = []
+    real = graph_module.knn_graph
+    monkeypatch.setattr(graph_module, "knn_graph", lambda *a, **k: calls.append(1) or real(*a, **k))
+    graphs = FeatureGraphs(X, cache=False)
+    threads = [threading.Thread(target=graphs.build) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 2
+    np.testing.assert_array_equal(graphs.graph(1).indices, exact_knn(X[1], 10).indices)
 
 
 # ------------------------------------------------------------------------------------------ spreading = scikit-learn
@@ -168,21 +212,50 @@ def test_compiled_and_numpy_spreading_agree(monkeypatch):
         np.testing.assert_allclose(a, b, atol=1e-13)
 
 
-def test_ls_labeler_distributions_are_sklearns_with_balanced_seeds(data):
-    """class_mass=False: scikit-learn's distributions and labels; the default class-mass normalises them."""
+@pytest.mark.parametrize("unbalanced", [False, True])
+def test_ls_and_cm_ls_are_sklearns_label_spreading_by_default(data, unbalanced):
+    """The default ls / cm-ls: scikit-learn's distributions and labels on the same graph, seeds balanced or not."""
     fs, X, seeds = data
+    if unbalanced:  # one class with three times the labelled items (human labels do this)
+        seeds = np.concatenate([seeds, np.flatnonzero(fs.y == 0)[seeds.size : seeds.size + 6]])
     graphs = FeatureGraphs(X, cache=False)
-    plain = make_labeler("ls", class_mass=False).label(graphs, seeds, fs.y[seeds], fs.n_classes, fs.modality_names)
-    normalised = make_labeler("ls").label(graphs, seeds, fs.y[seeds], fs.n_classes, fs.modality_names)
+    ls = make_labeler("ls").label(graphs, seeds, fs.y[seeds], fs.n_classes, fs.modality_names)
+    cm = make_labeler("cm-ls").label(graphs, seeds, fs.y[seeds], fs.n_classes, fs.modality_names)
     y = np.full(fs.n_items, -1)
     y[seeds] = fs.y[seeds]
     unlabelled = y < 0
+    dists = []
     for m in range(2):
         W = graphs.graph(m).adjacency()
         model = LabelSpreading(kernel=lambda a, b, W=W: W, alpha=0.99).fit(X[m], y)
-        np.testing.assert_allclose(plain.class_scores[m], model.label_distributions_, atol=1e-12)
-        np.testing.assert_array_equal(plain.labels[m][unlabelled], model.transduction_[unlabelled])
-        np.testing.assert_allclose(normalised.class_scores[m], class_mass_normalise(model.label_distributions_), atol=1e-12)
+        assert (model.label_distributions_.sum(axis=1) > 0).all()  # every item reached: no fallback involved
+        dists.append(model.label_distributions_)
+        for r in (ls, cm):
+            np.testing.assert_allclose(r.class_scores[m], model.label_distributions_, atol=1e-12)
+            np.testing.assert_array_equal(r.labels[m][unlabelled], model.transduction_[unlabelled])
+    np.testing.assert_array_equal(cm.final_labels[unlabelled], np.argmax(np.mean(dists, axis=0), axis=1)[unlabelled])
+
+
+def test_ls_cmn_is_class_balanced_and_class_mass_normalised(data):
+    """ls-cmn / cm-ls-cmn: with balanced seeds, scikit-learn's distributions class-mass normalised."""
+    fs, X, seeds = data
+    graphs = FeatureGraphs(X, cache=False)
+    y = np.full(fs.n_items, -1)
+    y[seeds] = fs.y[seeds]
+    for name in ("ls-cmn", "cm-ls-cmn"):
+        r = make_labeler(name).label(graphs, seeds, fs.y[seeds], fs.n_classes, fs.modality_names)
+        for m in range(2):
+            W = graphs.graph(m).adjacency()
+            model = LabelSpreading(kernel=lambda a, b, W=W: W, alpha=0.99).fit(X[m], y)
+            np.testing.assert_allclose(r.class_scores[m], class_mass_normalise(model.label_distributions_), atol=1e-12)
+    plain = make_labeler("cm-ls").label(graphs, seeds, fs.y[seeds], fs.n_classes)
+    assert not np.array_equal(plain.final_labels, r.final_labels)  # the correction changes labels here
+    # unbalanced labelled items: the balanced start is the one-hot start weighted mean(n) / n_c per class
+    extra = np.concatenate([seeds, np.flatnonzero(fs.y == 0)[seeds.size : seeds.size + 6]])
+    labeler = make_labeler("ls-cmn")
+    Y = labeler.start(fs.n_items, extra, fs.y[extra], fs.n_classes)
+    np.testing.assert_allclose(Y, balanced_one_hot(fs.n_items, extra, fs.y[extra], fs.n_classes))
+    assert not np.array_equal(Y, make_labeler("ls").start(fs.n_items, extra, fs.y[extra], fs.n_classes))
 
 
 def test_class_mass_normalisation():
@@ -326,7 +399,7 @@ def test_auto_picks_spreading_where_the_classes_are_manifolds():
     graphs = FeatureGraphs([X1, X2], cache=False)
     auto = make_labeler("auto").label(graphs, seeds, y[seeds], 2)
     sel = auto.selection
-    assert sel.chosen in ("ls", "cm-ls") and auto.labeler == sel.chosen, sel.describe()
+    assert sel.chosen == "cm-ls-cmn" and auto.labeler == sel.chosen, sel.describe()
     assert sel.estimates[sel.chosen] > sel.estimates["cmcsl"] and sel.n_held_out == 4
     cmcsl = make_labeler("cmcsl").label(graphs, seeds, y[seeds], 2)
     assert np.mean(auto.final_labels == y) > np.mean(cmcsl.final_labels == y) + 0.03
@@ -353,7 +426,9 @@ def test_labelers_are_scikit_learn_estimators(data):
     y = np.full(fs.n_items, -1)
     y[seeds] = fs.y[seeds]
     model = make_labeler("cm-ls", alpha=0.9)
-    assert model.get_params() == {"n_neighbors": 10, "alpha": 0.9, "max_iter": 30, "tol": 1e-3, "class_mass": True}
+    assert model.get_params() == {"n_neighbors": 10, "alpha": 0.9, "max_iter": 30, "tol": 1e-3, "class_mass": False,
+                                  "balanced": False}
+    assert make_labeler("cm-ls-cmn").get_params()["class_mass"] is True
     twin = clone(model).fit(X, y)
     np.testing.assert_array_equal(twin.transduction_, model.fit(X, y).transduction_)
     with pytest.raises(CMCSLError, match="alpha"):

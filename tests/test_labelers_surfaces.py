@@ -7,12 +7,13 @@ import os
 import shlex
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from cmcsl_core.annotations.queue import review_queue
+from cmcsl_core.annotations.queue import QUEUE_ORDERS, default_queue_order, least_confident, review_queue
 from cmcsl_core.annotations.simulate import ORDERS, proposal_agreement, simulate_review
 from cmcsl_core.annotations.suggest import suggest_next
 from cmcsl_core.cli import build_parser
@@ -28,7 +29,7 @@ from cmcsl_core.evaluation.metrics import balanced_accuracy
 from cmcsl_core.evaluation.model_selection import best_c, check_c_grid, log_loss
 from cmcsl_core.evaluation.splits import cv_splits
 from cmcsl_core.method.graph import FeatureGraphs
-from cmcsl_core.method.labelers import make_labeler
+from cmcsl_core.method.labelers import LABELER_NAMES, make_labeler
 from cmcsl_core.method.labeling import cross_modal_labels
 from cmcsl_core.method.preprocessing import fit_preprocessor, preprocess_features
 from cmcsl_core.method.request import LabelRequest
@@ -72,6 +73,44 @@ def test_label_cli_with_each_labeler_writes_the_same_columns(fs, tmp_path):
     assert "auto chose" in done.stdout
 
 
+def sklearn_spreading(X_list, seeds, labels, n_items):
+    """scikit-learn's LabelSpreading per modality on our graph of each (its callable-kernel hook): distributions."""
+    from sklearn.semi_supervised import LabelSpreading
+
+    graphs = FeatureGraphs(X_list, cache=False)
+    y = np.full(n_items, -1)
+    y[seeds] = labels
+    out = []
+    for m, X in enumerate(X_list):
+        W = graphs.graph(m).adjacency()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # its 30 steps do not converge: that truncation is the reference
+            model = LabelSpreading(kernel=lambda a, b, W=W: W, alpha=0.99).fit(X, y)
+        assert (model.label_distributions_.sum(axis=1) > 0).all()
+        out.append(model.label_distributions_)
+    return out
+
+
+@pytest.mark.parametrize("labeler", ["ls", "cm-ls"])
+def test_label_cli_ls_and_cm_ls_are_sklearns_label_spreading(fs, tmp_path, labeler):
+    """The default path (the CLI: l2std preprocessing, the cached graph): scikit-learn's labels per modality,
+    and for cm-ls the argmax of their average, on every item but the seeds (which keep their own)."""
+    path = save_features(fs, tmp_path / "f.npz")
+    out = tmp_path / "labels.csv"
+    done = cli("label", "--features", str(path), "--b-class", "3", "--labeler", labeler, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(out)
+    seeds = LabelRequest(b_class=3).seed_indices(fs)
+    dists = sklearn_spreading(preprocess_features(fs.X, "l2std"), seeds, fs.y[seeds], fs.n_items)
+    names = np.array(fs.class_names, dtype=object)
+    free = ~table["is_seed"].to_numpy()
+    for m, name in enumerate(fs.modality_names):
+        assert (table[f"label_{name}"][free] == names[np.argmax(dists[m], axis=1)][free]).all()
+    if labeler == "cm-ls":
+        assert (table["final_label"][free] == names[np.argmax(np.mean(dists, axis=0), axis=1)][free]).all()
+    assert (table["final_label"][~free] == names[fs.y[table["index"][~free]]]).all()
+
+
 def test_label_cli_refuses_an_unknown_labeler_in_one_line(fs, tmp_path):
     path = save_features(fs, tmp_path / "f.npz")
     done = cli("label", "--features", str(path), "--b-class", "3", "--labeler", "knn", "--out", str(tmp_path / "x.csv"))
@@ -106,7 +145,9 @@ def test_labeler_methods_train_on_the_labelers_labels_and_score_them(fs):
     y_tr = fs.y[train]
     order = seed_order(y_tr, 4, (result.config.random_state, 0), class_names=fs.class_names, n_classes=fs.n_classes)
     seeds = np.sort(order[:, :2].ravel())
-    labels = make_labeler("cm-ls").label(FeatureGraphs(Xtr, cache=False), seeds, y_tr[seeds], fs.n_classes).final_labels
+    # cm-ls is scikit-learn's spreading per modality, averaged (seeds keep their labels)
+    labels = np.argmax(np.mean(sklearn_spreading(Xtr, seeds, y_tr[seeds], y_tr.size), axis=0), axis=1)
+    labels[seeds] = y_tr[seeds]
     scored = np.ones(y_tr.size, dtype=bool)
     scored[seeds] = False
     want = balanced_accuracy(y_tr[scored], labels[scored], fs.n_classes)
@@ -216,6 +257,20 @@ def test_queue_orders_by_the_labelers_confidence(fs):
     assert set(closest) == set(queue) and not np.array_equal(closest, queue)
     with pytest.raises(CMCSLError, match="unknown queue order"):
         review_queue(result, order="loudest")
+
+
+def test_least_confident_of_all_items(fs):
+    """The 'uncertain' batch: items neither seeds nor reviewed, least confident first (agreeing items too)."""
+    X = preprocess_features(fs.X, "l2std")
+    seeds = draw_seeds(fs.y, 3, 1)
+    result = make_labeler("cm-ls").label(FeatureGraphs(X, cache=False), seeds, fs.y[seeds], fs.n_classes)
+    free = np.flatnonzero(~result.is_seed)
+    brute = free[np.argsort(result.confidence[free], kind="stable")]
+    np.testing.assert_array_equal(least_confident(result, 10), brute[:10])
+    np.testing.assert_array_equal(least_confident(result, 10, reviewed=brute[:4]), brute[4:14])
+    assert not result.disagree[least_confident(result, fs.n_items)].all()  # not only the disagreements
+    assert all(default_queue_order(name) in QUEUE_ORDERS for name in LABELER_NAMES)
+    assert default_queue_order("some-plugin") == "closest"
 
 
 def test_suggestions_for_a_spreading_run_use_the_nearest_seed_rule(fs):

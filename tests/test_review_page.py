@@ -24,6 +24,7 @@ from cmcsl_core.annotations import (
     suggest_next,
 )
 from cmcsl_core.annotations.formats import export_bytes
+from cmcsl_core.annotations.queue import default_queue_order
 from cmcsl_core.cli import build_parser
 from cmcsl_core.cli import label as label_cli
 from cmcsl_core.cli import main as cli_main
@@ -85,7 +86,7 @@ def test_accept_override_skip_and_undo_write_the_database_and_move_to_the_next_i
     request = page_request(at)
     seeds = request.seed_indices(fs)
     base = labels_from_seeds(fs, seeds, HumanLabels.empty(), request.preprocessing).result
-    queue = review_queue(base)
+    queue = review_queue(base, order=default_queue_order(base.labeler))  # the order the page starts with
     assert queue.size > 10 and at.session_state["review_cursor"][1].queue == tuple(int(i) for i in queue)
     assert shown_item(at) == queue[0]
     assert not _env.exists()  # nothing written yet: the database is created on the first label

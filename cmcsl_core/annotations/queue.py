@@ -1,9 +1,14 @@
 """The review queue: items whose modalities disagree, in one of :data:`QUEUE_ORDERS`.
 
-``closest`` (closest call first, the default) ranks by the *gap* below; ``confidence``
-ranks by the labeler's own confidence (:attr:`LabelingResult.confidence`, least
-confident first: for the spreading labelers the margin of the class distribution that
-decided, for CMCSL the distance margin between the nearest and the second-nearest class).
+``closest`` (closest call first) ranks by the *gap* below; ``confidence`` ranks by the
+labeler's own confidence (:attr:`LabelingResult.confidence`, least confident first: for
+the spreading labelers the margin of the class distribution that decided, for CMCSL the
+distance margin between the nearest and the second-nearest class). Two more orders are
+batches recomputed from the labels in force after every batch: ``uncertain``
+(:func:`least_confident`, every item not labelled yet, not only the disagreements) and
+``next`` ("label these next", :func:`~cmcsl_core.annotations.suggest.suggest_next`).
+Which order the Review page starts with depends on the labeler
+(:func:`default_queue_order`: the order that measured best, :data:`MEASURED_ORDERS`).
 
 CMCSL resolves a disagreement by raw Euclidean distance to the nearest seed, but
 distances of different modalities live on different scales (a 512-d image space and
@@ -40,8 +45,10 @@ __all__ = [
     "QUEUE_ORDERS",
     "DEFAULT_QUEUE_ORDER",
     "QUEUE_ORDER_LABELS",
-    "SPREADING_QUEUE_ORDER",
+    "BATCH_ORDERS",
+    "MEASURED_ORDERS",
     "default_queue_order",
+    "least_confident",
     "item_mask",
     "scaled_distances",
     "disagreement_gap",
@@ -52,32 +59,59 @@ __all__ = [
 SCALINGS: tuple[str, ...] = ("median", "rank")
 """How distances are made comparable across modalities (see the module docstring)."""
 
-QUEUE_ORDERS: tuple[str, ...] = ("closest", "confidence", "next")
-"""Orders the Review page offers: the two of :func:`review_queue`, and ``next``: the "label these next"
-suggestions (:func:`~cmcsl_core.annotations.suggest.suggest_next`), a batch at a time from the current labels."""
+QUEUE_ORDERS: tuple[str, ...] = ("closest", "confidence", "uncertain", "next")
+"""Orders the Review page offers: the two of :func:`review_queue` (the disagreements of the seeds' run, fixed
+for the session) and two batch orders (:data:`BATCH_ORDERS`)."""
+
+BATCH_ORDERS: tuple[str, ...] = ("uncertain", "next")
+"""Orders given a batch at a time from the labels in force (after every batch, the next from the new labels):
+``uncertain``, :func:`least_confident`; ``next``, :func:`~cmcsl_core.annotations.suggest.suggest_next`."""
 
 DEFAULT_QUEUE_ORDER = "closest"
-"""The order the Review page starts with for the nearest-seed labelers."""
+"""The order of a labeler :data:`MEASURED_ORDERS` does not name, and :func:`review_queue`'s default."""
 
-SPREADING_QUEUE_ORDER = "next"
-"""The order it starts with for the spreading labelers (``ls``, ``cm-ls``).
+MEASURED_ORDERS: dict[str, str] = {
+    "cmcsl": "confidence",
+    "cmcsl-scaled": "confidence",
+    "ls": "uncertain",
+    "cm-ls": "uncertain",
+    "ls-cmn": "next",
+    "cm-ls-cmn": "next",
+    "self-training": "confidence",
+    "co-training": "confidence",
+}
+"""The order the Review page starts with, per labeler: the one of :data:`QUEUE_ORDERS` that measured best.
 
-Measured by ``benchmarks/bench_review.py`` on the built-in tweets (b_class 5, 5 seed draws, BAC on
-the items not labelled yet after 100 human labels, gain over a random order): ``cm-ls`` next +0.025,
-closest +0.015, least confident -0.003; ``cmcsl`` closest +0.005, least confident +0.002, next +0.000
-(no order moves CMCSL by more than the spread between seed draws, about 0.02).
+``benchmarks/bench_review.py`` (built-in tweets, b_class 5, 8 seed draws; the table is in
+docs/labelers.md): the highest BAC on the items not labelled yet after 100 human labels; orders
+within 0.002 of it count as tied, and of those the one with the higher mean gain over random
+from 10 to 200 labels wins. ``auto`` takes the order of the labeler it chose.
 """
 
 QUEUE_ORDER_LABELS: dict[str, str] = {
     "closest": "Closest call first",
     "confidence": "Labeler's least confident first",
+    "uncertain": "Least confident of all items (10 at a time)",
     "next": "Label these next (10 at a time)",
 }
 
 
 def default_queue_order(labeler: str) -> str:
-    """The Review page's first order for a labeler (``next`` for the spreading labelers, else ``closest``)."""
-    return SPREADING_QUEUE_ORDER if labeler in ("ls", "cm-ls") else DEFAULT_QUEUE_ORDER
+    """The Review page's first order for a labeler (:data:`MEASURED_ORDERS`; :data:`DEFAULT_QUEUE_ORDER` otherwise)."""
+    return MEASURED_ORDERS.get(labeler, DEFAULT_QUEUE_ORDER)
+
+
+def least_confident(
+    result: LabelingResult, k: int, reviewed: Iterable[int] | np.ndarray | None = None
+) -> np.ndarray:
+    """The ``k`` items neither seeds nor ``reviewed`` with the lowest labeler confidence, least confident first.
+
+    Uncertainty sampling over all items, not only the disagreements (ties keep the item
+    order; a result without confidence ranks by the disagreement gap).
+    """
+    free = np.flatnonzero(~result.is_seed & ~item_mask(reviewed, result.n_items))
+    key = disagreement_gap(result) if result.confidence is None else np.asarray(result.confidence, dtype=np.float64)
+    return free[np.argsort(key[free], kind="stable")[: max(int(k), 0)]]
 
 
 def _non_seed(result: LabelingResult) -> np.ndarray:

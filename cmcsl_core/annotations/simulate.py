@@ -14,7 +14,8 @@ Orders (:data:`ORDERS`)
                     call first (fixed for the session, as on the page);
     ``confidence``  the same disagreements, the labeler's least confident first;
     ``uncertain``   every unlabelled item, the labeler's least confident first, ranked again
-                    after every ``step`` labels (uncertainty sampling);
+                    after every ``step`` labels (uncertainty sampling;
+                    :func:`~cmcsl_core.annotations.queue.least_confident`);
     ``next``        "Label these next": ``step`` suggestions at a time from the current run
                     (:func:`~cmcsl_core.annotations.suggest.suggest_next`);
     ``random``      every non-seed item in a random order.
@@ -30,7 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
-from cmcsl_core.annotations.queue import review_queue
+from cmcsl_core.annotations.queue import least_confident, review_queue
 from cmcsl_core.annotations.suggest import suggest_next
 from cmcsl_core.datasets.features import FeatureSet
 from cmcsl_core.errors import CMCSLError
@@ -170,9 +171,7 @@ def simulate_review(
                 if not done[i]:
                     batch.append(i)
         elif order == "uncertain":
-            conf = result.confidence if result.confidence is not None else np.zeros(n)
-            free = np.flatnonzero(~is_seed & ~done)
-            batch = [int(i) for i in free[np.argsort(conf[free], kind="stable")[:take]]]
+            batch = [int(i) for i in least_confident(result, take, reviewed=done)]
         else:  # next
             sug = suggest_next(graphs.X, result, take, reviewed=np.asarray(human, dtype=np.int64))
             batch = [int(i) for i in sug.index]

@@ -5,8 +5,8 @@ over each modality's *symmetric* kNN graph: item ``i`` and ``j`` are linked when
 is among the other's ``k`` nearest neighbours (Euclidean, itself excluded), with weight 1.
 
 How the neighbours are found
-    exactly, by blocked matrix products (``|x|^2 - 2 x.s + |s|^2``, a few MB of rows at a
-    time), up to :data:`EXACT_MAX_ITEMS` items; above that approximately with
+    exactly, by a blocked float32 matrix product and a float64 re-ranking of the few
+    candidates it leaves (:func:`exact_knn`), up to :data:`EXACT_MAX_ITEMS` items; above that approximately with
     ``pynndescent`` (installed with ``umap-learn``), which builds a 25,000-item graph in
     seconds where the exact search needs minutes on two cores.
 What is cached
@@ -18,6 +18,7 @@ What is cached
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -114,49 +115,118 @@ def spreading_matrix(W: sp.spmatrix | np.ndarray) -> sp.csr_matrix:
 
 
 GRAPH_BLOCK_BYTES = 32 << 20
-"""Bytes of the float32 distance block :func:`exact_knn` holds at a time (large blocks keep BLAS efficient)."""
+"""Bytes of the float32 block of :func:`exact_knn` held at a time (large blocks keep BLAS efficient)."""
 
-RERANK_EXTRA = 8
-"""Candidates beyond ``k`` that :func:`exact_knn` re-ranks in float64 per item."""
+GROUP = 32
+"""Columns per group whose minimum :func:`exact_knn` uses to bound each row's ``k``-th distance."""
+
+RERANK_BYTES = 4 << 20
+"""Bytes of candidate rows :func:`exact_knn` gathers at a time for the float64 re-ranking (a buffer reused:
+fresh memory costs a page fault per 4 KB, more than the copy)."""
+
+_U32 = 2.0**-24  # unit roundoff of float32
 
 
 def exact_knn(X: np.ndarray, k: int = DEFAULT_K) -> KnnGraph:
-    """The ``k`` nearest neighbours of every row of ``X`` (itself excluded), by blocked matrix products.
+    """The ``k`` nearest neighbours of every row of ``X`` (itself excluded), exactly, ties to the lower index.
 
-    A float32 pass (``|x|^2 - 2 x.s + |s|^2``, :data:`GRAPH_BLOCK_BYTES` at a time) keeps
-    the ``k +`` :data:`RERANK_EXTRA` nearest candidates of each row; their distances are
-    recomputed exactly in float64 and the ``k`` nearest kept (ties to the lower row
-    index). So the result is the exact neighbour list unless float32 rounding pushed a
-    true neighbour beyond ``k + 8`` candidates.
+    A float32 matrix product (BLAS, every core) gives, for a block of rows at a time,
+    ``|s|^2 - 2 x.s`` for every other row ``s`` (the row's own ``|x|^2`` does not change its
+    order): one product of ``[x, 1]`` with ``[-2 s, |s|^2]``. The columns fall into
+    strided groups of :data:`GROUP`; the ``k``-th smallest group minimum ``t`` bounds the
+    row's ``k``-th distance from above (the minima are ``k`` distinct items). With
+    ``m``, a bound on the float32 error of any entry of the row (``(d + 6) u (2 |x| R + R^2)``,
+    ``R`` the largest norm), every true ``k``-nearest neighbour has a float32 value
+    ``<= t + 2 m``: only the few groups whose minimum lies below that are searched, and
+    their candidates (usually ``k`` to ``k + 2``) are ranked by float64 distance (summed
+    squared differences), then by index. So the result is exactly the brute-force neighbour
+    list (tested), at the cost of one float32 product: no sort or partition of the n x n
+    matrix. (The float32 pass runs on ``X`` scaled by a power of two, largest norm 0.5 .. 1.)
     """
     X = np.ascontiguousarray(X, dtype=np.float64)
-    n = X.shape[0]
+    n, d = X.shape
     k = _check_k(k, n)
-    kc = min(k + RERANK_EXTRA, n - 1)
-    X32 = X.astype(np.float32)
-    xx32 = squared_norms(X32)
     xx = squared_norms(X)
+    if not np.all(np.isfinite(xx)):
+        raise CMCSLError("the features hold NaN or infinite values")
+    ng = -(-n // GROUP)
+    npad = ng * GROUP
+    # scaled by a power of two (exact; the order of distances unchanged) so that float32 neither overflows
+    # nor underflows: the largest norm becomes 0.5 .. 1
+    norm_max = float(np.sqrt(xx.max()))
+    scale = 2.0 ** -np.ceil(np.log2(norm_max)) if norm_max > 0 else 1.0
+    Xs = X * scale
+    xs = xx * scale * scale
+    left = np.empty((n, d + 1), dtype=np.float32)
+    left[:, :d] = Xs
+    left[:, d] = 1.0
+    right = np.zeros((npad, d + 1), dtype=np.float32)
+    right[:n, :d] = Xs
+    right[:n, :d] *= -2.0
+    right[:n, d] = xs
+    norms = np.sqrt(xs)
+    top = float(norms.max())
+    margin = 1.01 * (d + 6) * _U32 * (2.0 * norms * top + top * top)
+    by_groups = ng >= k
+    step = max(1, GRAPH_BLOCK_BYTES // (4 * npad))
+    buf = np.empty((min(step, n), npad), dtype=np.float32)
     indices = np.empty((n, k), dtype=np.int32)
     distances = np.empty((n, k), dtype=np.float64)
-    step = max(1, GRAPH_BLOCK_BYTES // (4 * n))
-    buf = np.empty((min(step, n), n), dtype=np.float32)
+    offsets = ng * np.arange(GROUP)
     for a in range(0, n, step):
         b = min(a + step, n)
-        d2 = np.matmul(X32[a:b], X32.T, out=buf[: b - a])
-        d2 *= -2.0
-        d2 += xx32[None, :]
-        d2 += xx32[a:b, None]
-        d2[np.arange(b - a), np.arange(a, b)] = np.inf
-        cand = np.argpartition(d2, kc - 1, axis=1)[:, :kc] if kc < n else np.argsort(d2, axis=1)[:, :kc]
-        for r in range(0, b - a, 256):  # exact float64 distances of the candidates, a few rows at a time
-            rows = np.arange(a + r, min(a + r + 256, b))
-            c = cand[r : r + rows.size]
-            dot = np.einsum("id,ijd->ij", X[rows], X[c])
-            exact = np.maximum(xx[rows, None] - 2.0 * dot + xx[c], 0.0)
-            order = np.lexsort((c, exact), axis=1)[:, :k]  # by distance, then by index
-            indices[rows] = np.take_along_axis(c, order, axis=1)
-            distances[rows] = np.sqrt(np.take_along_axis(exact, order, axis=1))
+        rows = b - a
+        D = np.matmul(left[a:b], right.T, out=buf[:rows])
+        D[:, n:] = np.inf
+        D[np.arange(rows), np.arange(a, b)] = np.inf
+        if by_groups:  # column c is in group c % ng
+            D3 = D.reshape(rows, GROUP, ng)
+            gmin = D3.min(axis=1)
+            t = np.partition(gmin, k - 1, axis=1)[:, k - 1]
+        else:  # fewer groups than k: the row's own k-th value
+            t = np.partition(D, k - 1, axis=1)[:, k - 1]
+        limit = np.nextafter((t + 2.0 * margin[a:b]).astype(np.float32), np.float32(np.inf))
+        if by_groups:
+            gr, gg = np.nonzero(gmin <= limit[:, None])  # row-major: rows in order
+            pr, ps = np.nonzero(D3[gr, :, gg] <= limit[gr, None])
+            r_idx, c_idx = gr[pr], gg[pr] + offsets[ps]
+        else:
+            r_idx, c_idx = np.nonzero(D <= limit[:, None])
+        _rerank(X, a, r_idx, c_idx, rows, k, indices, distances)
     return KnnGraph(indices, distances, "exact")
+
+
+def _rerank(
+    X: np.ndarray,
+    a: int,
+    r_idx: np.ndarray,
+    c_idx: np.ndarray,
+    rows: int,
+    k: int,
+    indices: np.ndarray,
+    distances: np.ndarray,
+) -> None:
+    """Rows ``a + r_idx`` (non-decreasing) with candidates ``c_idx``: the ``k`` nearest by float64 distance, then index."""
+    d = X.shape[1]
+    counts = np.bincount(r_idx, minlength=rows)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    narrow = counts <= k + 2
+    wide = np.flatnonzero(~narrow)
+    parts = [(np.flatnonzero(narrow), k + 2)] + ([(wide, int(counts[wide].max()))] if wide.size else [])
+    for members, width in parts:
+        chunk = max(1, RERANK_BYTES // (8 * width * d))
+        gathered = np.empty((min(chunk, members.size) * width, d))
+        cols = np.arange(width)[None, :]
+        for s in range(0, members.size, chunk):
+            r = members[s : s + chunk]
+            valid = cols < counts[r, None]
+            cand = c_idx[np.where(valid, starts[r, None] + cols, starts[r, None])]
+            G = np.take(X, cand.ravel(), axis=0, out=gathered[: cand.size]).reshape(r.size, width, d)
+            np.subtract(G, X[a + r, None, :], out=G)  # differences, not |x|^2 - 2 x.s + |s|^2: no cancellation
+            d2 = np.where(valid, np.einsum("rwd,rwd->rw", G, G), np.inf)
+            order = np.lexsort((cand, d2), axis=1)[:, :k]
+            indices[a + r] = np.take_along_axis(cand, order, axis=1)
+            distances[a + r] = np.sqrt(np.take_along_axis(d2, order, axis=1))
 
 
 def approximate_knn(X: np.ndarray, k: int = DEFAULT_K, random_state: int = 0) -> KnnGraph:
@@ -237,7 +307,8 @@ class FeatureGraphs:
         self.k = int(k)
         self.cache = cache
         self._graphs: dict[tuple[int, int], KnnGraph] = {}
-        self._lock = threading.Lock()  # sessions of the app share one object: build each graph once
+        self._lock = threading.Lock()  # guards the dicts; sessions of the app share one object
+        self._building: dict[tuple[int, int], threading.Lock] = {}  # one per graph: each is built once
 
     @property
     def n_items(self) -> int:
@@ -253,10 +324,33 @@ class FeatureGraphs:
         """Modality ``m``'s graph with ``k`` neighbours (default :attr:`k`), built or read from disk on first use."""
         key = (int(m), self.k if k is None else int(k))
         with self._lock:
-            if key not in self._graphs:
-                self._graphs[key] = knn_graph(self.X[m], key[1], cache=self.cache)
-                self._graphs[key].spreading()
-            return self._graphs[key]
+            if key in self._graphs:
+                return self._graphs[key]
+            building = self._building.setdefault(key, threading.Lock())
+        with building:  # another thread building the same graph: wait for it
+            with self._lock:
+                if key in self._graphs:
+                    return self._graphs[key]
+            g = knn_graph(self.X[m], key[1], cache=self.cache)
+            g.spreading()
+            with self._lock:
+                self._graphs[key] = g
+            return g
+
+    def build(self, k: int | None = None) -> None:
+        """Every modality's graph; those not built yet side by side, a thread each (the float32 products and
+        the re-ranking of two modalities overlap on two cores)."""
+        kk = self.k if k is None else int(k)
+        with self._lock:
+            missing = [m for m in range(self.n_modalities) if (m, kk) not in self._graphs]
+        if len(missing) < 2:
+            for m in missing:
+                self.graph(m, kk)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(len(missing), os.cpu_count() or 1)) as pool:
+            list(pool.map(lambda m: self.graph(m, kk), missing))
 
     def spreading(self, m: int, k: int | None = None) -> sp.csr_matrix:
         """Modality ``m``'s normalised spreading matrix (:meth:`KnnGraph.spreading`)."""

@@ -5,6 +5,8 @@
 ``cmcsl-scaled``   the same on distances divided by each modality's median nearest-seed distance
 ``ls``             label spreading per modality on a kNN graph; the more confident modality wins
 ``cm-ls``          cross-modal label spreading: per-modality distributions averaged
+``ls-cmn``         ``ls`` with equal mass per class and class mass normalisation
+``cm-ls-cmn``      ``cm-ls`` with equal mass per class and class mass normalisation
 ``self-training``  scikit-learn's SelfTrainingClassifier (GaussianNB) per modality, averaged
 ``co-training``    Blum & Mitchell: the modalities label their most confident items for each other
 ``auto``           chooses among them by leave-one-out over the labelled items
@@ -25,11 +27,18 @@ from cmcsl_core.method.labelers.registry import (
     make_labeler,
     method_labeler,
 )
-from cmcsl_core.method.labelers.spreading import CrossModalSpreadingLabeler, LabelSpreadingLabeler
+from cmcsl_core.method.labelers.spreading import (
+    BalancedCrossModalSpreadingLabeler,
+    BalancedSpreadingLabeler,
+    CrossModalSpreadingLabeler,
+    LabelSpreadingLabeler,
+)
 from cmcsl_core.method.labelers.training import CoTrainingLabeler, SelfTrainingLabeler
 
 __all__ = [
     "AutoLabeler",
+    "BalancedCrossModalSpreadingLabeler",
+    "BalancedSpreadingLabeler",
     "BaseLabeler",
     "CMCSLLabeler",
     "CoTrainingLabeler",

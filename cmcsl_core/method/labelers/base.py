@@ -20,11 +20,11 @@ Rules every labeler keeps (so the pages, tables and queues read any result alike
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
-from typing import ClassVar, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
 from cmcsl_core.errors import CMCSLError
 from cmcsl_core.method.graph import FeatureGraphs
@@ -32,6 +32,7 @@ from cmcsl_core.method.labeling import LabelingResult, distances_to, nearest_see
 
 __all__ = [
     "BaseLabeler",
+    "EstimatorParams",
     "check_labelled",
     "margin",
     "fuse_distributions",
@@ -188,12 +189,70 @@ def probabilistic_result(
     )
 
 
-class BaseLabeler(BaseEstimator, ABC):  # type: ignore[misc]
+class EstimatorParams:
+    """scikit-learn's parameter protocol (``get_params``, ``set_params``, the repr), without importing scikit-learn.
+
+    The same contract as :class:`sklearn.base.BaseEstimator`: the parameters are the
+    ``__init__`` arguments, stored untouched under their own names, so
+    :func:`sklearn.base.clone` and grid searches work on a labeler. Importing scikit-learn
+    costs more than a whole labeling of a few thousand items (1.3 CPU-s here), and the
+    ``label`` command and the app's labelers need nothing else from it.
+    """
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        init = cls.__init__
+        if init is object.__init__:
+            return []
+        params = inspect.signature(init).parameters.values()
+        if any(p.kind == p.VAR_POSITIONAL for p in params):
+            raise CMCSLError(f"{cls.__name__} must take its parameters by name (no *args), as scikit-learn requires")
+        return sorted(p.name for p in params if p.name != "self" and p.kind != p.VAR_KEYWORD)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The parameters by name (``deep``: also those of parameters that are estimators, as ``name__param``)."""
+        out: dict[str, Any] = {}
+        for key in self._get_param_names():
+            value = getattr(self, key)
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                out.update((f"{key}__{k}", v) for k, v in value.get_params().items())
+            out[key] = value
+        return out
+
+    def set_params(self, **params: Any) -> "EstimatorParams":
+        """Set parameters by name; CMCSLError for an unknown one. Returns self."""
+        valid = self._get_param_names()
+        for key, value in params.items():
+            name, _, sub = key.partition("__")
+            if name not in valid:
+                raise CMCSLError(f"invalid parameter {name!r} for {type(self).__name__}; valid: {', '.join(valid)}")
+            if sub:
+                getattr(self, name).set_params(**{sub: value})
+            else:
+                setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {
+            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values() if p.name != "self"
+        }
+        changed = [f"{k}={v!r}" for k, v in self.get_params(deep=False).items() if not _same(v, defaults.get(k))]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except Exception:  # noqa: BLE001 - arrays and the like: shown
+        return False
+
+
+class BaseLabeler(EstimatorParams, ABC):
     """A labeler: labels every item from a few labelled ones, per modality and across modalities.
 
     Subclasses set :attr:`name` and implement :meth:`label`; :meth:`fit` and
     :meth:`held_out_labels` come with it. Parameters are stored untouched by
-    ``__init__`` (scikit-learn's convention) and checked by :meth:`label`.
+    ``__init__`` (scikit-learn's convention, :class:`EstimatorParams`) and checked by :meth:`label`.
 
     Attributes (after :meth:`fit`)
     ------------------------------

@@ -14,7 +14,12 @@ from cmcsl_core.errors import CMCSLError
 from cmcsl_core.method.labelers.auto import AutoLabeler
 from cmcsl_core.method.labelers.base import BaseLabeler
 from cmcsl_core.method.labelers.nearest import CMCSLLabeler, ScaledCMCSLLabeler
-from cmcsl_core.method.labelers.spreading import CrossModalSpreadingLabeler, LabelSpreadingLabeler
+from cmcsl_core.method.labelers.spreading import (
+    BalancedCrossModalSpreadingLabeler,
+    BalancedSpreadingLabeler,
+    CrossModalSpreadingLabeler,
+    LabelSpreadingLabeler,
+)
 from cmcsl_core.method.labelers.training import CoTrainingLabeler, SelfTrainingLabeler
 
 __all__ = [
@@ -36,6 +41,8 @@ LABELERS: dict[str, type[BaseLabeler]] = {
         ScaledCMCSLLabeler,
         LabelSpreadingLabeler,
         CrossModalSpreadingLabeler,
+        BalancedSpreadingLabeler,
+        BalancedCrossModalSpreadingLabeler,
         SelfTrainingLabeler,
         CoTrainingLabeler,
         AutoLabeler,
@@ -81,8 +88,15 @@ _NEAREST = (
 _SPREAD = (
     "**In each modality separately**, the seeds' labels **spread over a graph** that links every item to its "
     "10 nearest neighbours (either way): each step an item takes 99 % of its neighbours' class mix and keeps "
-    "1 % of its own label (Zhou et al. 2004, 30 steps). Every item ends with a class distribution; its most "
-    "probable class is the modality's label."
+    "1 % of its own label (Zhou et al. 2004, 30 steps; scikit-learn's LabelSpreading). Every item ends with a "
+    "class distribution; its most probable class is the modality's label."
+)
+_SPREAD_CMN = (
+    "**In each modality separately**, the seeds' labels **spread over a graph** that links every item to its "
+    "10 nearest neighbours (either way), as in label spreading, with two corrections: every class starts with "
+    "the **same total mass** (a class with more labelled items does not flood the graph), and each class's "
+    "share is divided by its **total over all items** (class mass normalisation, Zhu et al. 2003), so that "
+    "the most probable class is what is local to the item, not the global class mix."
 )
 
 LABELER_INFO: dict[str, LabelerInfo] = {
@@ -120,6 +134,23 @@ LABELER_INFO: dict[str, LabelerInfo] = {
         "The modalities' class distributions are **averaged**; the average's most probable class is the label "
         "(the deciding modality is the one that favoured it more).",
     ),
+    "ls-cmn": LabelerInfo(
+        "ls-cmn",
+        "Label spreading, class-balanced",
+        "Label spreading with equal mass per class and class mass normalisation; the modality whose class "
+        "distribution peaks higher wins.",
+        _SPREAD_CMN,
+        "The modality whose class distribution is **more peaked** (its most probable class more probable) wins.",
+    ),
+    "cm-ls-cmn": LabelerInfo(
+        "cm-ls-cmn",
+        "Cross-modal label spreading, class-balanced",
+        "Cross-modal label spreading with equal mass per class and class mass normalisation: the class "
+        "distributions are averaged across modalities.",
+        _SPREAD_CMN,
+        "The modalities' class distributions are **averaged**; the average's most probable class is the label "
+        "(the deciding modality is the one that favoured it more).",
+    ),
     "self-training": LabelerInfo(
         "self-training",
         "Self-training",
@@ -144,8 +175,8 @@ LABELER_INFO: dict[str, LabelerInfo] = {
     "auto": LabelerInfo(
         "auto",
         "Auto (choose from the labelled items)",
-        "Hides each labelled item in turn, scores CM-LS and CMCSL on them (leave-one-out) and uses the better "
-        "(CM-LS on a tie); falls back to CMCSL with fewer than 2 labelled items in a class.",
+        "Hides each labelled item in turn, scores class-balanced CM-LS and CMCSL on them (leave-one-out) and uses "
+        "the better (CM-LS on a tie); falls back to CMCSL with fewer than 2 labelled items in a class.",
         "As the chosen labeler does (see its estimate above).",
         "As the chosen labeler does.",
     ),

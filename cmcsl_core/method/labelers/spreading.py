@@ -1,10 +1,9 @@
-"""The spreading labelers: ``ls`` (label spreading per modality) and ``cm-ls`` (cross-modal label spreading).
+"""The spreading labelers: ``ls``, ``cm-ls`` (scikit-learn's label spreading) and ``ls-cmn``, ``cm-ls-cmn``.
 
-Both spread the labelled items' classes over each modality's symmetric kNN graph
+All four spread the labelled items' classes over each modality's symmetric kNN graph
 (:mod:`cmcsl_core.method.graph`, ``k = 10``) with Zhou et al.'s iteration
-(:mod:`cmcsl_core.method.spreading`, ``alpha = 0.99``: scikit-learn's
-``LabelSpreading`` on the same graph), which gives every item a class distribution
-per modality. They differ in how the modalities meet:
+(:mod:`cmcsl_core.method.spreading`, ``alpha = 0.99``, 30 steps), which gives every item a
+class distribution per modality. They differ in how the modalities meet:
 
 ``ls``
     the modality whose own distribution peaks higher decides (CMCSL's "the more
@@ -15,26 +14,33 @@ per modality. They differ in how the modalities meet:
     paper names as future work); ``decided_by`` is the modality whose own distribution
     favoured that class more.
 
-The distributions are then *class-mass normalised* (Zhu, Ghahramani & Lafferty 2003):
-each class's column is divided by its total over the items before the rows are
-normalised again. With ``alpha = 0.99`` a graph that mixes within the 30 steps (a few
-hundred items; dense regions of larger sets) drives every item towards the same
-global class mix, and the plain argmax then labels nearly everything alike; measured
-here (mean BAC of ``cm-ls``, b = 2 and 5): a 44-item image + text table 0.43 -> 0.84,
-MVSA-Single 0.38 -> 0.43, digits 0.87 -> 0.88, demo HR unchanged.
-``class_mass=False`` keeps scikit-learn's own labels (its ``transduction_``).
+``ls`` and ``cm-ls`` are scikit-learn's ``LabelSpreading`` on the same graph: the same
+class distributions per modality, so the same per-modality labels as its
+``transduction_`` (tested through ``label``, the curves and the labelers). Two
+differences only where scikit-learn has no answer: a labelled item keeps its own label
+(scikit-learn's soft clamping may relabel it), and an item the spreading did not reach
+in a modality (no labelled item's mass arrived within ``max_iter`` steps: a graph
+component without a labelled item; scikit-learn labels it with its first class) takes
+its nearest labelled item's label there.
 
-Every class injects the same mass: a labelled item of class ``c`` starts with weight
-``mean(n) / n_c`` instead of 1 (``n_c`` labelled items in class ``c``). With the same
-number of seeds per class (the curves, the app's random draws) that is exactly 1, so
-the distributions are scikit-learn's; without it, a class with more labelled items
-floods the graph (measured on the built-in tweets: after 10 human labels, most of them
-"positive", plain spreading labelled every tweet positive, BAC 0.41 -> 0.34).
+``ls-cmn`` and ``cm-ls-cmn`` add two measured corrections (``balanced=True``,
+``class_mass=True``):
 
-An item the spreading did not reach in a modality (in ``max_iter`` steps no labelled
-item's mass arrived: a graph component without seed) takes its nearest seed's label
-there. The confidence is the best-minus-second probability of the distribution that
-decided (``ls``) or of the average (``cm-ls``).
+*equal mass per class*
+    a labelled item of class ``c`` starts with weight ``mean(n) / n_c`` instead of 1
+    (``n_c`` labelled items in class ``c``); with the same number of seeds per class
+    (the curves, the app's random draws) that changes nothing. Without it, a class with
+    more labelled items floods the graph (after human labels that are mostly of one
+    class).
+*class mass normalisation* (Zhu, Ghahramani & Lafferty 2003)
+    each class's column is divided by its total over the items before the rows are
+    normalised again. With ``alpha = 0.99`` a graph that mixes within the 30 steps (a
+    few hundred items; dense regions of larger sets) drives every item towards the same
+    global class mix, and the plain argmax then labels nearly everything alike.
+
+Their measured effect is in docs/labelers.md (``benchmarks/bench_labelers.py``).
+The confidence is the best-minus-second probability of the distribution that decided
+(``ls``) or of the average (``cm-ls``).
 """
 
 from __future__ import annotations
@@ -55,14 +61,21 @@ from cmcsl_core.method.labelers.base import (
 from cmcsl_core.method.labeling import LabelingResult, nearest_seed, squared_distances
 from cmcsl_core.method.spreading import ALPHA, MAX_ITER, TOL, class_mass_normalise, one_hot, spread_many
 
-__all__ = ["LabelSpreadingLabeler", "CrossModalSpreadingLabeler", "SPREAD_BYTES", "balanced_one_hot"]
+__all__ = [
+    "LabelSpreadingLabeler",
+    "CrossModalSpreadingLabeler",
+    "BalancedSpreadingLabeler",
+    "BalancedCrossModalSpreadingLabeler",
+    "SPREAD_BYTES",
+    "balanced_one_hot",
+]
 
 SPREAD_BYTES = 48 << 20
 """Memory for the label matrices spread together at once (held-out runs are grouped to fit)."""
 
 
 class LabelSpreadingLabeler(BaseLabeler):
-    """Label spreading per modality on a symmetric kNN graph; the more confident modality decides.
+    """Label spreading per modality on a symmetric kNN graph (scikit-learn's); the more confident modality decides.
 
     Parameters
     ----------
@@ -74,8 +87,11 @@ class LabelSpreadingLabeler(BaseLabeler):
         Steps at most.
     tol : float, default=1e-3
         Convergence tolerance (summed absolute change of the distributions).
-    class_mass : bool, default=True
+    class_mass : bool, default=False
         Class-mass normalise the distributions (see the module docstring); False: scikit-learn's.
+    balanced : bool, default=False
+        Give every class the same starting mass (see the module docstring); False: scikit-learn's
+        one-hot start.
 
     Examples
     --------
@@ -96,13 +112,15 @@ class LabelSpreadingLabeler(BaseLabeler):
         alpha: float = ALPHA,
         max_iter: int = MAX_ITER,
         tol: float = TOL,
-        class_mass: bool = True,
+        class_mass: bool = False,
+        balanced: bool = False,
     ) -> None:
         self.n_neighbors = n_neighbors
         self.alpha = alpha
         self.max_iter = max_iter
         self.tol = tol
         self.class_mass = class_mass
+        self.balanced = balanced
 
     def _check(self) -> None:
         if not isinstance(self.n_neighbors, (int, np.integer)) or self.n_neighbors < 1:
@@ -116,12 +134,19 @@ class LabelSpreadingLabeler(BaseLabeler):
         """Per modality, the spread class distributions of each label matrix in ``Ys`` (class-mass normalised
         unless ``class_mass=False``)."""
         self._check()
+        graphs.build(int(self.n_neighbors))
         out = []
         for m in range(graphs.n_modalities):
             S = graphs.spreading(m, int(self.n_neighbors))
             dists = spread_many(S, Ys, float(self.alpha), int(self.max_iter), float(self.tol))
             out.append([class_mass_normalise(F) for F in dists] if self.class_mass else dists)
         return out
+
+    def start(self, n_items: int, seed_idx: np.ndarray, seed_labels: np.ndarray, n_classes: int) -> np.ndarray:
+        """The label matrix the spreading starts from: one-hot rows, weighted per class when ``balanced``."""
+        if self.balanced:
+            return balanced_one_hot(n_items, seed_idx, seed_labels, n_classes)
+        return one_hot(n_items, seed_idx, seed_labels, n_classes)
 
     def label(
         self,
@@ -132,7 +157,7 @@ class LabelSpreadingLabeler(BaseLabeler):
         modality_names: Sequence[str] | None = None,
     ) -> LabelingResult:
         seed_idx, seed_labels = check_labelled(seed_idx, seed_labels, graphs.n_items, n_classes)
-        Y = balanced_one_hot(graphs.n_items, seed_idx, seed_labels, n_classes)
+        Y = self.start(graphs.n_items, seed_idx, seed_labels, n_classes)
         P = np.stack([d[0] for d in self.distributions(graphs, [Y])])
         fallback = _fallback(graphs, P, seed_idx, seed_labels)
         return probabilistic_result(self.name, graphs, seed_idx, seed_labels, n_classes, P, self.rule, modality_names, fallback)
@@ -147,7 +172,7 @@ class LabelSpreadingLabeler(BaseLabeler):
         out: list[np.ndarray] = []
         for a in range(0, len(sets), group):
             part = sets[a : a + group]
-            dists = self.distributions(graphs, [balanced_one_hot(n, i, lab, n_classes) for i, lab in part])
+            dists = self.distributions(graphs, [self.start(n, i, lab, n_classes) for i, lab in part])
             for j, (idx, lab) in enumerate(part):
                 P = np.stack([d[j] for d in dists])
                 P = with_fallback(P, _fallback(graphs, P, idx, lab))
@@ -175,7 +200,7 @@ class LabelSpreadingLabeler(BaseLabeler):
             Ys = []
             for pos in part:
                 keep = np.arange(seed_idx.size) != pos
-                Ys.append(balanced_one_hot(n, seed_idx[keep], seed_labels[keep], n_classes))
+                Ys.append(self.start(n, seed_idx[keep], seed_labels[keep], n_classes))
             for m, dists in enumerate(self.distributions(graphs, Ys)):
                 for j, (pos, F) in enumerate(zip(part, dists)):
                     P[m, a + j] = F[seed_idx[pos]]
@@ -210,7 +235,31 @@ def _fallback(graphs: FeatureGraphs, P: np.ndarray, seed_idx: np.ndarray, seed_l
 
 
 class CrossModalSpreadingLabeler(LabelSpreadingLabeler):
-    """Cross-modal label spreading: spreading per modality, distributions averaged across modalities."""
+    """Cross-modal label spreading: scikit-learn's spreading per modality, distributions averaged across modalities."""
 
     name: ClassVar[str] = "cm-ls"
+    rule: ClassVar[str] = "mean"
+
+
+class BalancedSpreadingLabeler(LabelSpreadingLabeler):
+    """``ls`` with equal mass per class and class mass normalisation (``ls-cmn``; see the module docstring)."""
+
+    name: ClassVar[str] = "ls-cmn"
+
+    def __init__(
+        self,
+        n_neighbors: int = DEFAULT_K,
+        alpha: float = ALPHA,
+        max_iter: int = MAX_ITER,
+        tol: float = TOL,
+        class_mass: bool = True,
+        balanced: bool = True,
+    ) -> None:
+        super().__init__(n_neighbors, alpha, max_iter, tol, class_mass, balanced)
+
+
+class BalancedCrossModalSpreadingLabeler(BalancedSpreadingLabeler):
+    """``cm-ls`` with equal mass per class and class mass normalisation (``cm-ls-cmn``)."""
+
+    name: ClassVar[str] = "cm-ls-cmn"
     rule: ClassVar[str] = "mean"
