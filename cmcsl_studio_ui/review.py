@@ -168,13 +168,17 @@ def key_verdict(
 def filter_queue(fs: FeatureSet, order: Sequence[int] | np.ndarray, query: str) -> np.ndarray:
     """The items of ``order`` (in order) whose text, name or id contain ``query`` (case-insensitive).
 
-    ``#12`` or ``12`` also finds item 12 itself. An empty query keeps every item.
+    ``#12`` is item 12 itself (the page's ``#index`` notation; only it, although a name such as
+    "Romance #12" holds the same characters); ``12`` finds item 12 and the items whose text, name
+    or id contain "12". An empty query keeps every item.
     """
     order = np.asarray(order, dtype=np.int64)
     q = str(query).strip().lower()
     if not q:
         return order
-    number = q[1:] if q.startswith("#") else q
+    if q.startswith("#") and q[1:].isdigit():
+        return order[order == int(q[1:])]
+    number = q
     keep = np.zeros(order.size, dtype=bool)
     for n, i in enumerate(order.tolist()):
         hay = [fs.item_name(i)]

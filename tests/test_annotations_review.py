@@ -118,6 +118,10 @@ def test_previous_filter_and_own_labels(fs) -> None:
     assert filter_queue(data, order, "wedding").tolist() == [14, 21, 0]
     assert filter_queue(data, order, "  ").tolist() == order.tolist()
     assert filter_queue(data, order, "#8").tolist() == [8] and filter_queue(data, order, "8").tolist() == [8]
+    named = replace(fs, titles=tuple(f"Romance #{(i * 7) % fs.n_items}" for i in range(fs.n_items)))
+    assert named.item_name(3) == f"Romance #{21 % fs.n_items}"  # another item's index in a name
+    assert filter_queue(named, order, "#21").tolist() == [21]  # "#21" is item 21 only, not item 3's name
+    assert filter_queue(named, order, "21").tolist() == [3, 21]  # a plain number: names too, and item 21
     assert filter_queue(data, order, "tt1003").tolist() == [3]  # the item's id
     assert filter_queue(data, order, "movie 21").tolist() == [21]  # its title
     human = HumanLabels(np.array([1, 4, 6]), np.array([0, 1, 0]), ("ann", "bob", "ann"), np.array([1, 2, 3]))
