@@ -15,12 +15,14 @@ import streamlit as st
 
 from cmcsl_core.evaluation.config import CurveConfig
 from cmcsl_studio_ui.curves import CURVE_CSV
+from cmcsl_studio_ui.encoding import skipped_rows_block
 from cmcsl_core.evaluation.metrics import human_label_pair
 from cmcsl_studio_ui.figures import class_colors
 from cmcsl_studio_ui.items import example_items, item_gallery
 from cmcsl_studio_ui.labels import LABELS_CSV, label_request
 from cmcsl_studio_ui.page import CLUSTERS, CURVES, HOME, HOW, REVIEW, cli_block, page_link, start_page
 from cmcsl_studio_ui.text import html, md
+from cmcsl_studio_ui.thumbs import has_thumbnails
 from cmcsl_studio_ui.wording import wording
 
 settings, data = start_page(HOME)
@@ -43,6 +45,7 @@ for k, page in enumerate((CLUSTERS, CURVES, HOW, REVIEW)):
 
 st.subheader("The data")
 st.caption(md(fs.description or fs.source))
+skipped_rows_block(data.skipped, key="home_skipped")
 left, right = st.columns([1, 2])
 with left:
     st.metric(words.items.capitalize(), f"{fs.n_items:,}")
@@ -68,7 +71,7 @@ if pair is not None:
         "well CMCSL's own modality disagreements find them."
     )
 rows, notes = example_items(data)
-if rows and (fs.thumbnails is not None or fs.texts is not None):
+if rows and (has_thumbnails(fs) or fs.texts is not None):
     st.subheader(f"Some {words.items}")
     item_gallery(data, rows, notes, per_row=min(len(rows), 7), key="home_examples")
 

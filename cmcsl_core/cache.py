@@ -30,7 +30,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from cmcsl_core.errors import CMCSLError
-from cmcsl_core.fileio import write_atomically
+from cmcsl_core.fileio import read_member, write_atomically
 
 __all__ = [
     "cache_dir",
@@ -84,8 +84,8 @@ def cached_arrays(
     path = cache_dir() / f"{key}.npz"
     if path.exists():
         try:
-            with np.load(path, allow_pickle=False) as z:
-                return {k: z[k] for k in z.files}
+            with np.load(path, allow_pickle=False) as z:  # headers parsed under a lock: read from several threads
+                return {k: read_member(z.zip, k, path.name) for k in z.files}
         except (OSError, ValueError, EOFError):
             pass
     arrays = dict(compute())
@@ -120,11 +120,11 @@ def _read_shard(path: Path, need: set[str] | None = None) -> dict[str, np.ndarra
         with np.load(path, allow_pickle=False) as z:
             if _KEYS not in z.files:
                 return None
-            keys = z[_KEYS]
+            keys = read_member(z.zip, _KEYS, path.name)
             rows = np.arange(keys.shape[0]) if need is None else np.flatnonzero([k in need for k in keys.tolist()])
             if rows.size == 0:
                 return {}
-            arrays = {name: z[name] for name in z.files}
+            arrays = {name: read_member(z.zip, name, path.name) for name in z.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile):
         return None
     if any(a.shape[:1] != keys.shape[:1] for a in arrays.values()):

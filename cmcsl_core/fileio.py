@@ -1,4 +1,5 @@
-"""Pure file helpers: atomic writes and content digests (imports nothing from cmcsl_core but ``types``).
+"""Pure file helpers: atomic writes, content digests, ``.npz`` members read safely from several threads
+(imports nothing from cmcsl_core but the foundation: ``types``, ``errors``).
 
 Every file cmcsl-studio writes goes through :func:`write_atomically` (temporary file in the
 same folder, then rename), so an interrupted write never leaves a half-written file and
@@ -9,16 +10,26 @@ file by its content (SHA-256), which is what the on-disk caches key on.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import tempfile
+import threading
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from math import prod
 from pathlib import Path
-from typing import IO, Callable, Sequence
+from typing import IO, Callable, Sequence, cast
 
+import numpy as np
+
+from cmcsl_core.errors import FeatureFileError
 from cmcsl_core.types import PathLike
 
-__all__ = ["write_atomically", "new_file_mode", "file_digest", "file_digests", "distinct_contents", "stat_digest", "io_threads"]
+__all__ = [
+    "write_atomically", "new_file_mode", "file_digest", "file_digests", "distinct_contents", "stat_digest", "io_threads",
+    "HEADER_LOCK", "read_npy_header", "read_member",
+]  # fmt: skip
 
 
 def _umask() -> int:
@@ -125,3 +136,66 @@ def stat_digest(path: PathLike) -> str | None:
     except OSError:
         return None
     return _digest_of_version(name, st.st_size, st.st_mtime_ns)
+
+
+HEADER_LOCK = threading.Lock()
+"""Held while an ``.npy`` header is parsed, by every reader of this package (any thread).
+
+NumPy parses a header with :func:`ast.literal_eval`, and CPython 3.11 (seen with 3.11.7;
+gh-106905) keeps the AST converter's recursion counter in per-interpreter state, shared by
+threads: two threads parsing at once may fail with ``SystemError: AST constructor
+recursion depth mismatch`` (reproduced here: loading one feature file 35,000 times with
+garbage collections running finalizers failed 8 times without this lock, none with it).
+Headers are a few dozen bytes, so serialising them costs nothing; the arrays' data are
+still read in parallel (:func:`cmcsl_core.datasets.features.load_features`, the caches)."""
+
+
+def read_npy_header(fh: IO[bytes], key: str, label: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """Parse the ``.npy`` header at ``fh``'s position (under :data:`HEADER_LOCK`): shape, Fortran order, dtype.
+
+    Raises
+    ------
+    FeatureFileError
+        An unreadable header.
+    """
+    fmt = np.lib.format
+    try:
+        with HEADER_LOCK:
+            version = fmt.read_magic(fh)
+            if version == (1, 0):
+                shape, fortran, dtype = fmt.read_array_header_1_0(fh)
+            elif version == (2, 0):
+                shape, fortran, dtype = fmt.read_array_header_2_0(fh)
+            else:
+                shape, fortran, dtype = getattr(fmt, "_read_array_header")(fh, version)  # 3.0: utf-8 field names
+    except ValueError as exc:
+        raise FeatureFileError(f"{label}: the array '{key}' has an unreadable header ({exc})") from None
+    return tuple(int(s) for s in shape), bool(fortran), np.dtype(dtype)
+
+
+def read_member(zf: zipfile.ZipFile | None, key: str, label: str) -> np.ndarray:
+    """The array ``key`` of an ``.npz`` archive, as ``np.load(...)[key]`` gives it, safe in several threads at once.
+
+    The header is parsed under :data:`HEADER_LOCK`; the data (inflating, most of the time)
+    are read straight into the new array without it. Object arrays are refused (ValueError,
+    as NumPy's ``allow_pickle=False``); a member holding fewer bytes than its header
+    declares raises EOFError, a bad CRC :class:`zipfile.BadZipFile` (both in :data:`DAMAGED`).
+    """
+    if zf is None:
+        raise FeatureFileError(f"{label} is closed")
+    with zf.open(f"{key}.npy") as member:
+        fh = cast(io.BufferedIOBase, member)
+        shape, fortran, dtype = read_npy_header(member, key, label)
+        if dtype.hasobject:
+            raise ValueError("Object arrays cannot be loaded when allow_pickle=False")
+        out = np.empty(prod(shape), dtype=dtype)
+        if out.nbytes:
+            view = out.view(np.uint8).data
+            got = 0
+            while got < out.nbytes:
+                n = fh.readinto(view[got:])
+                if not n:
+                    raise EOFError(f"the array '{key}' holds fewer bytes than its header declares")
+                got += n
+        fh.read(1)  # to the member's end: zipfile checks its CRC there
+    return out.reshape(shape[::-1]).transpose() if fortran else out.reshape(shape)

@@ -24,11 +24,11 @@ from cmcsl_core.annotations import Action, AnnotationStore, HumanLabels, default
 from cmcsl_core.annotations.store import default_annotator
 from cmcsl_core.errors import CMCSLError
 
-from .identity import identity_widgets
+from .identity import Visitor, identity_widgets, visitor
 from .loading import Dataset
 from .serving import serving
 
-__all__ = ["Storage", "data_fingerprint", "data_fingerprint_cached", "shared_store", "served_store", "review_storage"]
+__all__ = ["Storage", "data_fingerprint", "data_fingerprint_cached", "shared_store", "served_store", "review_storage", "session_storage"]
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -137,13 +137,34 @@ def _local_storage(data: Dataset) -> Storage:
     return Storage(shared_store(data, db_path), str(ss["review_by"]).strip(), None, db_path)
 
 
+def _served_storage(data: Dataset, me: Visitor | None) -> Storage:
+    store = served_store(data)
+    name = me.annotator if me is not None else ""
+    return Storage(store, name, name or None, store.path.name)
+
+
 def review_storage(data: Dataset) -> Storage:
     """Draw the sidebar's *Annotations* section and return the page's storage (errors: CMCSLError)."""
     with st.sidebar:
         st.subheader("Annotations", divider="gray")
         if not serving():
             return _local_storage(data)
-        me = identity_widgets()
-        store = served_store(data)
-        name = me.annotator if me is not None else ""
-        return Storage(store, name, name or None, store.path.name)
+        return _served_storage(data, identity_widgets())
+
+
+def session_storage(data: Dataset) -> Storage:
+    """The storage the Review page uses in this session, without drawing anything (errors: CMCSLError).
+
+    For other pages that label (the Clusters side panel's *More like this*), inside fragments
+    too: served, the fixed store and the visitor's identity ("" until given); locally, the
+    database and annotator last chosen on the Review page (else the defaults).
+    """
+    if serving():
+        return _served_storage(data, visitor())
+    ss = st.session_state
+    fp = data_fingerprint(data)
+    default_db = str(default_db_path(fp))
+    kept = str(ss.get("review_db_kept") or "").strip() if ss.get("review_db_for") == fp else ""
+    db_path = str(Path(kept).expanduser()) if kept else default_db
+    annotator = str(ss.get("review_by_kept") or default_annotator()).strip()
+    return Storage(shared_store(data, db_path), annotator, None, db_path)

@@ -25,6 +25,7 @@ __all__ = [
     "seed_items_table",
     "item_gallery",
     "item_heading",
+    "item_strip",
     "example_items",
     "THUMB_COLUMN",
     "TEXT_CHARS",
@@ -180,3 +181,29 @@ def item_gallery(data: Dataset, rows: Any, notes: Any = None, per_row: int = 4, 
                     if fs.texts is not None and fs.texts[i]:
                         text = fs.texts[i]
                         st.caption(md(text[:GALLERY_TEXT] + ("…" if len(text) > GALLERY_TEXT else "")))
+
+
+STRIP_WIDTH = 72
+"""Width of a picture in an item strip (the side panel's and the review card's neighbours)."""
+
+
+def item_strip(data: Dataset, rows: Any, captions: Any = None, per_row: int = 3, width: int = STRIP_WIDTH) -> None:
+    """Small cards in rows: each item's picture (when the data has pictures), ``#i`` and a caption line.
+
+    For narrow places (the Clusters side panel, a column of the review card); ``captions``
+    (optional, one short markdown line per item, escaped by the caller) say e.g. its label or distance.
+    """
+    fs = data.fs
+    rows = [int(i) for i in rows]
+    captions = list(captions) if captions is not None else [""] * len(rows)
+    for start in range(0, len(rows), per_row):
+        cols = st.columns(per_row)
+        for col, i, cap in zip(cols, rows[start : start + per_row], captions[start : start + per_row]):
+            with col:
+                thumb = item_thumbnail(fs, i)  # re-encoded by the app, or the placeholder; None: no pictures
+                if thumb:
+                    st.image(square_thumbnail(thumb), width=width)
+                text = f"**#{i}**" + (f" {cap}" if cap else "")
+                if fs.texts is not None and fs.texts[i] and not thumb:
+                    text += "  \n" + md(fs.texts[i][:60] + ("…" if len(fs.texts[i]) > 60 else ""))
+                st.caption(text)

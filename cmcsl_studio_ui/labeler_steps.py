@@ -15,6 +15,8 @@ from cmcsl_core.evaluation.metrics import LabelingSummary
 from cmcsl_core.method.labelers.registry import LABELER_INFO
 from cmcsl_core.method.labeling import LabelingResult
 
+from .text import md
+
 __all__ = ["LabelerSteps", "labeler_steps"]
 
 
@@ -39,8 +41,8 @@ def labeler_steps(result: LabelingResult, summary: LabelingSummary, names: Seque
     caption = f"These steps follow the labeler chosen in the sidebar: **{info.title}** ({info.summary})"
     if result.selection is not None:
         caption += f" {getattr(result.selection, 'describe')()}."
-    own = ", ".join(f"{n} {summary.uni_accuracy[n]:.1%}" for n in names)
-    wins = ", ".join(f"{n} {summary.wins[n]:,}" for n in names)
+    own = ", ".join(f"{md(n)} {summary.uni_accuracy[n]:.1%}" for n in names)
+    wins = ", ".join(f"{md(n)} {summary.wins[n]:,}" for n in names)
     return LabelerSteps(
         caption,
         f"{info.per_modality} Accuracy of each modality's own labels: {own}.",

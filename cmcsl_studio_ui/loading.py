@@ -29,13 +29,16 @@ from cmcsl_core.datasets.features import FeatureSet, load_features
 from cmcsl_core.datasets.npzcheck import memory_budget
 from cmcsl_core.datasets.thumbnails import needs_thumbnails, with_thumbnails
 from cmcsl_core.datasets.sources import SourceSpec
-from cmcsl_core.errors import SourceError
+from cmcsl_core.datasets.sources.items import LoadedItems, SkippedItem, load_spec_items
+from cmcsl_core.errors import CMCSLError, SourceError
 
+from .encoding import EncodingProgress
 from .serving import confined, server_log, serving, upload_limit_mb
 from .session import Upload, drop_upload_bytes, held_upload, hold_upload, uploaded_file
-from .settings import FILE, Settings, takes_option, takes_subset
+from .text import md
+from .settings import FILE, TABLE_ROLES, Settings, parse_columns, source_label, takes_option, takes_path, takes_subset
 
-__all__ = ["Dataset", "load_data", "data_spec", "release_data", "upload_budget"]
+__all__ = ["Dataset", "load_data", "data_spec", "release_data", "upload_budget", "table_columns", "waiting_for"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class Dataset:
     """The feature file to pass as ``--features`` to reproduce the app's numbers."""
     spec: SourceSpec | None = None
     """The source it was read from (None for a feature file or an upload)."""
+    skipped: tuple[SkippedItem, ...] = ()
+    """Rows the source skipped (why, which ids): listed on the Home page."""
 
     @property
     def export_command(self) -> str | None:
@@ -86,17 +91,23 @@ def _stamp(path: str | None) -> str:
 
 
 @st.cache_resource(show_spinner=False, max_entries=6)
-def _load_spec(key: str, _spec: SourceSpec) -> FeatureSet:
+def _load_spec(key: str, _spec: SourceSpec) -> LoadedItems:
     # the progress bar is created inside the cached function, so that Streamlit can replay it (as empty)
     bar = st.empty()
+    encoding = EncodingProgress()
+    encodes = any(o.name == "image_encoder" for o in _spec.info.options)  # table, mvsa, raw: images then texts
 
     def progress(done: int, total: int) -> None:
         if total:
-            bar.progress(min(done / total, 1.0), text=f"Reading {_spec.source} data: {done:,}/{total:,}")
+            if encodes:  # item sources: images, then texts, with the time left
+                fraction, text = encoding.update(done, total)
+            else:
+                fraction, text = min(done / total, 1.0), f"Reading {_spec.source} data: {done:,}/{total:,}"
+            bar.progress(fraction, text=text)
 
-    fs = _spec.load(progress=progress)
+    loaded = load_spec_items(_spec, progress=progress)
     bar.empty()
-    return _freeze(fs)
+    return LoadedItems(features=_freeze(loaded.features), skipped=tuple(loaded.skipped))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -232,6 +243,8 @@ def data_spec(settings: Settings) -> SourceSpec:
         if encoder and serving() and (os.sep in encoder or "." in encoder):
             encoder = _readable(encoder, "weights")
         options["image_encoder"] = encoder
+    if takes_option(source, "image_column"):  # a table whose columns have other names (--image-column ...)
+        options.update({f"{role}_column": name for role, name in parse_columns(settings.columns).items()})
     subset = settings.subset if takes_subset(source) else None
     path = _readable(settings.path, source) if settings.path and serving() else settings.path or None
     return SourceSpec.create(source, subset, path=path, **options)
@@ -265,4 +278,57 @@ def load_data(settings: Settings) -> Dataset:
     spec = data_spec(settings)
     key = f"{spec!r}:{_stamp(spec.path)}"
     shown = _as_given(spec, settings) if serving() else spec  # commands name served paths as the visitor chose them
-    return Dataset(key, _load_spec(key, spec), _export_name(spec), shown)
+    loaded = _load_spec(key, spec)
+    return Dataset(key, loaded.features, _export_name(spec), shown, loaded.skipped)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _table_columns(path: str, stamp: str) -> tuple[str, ...] | None:
+    from cmcsl_core.datasets.sources.table import read_table
+
+    try:
+        return tuple(read_table(path)[0])
+    except SourceError:
+        return None
+
+
+def table_columns(path: str) -> tuple[str, ...] | None:
+    """The column names of the table at ``path`` (None: not a readable table).
+
+    Served, only a table inside the data folder is read (anything else: None, whether or not
+    it exists; loading then gives the one refusal).
+    """
+    if not path or not path.strip():
+        return None
+    try:
+        p = _readable(path.strip(), "table")
+    except CMCSLError:
+        return None
+    p = str(Path(p).expanduser())
+    return _table_columns(p, _stamp(p)) if Path(p).is_file() else None
+
+
+def waiting_for(settings: Settings) -> str | None:
+    """What the user has yet to give before the data can load (a path, a table's columns), or None.
+
+    Pages show it as a note, not an error: nothing is wrong before a path has been typed.
+    """
+    source = settings.source
+    if takes_path(source) and not settings.path.strip():
+        if source == FILE and uploaded_file() is not None:
+            return None
+        where = "or upload one " if source == FILE else ""
+        return f"Type the path of the data ({source_label(source)}) in the sidebar {where}to load it."
+    if takes_option(source, "image_column"):
+        columns = table_columns(settings.path)
+        if columns is None:
+            return None  # not a readable table: loading says why
+        chosen = parse_columns(settings.columns)
+        lower = {c.lower() for c in columns}
+        missing = [r for r in TABLE_ROLES[1:] if chosen.get(r, r).lower() not in lower]
+        if missing:
+            return (
+                f"Choose the table's {', '.join(missing)} column{'s' if len(missing) > 1 else ''} in the sidebar "
+                f"(its columns: {', '.join(md(c) for c in columns)})."
+            )
+    return None

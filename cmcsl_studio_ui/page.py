@@ -21,9 +21,9 @@ from threadpoolctl import threadpool_limits
 from cmcsl_core.errors import CMCSLError
 
 from .identity import teacher_key
-from .loading import Dataset, load_data
+from .loading import Dataset, load_data, waiting_for
 from .serving import public_text, report_errors, served_root
-from .session import adopt_manual_seeds
+from .session import adopt_manual_seeds, link_notice
 from .settings import Settings
 from .sidebar import sidebar
 from .text import md
@@ -113,6 +113,13 @@ def start_page(page: PageInfo, seeds_in_sidebar: bool = True) -> tuple[Settings,
             page_link(p)
         st.divider()
     settings = sidebar(seeds=seeds_in_sidebar)
+    notice = link_notice()
+    if notice:
+        st.warning(md(notice), icon=":material/link_off:")  # the link's values as typed: escaped
+    waiting = waiting_for(settings)
+    if waiting:  # nothing is wrong yet: say what to give, no red error
+        st.info(waiting, icon=":material/folder_open:")
+        st.stop()
     with user_errors():
         with st.spinner("Loading data…"):
             data = load_data(settings)

@@ -3,9 +3,10 @@
 Hand-picked seeds are per session (``st.session_state``) and go into the URL. The views'
 events (:class:`~cmcsl_studio_ui.scatter.ScatterEvent`) are read at the top of the views'
 fragment (:func:`apply_view_events`), so the fragment draws the new labeling in the same
-run. What an event does is decided by a pure function (:func:`plan_view_events`): with the
-"add"/"remove" action a click or a lasso adds/removes its items; "only inspect" changes no
-seed (a lasso becomes the inspected set); every click also opens its item in the side panel.
+run. What an event does is decided by a pure function (:func:`plan_view_events`): by
+default ("inspect") a click opens its item in the side panel and a lasso becomes the
+inspected set, and no seed changes; adding or removing seeds is an explicit mode ("add"/
+"remove"), and every seed change is announced (:func:`seed_change_text`).
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ from .text import md
 
 __all__ = [
     "ACTIONS",
+    "DEFAULT_ACTION",
     "ViewEdit",
+    "seed_change_text",
+    "seed_change_notice",
     "plan_view_events",
     "apply_view_events",
     "focused",
@@ -49,7 +53,42 @@ __all__ = [
     "edit_seeds",
 ]
 
-ACTIONS: dict[str, str] = {"add": "add seeds", "remove": "remove seeds", "inspect": "only inspect"}
+ACTIONS: dict[str, str] = {"inspect": "inspect", "add": "add seeds", "remove": "remove seeds"}
+"""What a click or a lasso in the views does (the first is the default)."""
+
+DEFAULT_ACTION = "inspect"
+"""A click inspects unless the page is switched to adding or removing seeds."""
+
+CHANGE_NOTE = "seed_change_note"
+"""Session key of the last seed change's description (shown once by :func:`seed_change_notice`)."""
+
+
+def seed_change_text(old: Iterable[int], new: Iterable[int], y: np.ndarray, class_names: Sequence[str]) -> str | None:
+    """``"Seeds changed: added #12 (Horror); removed #40 (Drama). Now 16 seeds."`` (None: no change)."""
+    before, after = {int(i) for i in old}, {int(i) for i in new}
+    added, removed = sorted(after - before), sorted(before - after)
+    if not added and not removed:
+        return None
+
+    def listed(items: list[int]) -> str:
+        shown = ", ".join(f"#{i} ({class_names[int(y[i])]})" for i in items[:6])
+        return shown + (f" and {len(items) - 6} more" if len(items) > 6 else "")
+
+    parts = ([f"added {listed(added)}"] if added else []) + ([f"removed {listed(removed)}"] if removed else [])
+    return f"Seeds changed: {'; '.join(parts)}. Now {len(after)} seeds; the labels below follow them."
+
+
+def _note_change(data: Dataset, old: Iterable[int], new: Iterable[int]) -> None:
+    text = seed_change_text(old, new, data.fs.y, data.fs.class_names)
+    if text is not None:
+        st.session_state[CHANGE_NOTE] = text
+
+
+def seed_change_notice() -> None:
+    """Say (once) what the last click, lasso or table edit did to the seeds."""
+    text = st.session_state.pop(CHANGE_NOTE, None)
+    if text:
+        st.info(text, icon=":material/edit_location_alt:")
 
 
 FOCUS = "focus_item"
@@ -118,8 +157,9 @@ def apply_view_events(data: Dataset, settings: Settings, events: Sequence[Scatte
         return None
     with user_errors():
         seeds = current_seeds(data, settings)
-    edit = plan_view_events(events, str(st.session_state.get("click_action", "add")), seeds.tolist())
+    edit = plan_view_events(events, str(st.session_state.get("click_action", DEFAULT_ACTION)), seeds.tolist())
     if edit.seeds is not None:
+        _note_change(data, seeds.tolist(), edit.seeds)
         set_manual_seeds(data.key, edit.seeds)
     if edit.focus is not None:
         set_focus(data.key, edit.focus)
@@ -141,18 +181,20 @@ def edit_seeds(data: Dataset, settings: Settings, items: Iterable[int], action: 
         st.toast("At least one seed is needed; nothing removed.", icon=":material/warning:")
         return
     if new != chosen:
+        _note_change(data, chosen, new)
         set_manual_seeds(data.key, sorted(new))
 
 
-def _apply_seed_text(data_key: str, n_items: int) -> None:
+def _apply_seed_text(data: Dataset, before: tuple[int, ...]) -> None:
     text = st.session_state.get("seed_text", "")
     try:
-        seeds = parse_seed_list(text, n_items)
+        seeds = parse_seed_list(text, data.fs.n_items)
     except CMCSLError as exc:
         st.session_state["seed_text_error"] = str(exc)
         return
     st.session_state.pop("seed_text_error", None)
-    set_manual_seeds(data_key, seeds)
+    _note_change(data, before, seeds)
+    set_manual_seeds(data.key, seeds)
 
 
 def seed_panel(data: Dataset, settings: Settings, result: LabelingResult, manual: bool) -> None:
@@ -175,7 +217,7 @@ def seed_panel(data: Dataset, settings: Settings, result: LabelingResult, manual
         "Seed items (indices, comma separated)",
         key="seed_text",
         on_change=_apply_seed_text,
-        args=(data.key, fs.n_items),
+        args=(data, tuple(int(i) for i in result.seed_idx)),
         help="Edit the list and press Enter to use exactly these seeds.",
     )
     if st.session_state.get("seed_text_error"):
@@ -185,7 +227,10 @@ def seed_panel(data: Dataset, settings: Settings, result: LabelingResult, manual
         c1.button("Back to random seeds", on_click=clear_manual_seeds, icon=":material/undo:")
         c1.caption(f"{len(result.seed_idx)} hand-picked seeds (in the page address).")
     else:
-        c1.caption(f"Random: {settings.b_class} per class, seed {settings.seed}. Click points to add seeds.")
+        c1.caption(
+            f"Random: {settings.b_class} per class, seed {settings.seed}. To pick seeds by hand, switch the views "
+            "to 'add seeds' and click points."
+        )
     rows = inspected()
     if rows:
         c2.button("Clear the inspected points", on_click=clear_inspected)

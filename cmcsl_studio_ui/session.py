@@ -22,7 +22,7 @@ from typing import Any, Iterable, NamedTuple, Sequence
 import streamlit as st
 
 from .settings import Settings
-from .url import settings_from_params, settings_to_params
+from .url import ignored_params, settings_from_params, settings_to_params
 
 __all__ = [
     "init_session",
@@ -46,6 +46,7 @@ __all__ = [
     "set_inspected",
     "clear_inspected",
     "sync_url",
+    "link_notice",
 ]
 
 
@@ -54,7 +55,11 @@ def init_session() -> None:
     ss = st.session_state
     if "cfg" in ss:
         return
-    settings, seeds = settings_from_params(st.query_params.to_dict())
+    params = st.query_params.to_dict()
+    settings, seeds = settings_from_params(params)
+    ignored = ignored_params(params)
+    if ignored:  # shown once, by the first page drawn (link_notice)
+        ss["link_notice"] = "Ignored in the link: " + "; ".join(ignored) + "."
     ss["cfg"] = asdict(settings)
     ss["manual_seeds"] = seeds
     ss["manual_for"] = None
@@ -188,3 +193,8 @@ def sync_url() -> None:
     params = settings_to_params(current_settings(), st.session_state.get("manual_seeds"))
     if params != st.query_params.to_dict():
         st.query_params.from_dict(params)
+
+
+def link_notice() -> str | None:
+    """What the session's first link held that was ignored (once; None afterwards or for a clean link)."""
+    return st.session_state.pop("link_notice", None)

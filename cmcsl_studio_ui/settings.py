@@ -28,6 +28,9 @@ __all__ = [
     "takes_option",
     "option_help",
     "CLASSIFIER_LABELS",
+    "TABLE_ROLES",
+    "parse_columns",
+    "format_columns",
 ]
 
 MAX_B_CLASS = 500
@@ -103,6 +106,26 @@ def option_help(source: str, option: str) -> str:
     opt = source_info(source).option(option)
     return f"{opt.help} (default {opt.default})" if opt.default is not None else opt.help
 
+TABLE_ROLES: tuple[str, ...] = ("id", "image", "text", "label")
+"""The columns a table source reads (``--id-column`` ...), each with the default name of its role."""
+
+
+def parse_columns(text: str) -> dict[str, str]:
+    """``"image=photo, text=body"`` -> ``{"image": "photo", "text": "body"}`` (unknown roles and empty names dropped)."""
+    out: dict[str, str] = {}
+    for part in str(text).split(","):
+        role, sep, name = part.partition("=")
+        role, name = role.strip().lower(), name.strip()
+        if sep and role in TABLE_ROLES and name:
+            out[role] = name
+    return out
+
+
+def format_columns(columns: dict[str, str]) -> str:
+    """The inverse of :func:`parse_columns`, roles in order, defaults (the role's own name) left out."""
+    return ",".join(f"{r}={columns[r]}" for r in TABLE_ROLES if columns.get(r) and columns[r] != r)
+
+
 CLASSIFIER_LABELS: dict[str, str] = {
     "gnb": "Gaussian naive Bayes (GNB)",
     "lr": "Logistic regression (LR)",
@@ -123,6 +146,9 @@ class Settings:
     seed: int = LABEL_SEED
     image_encoder: str = ""
     """Image encoder of the sources that encode images (``""``: the source's default)."""
+    columns: str = ""
+    """A table's column names where they differ from the defaults: ``"image=photo,text=body"``
+    (roles ``id``, ``image``, ``text``, ``label``; ``""``: the defaults), as ``--image-column`` etc."""
     labeler: str = DEFAULT_LABELER
     """How items are labelled from the seeds (:mod:`cmcsl_core.method.labelers`; ``cmcsl``: the paper's rule)."""
 

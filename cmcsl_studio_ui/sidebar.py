@@ -31,6 +31,7 @@ from .session import (
 )
 from .serving import offered_paths, serving, upload_limit_mb
 from .settings import (
+    TABLE_ROLES,
     APP_SOURCES,
     CLASSIFIER_LABELS,
     FILE,
@@ -44,6 +45,8 @@ from .settings import (
     takes_option,
     takes_path,
     takes_subset,
+    format_columns,
+    parse_columns,
 )
 
 __all__ = ["sidebar", "seed_widgets", "CUSTOM", "CUSTOM_DEFAULT"]
@@ -164,10 +167,53 @@ def _data_widgets(cfg: Settings) -> None:
             help=option_help(source, "image_encoder") + ". Weights are read offline, never downloaded.",
             placeholder=str(source_info(source).option("image_encoder").default),
         )
+    if takes_option(source, "image_column") and cfg.path.strip():
+        _table_column_widgets(cfg)
     if source == FILE:
         _upload_widget()
     if takes_subset(source):
         _subset_widgets(cfg)
+
+
+ROW_NUMBERS = "(row numbers)"
+"""The id column choice of a table without ids."""
+
+
+def _store_column(role: str) -> None:
+    columns = parse_columns(current_settings().columns)
+    value = st.session_state.get(f"w_column_{role}")
+    if value is None or value == ROW_NUMBERS:
+        columns.pop(role, None)
+    else:
+        columns[role] = str(value)
+    update_settings(columns=format_columns(columns))
+
+
+def _table_column_widgets(cfg: Settings) -> None:
+    """Which of the table's columns hold the id, image, text and label (as the CLI's --image-column etc.)."""
+    from .loading import table_columns
+
+    names = table_columns(cfg.path)
+    if not names:
+        return
+    chosen = parse_columns(cfg.columns)
+    lower = {n.lower(): n for n in names}
+    st.caption("Columns of the table")
+    for role in TABLE_ROLES:
+        options = [ROW_NUMBERS, *names] if role == "id" else list(names)
+        current = lower.get(chosen.get(role, role).lower())
+        key = f"w_column_{role}"
+        st.session_state[key] = current if current is not None else (ROW_NUMBERS if role == "id" else None)
+        st.selectbox(
+            f"{role.capitalize()} column",
+            options,
+            key=key,
+            on_change=_store_column,
+            args=(role,),
+            placeholder=f"choose the {role} column",
+            help=f"The table's column holding each item's {role} (the CLI's --{role}-column)"
+            + (": none means row numbers" if role == "id" else ""),
+        )
 
 
 def _choice(label: str, labels: dict[str, str], field: str, value: str, help_: str) -> None:

@@ -22,7 +22,7 @@ from cmcsl_core.views.embedding import cached_umap, pca_2d, shipped_embedding, u
 from . import jobs
 from .loading import Dataset
 
-__all__ = ["View", "views", "umap_pending", "views_fingerprint", "preprocessed"]
+__all__ = ["View", "views", "umap_pending", "umap_progress", "umap_switched_off", "views_fingerprint", "preprocessed"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,7 @@ def views(data: Dataset, preprocessing: str, start_umap: bool = True) -> list[Vi
     """
     X = _preprocessed(data.key, preprocessing, data)
     out = []
+    missing: list[tuple[str, np.ndarray, int]] = []
     for m in range(len(X)):
         xy = _shipped(data.key, preprocessing, m, data)
         if xy is not None:
@@ -97,15 +98,31 @@ def views(data: Dataset, preprocessing: str, start_umap: bool = True) -> list[Vi
             continue
         except _NotReady:
             pass
-        if start_umap and os.environ.get("CMCSL_NO_BACKGROUND_UMAP") != "1":
-            jobs.request(key, np.array(X[m]), UMAP_SEED)
+        missing.append((key, X[m], UMAP_SEED))
         out.append(View(_pca(data.key, preprocessing, m, X[m]), "PCA", key))
+    if missing and start_umap and not umap_switched_off():
+        jobs.request_many(missing)  # one worker for all the views: umap is loaded and compiled once
     return out
 
 
 def umap_pending(view_list: list[View]) -> list[str]:
     """Status of every view still waiting for UMAP (empty when all are UMAP or failed)."""
     return [s for v in view_list if v.method != "UMAP" for s in [jobs.status(v.umap_key)] if s in ("running", "queued")]
+
+
+def umap_progress(view_list: list[View], names: tuple[str, ...]) -> list[str]:
+    """``"text: laying out 4,869 items (12 s so far)"`` for each view UMAP is working on now."""
+    out = []
+    for name, v in zip(names, view_list):
+        text = jobs.progress(v.umap_key) if v.method != "UMAP" else None
+        if text:
+            out.append(f"{name}: {text}")
+    return out
+
+
+def umap_switched_off() -> bool:
+    """Whether this server computes no UMAP views (``CMCSL_NO_BACKGROUND_UMAP=1``)."""
+    return os.environ.get("CMCSL_NO_BACKGROUND_UMAP") == "1"
 
 
 def views_fingerprint(data: Dataset, preprocessing: str, view_list: list[View]) -> str:

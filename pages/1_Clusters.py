@@ -17,19 +17,25 @@ from cmcsl_core.evaluation.metrics import LabelingSummary, labeling_summary
 from cmcsl_core.method.labeling import LabelingResult
 from cmcsl_core.method.request import LabelRequest
 from cmcsl_core.tables import label_csv
+from cmcsl_core.errors import CMCSLError
 from cmcsl_studio_ui import seeding
+from cmcsl_studio_ui.annotating import session_storage
+from cmcsl_studio_ui.dominance import dominance_notice
 from cmcsl_studio_ui.figures import coloring, color_modes, confusion_figure
 from cmcsl_studio_ui.hover import hover_names, thumbnail_url
 from cmcsl_studio_ui.human import human_disagreement_block
+from cmcsl_studio_ui.identity import identity_widgets
 from cmcsl_studio_ui.items import item_details
 from cmcsl_studio_ui.labels import LABELS_CSV, is_manual, label_request, labeler_name, labeler_summary, run_labeling
 from cmcsl_studio_ui.loading import Dataset
-from cmcsl_studio_ui.page import CLUSTERS, cli_block, start_page, user_errors
+from cmcsl_studio_ui.neighbours import more_like_this
+from cmcsl_studio_ui.page import CLUSTERS, cli_block, error_text, start_page, user_errors
 from cmcsl_studio_ui.scatter import linked_scatter, pending_events
 from cmcsl_studio_ui.session import current_settings, inspected, sync_url
+from cmcsl_studio_ui.serving import serving
 from cmcsl_studio_ui.sidebar import seed_widgets
 from cmcsl_studio_ui.text import html, md
-from cmcsl_studio_ui.views import View, umap_pending, views, views_fingerprint
+from cmcsl_studio_ui.views import View, preprocessed, umap_pending, umap_progress, umap_switched_off, views, views_fingerprint
 
 # Streamlit key of the linked views (keeps the frame and its coordinates alive across reruns); a comment,
 # not a docstring: a bare string in a page script is drawn by Streamlit's magic
@@ -73,13 +79,14 @@ def controls(modes: dict[str, str]) -> tuple[str, bool]:
     ) or "cmcsl"
     highlight = c2.toggle("Ring disagreements", value=True, key="highlight")
     c3.radio(
-        "Clicking or lasso-selecting points…",
+        "A click or a lasso on the points…",
         list(seeding.ACTIONS),
         format_func=seeding.ACTIONS.__getitem__,
         key="click_action",
         horizontal=True,
-        help="Click a point, or lasso with Shift+drag (or the Lasso mode above the views). "
-        "A click also opens the item in the side panel.",
+        help="inspect (the default): a click opens the item in the side panel, a lasso lists the items below; "
+        "no seed changes. add / remove seeds: clicks and lassos change the seeds (the page says what changed). "
+        "Lasso with Shift+drag, or the Lasso mode above the views.",
     )
     return mode, highlight
 
@@ -112,8 +119,19 @@ def scatter_views(
     st.caption(f"{legend} · large, outlined: seed{rings}", unsafe_allow_html=True)
 
 
-def side_panel(data: Dataset, result: LabelingResult) -> None:
-    """The clicked item in detail (image and text when the data has them)."""
+def _label_neighbours(data: Dataset, items: list[int], label: str) -> None:
+    """Store "More like this" labels (one transaction) in the Review page's store, as this session's annotator."""
+    try:
+        storage = session_storage(data)
+        done = storage.store.label_many(items, [label] * len(items), storage.annotator)
+    except CMCSLError as exc:
+        st.session_state["neighbours_note"] = ("error", error_text(exc))
+        return
+    st.session_state["neighbours_note"] = ("info", f"Saved {len(done)} labels '{md(label)}' (one transaction; see the Review page).")
+
+
+def side_panel(data: Dataset, result: LabelingResult, preprocessing: str) -> None:
+    """The clicked item in detail (picture and text when the data has them) and more like it."""
     i = seeding.focused(data.key)
     if i is None or not 0 <= i < data.fs.n_items:
         st.caption("Click a point to see the item here.")
@@ -121,6 +139,31 @@ def side_panel(data: Dataset, result: LabelingResult) -> None:
     with st.container(key="item_panel"):
         item_details(data, result, i)
         st.button("Close", key="close_item", on_click=seeding.set_focus, args=(data.key, None), icon=":material/close:")
+        note = st.session_state.pop("neighbours_note", None)
+        if note is not None:
+            (st.error if note[0] == "error" else st.success)(note[1])
+        box = st.expander("More like this", icon=":material/join:", key="panel_more_open", on_change="rerun")
+        if box.open:
+            with box:
+                storage = None
+                try:
+                    storage = session_storage(data)  # served: the fixed store, this visitor's own labels
+                    human = storage.human()
+                except CMCSLError as exc:
+                    st.caption(f"Labels cannot be saved: {error_text(exc)}")
+                    human = None
+                if storage is not None and not storage.annotator and serving():
+                    identity_widgets()  # a served visitor names themselves once (here or on the Review page)
+                can_label = human is not None and storage is not None and bool(storage.annotator)
+                more_like_this(
+                    data, preprocessed(data, preprocessing), i, result.final_labels, int(result.final_labels[i]),
+                    () if human is None else human.index,
+                    (lambda items, label: _label_neighbours(data, items, label)) if can_label else None,
+                    key="panel_more", k=6, per_row=3, stacked=True,
+                )  # fmt: skip
+                if storage is not None:
+                    who = md(storage.annotator) if storage.annotator else "—"
+                    st.caption(f"Labels go to the annotation database of the Review page ({md(storage.db_shown)}), as {who}.")
 
 
 def confusion_panel(summary: LabelingSummary, class_names: tuple[str, ...]) -> None:
@@ -138,22 +181,24 @@ def confusion_panel(summary: LabelingSummary, class_names: tuple[str, ...]) -> N
             st.plotly_chart(confusion_figure(summary.confusion, class_names, norm), key="confusion")
 
 
-def umap_notice(view_list: list[View]) -> None:
-    """While UMAP runs in the background: a note, and a poll that reruns the page when it is done."""
+def umap_notice(data: Dataset, view_list: list[View]) -> None:
+    """While UMAP runs in the background: a note with its progress, and a poll that reruns the page when it is done."""
     if umap_pending(view_list):
 
         @st.fragment(run_every=2.0)
         def _wait_for_umap() -> None:
             if not umap_pending(view_list):
                 st.rerun()
+            doing = umap_progress(view_list, data.fs.modality_names)
             st.info(
                 "Showing a PCA view while UMAP runs in the background (once per data set and preprocessing; "
-                "the first run on a machine also compiles numba). The views switch to UMAP by themselves.",
+                "the first run on a machine also compiles umap, about a minute). The views switch to UMAP by "
+                "themselves." + (" Now: " + "; ".join(doing) + "." if doing else ""),
                 icon=":material/hourglass_top:",
             )
 
         _wait_for_umap()
-    elif any(v.method != "UMAP" for v in view_list):
+    elif any(v.method != "UMAP" for v in view_list) and not umap_switched_off():
         st.warning("UMAP could not be computed for this data; showing PCA views.")
 
 
@@ -213,6 +258,8 @@ def clusters_panel(data: Dataset, view_list: list[View]) -> None:
         if result.selection is not None:
             st.caption(getattr(result.selection, "describe")())
         metrics(summary, fs.modality_names, labeler_name(result))
+        seeding.seed_change_notice()
+        dominance_notice(fs, result, settings.preprocessing)
         human_disagreement_block(data, result)  # data with human labels per modality (MVSA-Single): role P3
         modes = color_modes(fs)
         modes["cmcsl"] = f"{labeler_name(result)} label"  # the chosen labeler's final label
@@ -221,7 +268,7 @@ def clusters_panel(data: Dataset, view_list: list[View]) -> None:
     with c_views:
         scatter_views(data, result, view_list, mode, highlight, settings.preprocessing)
     with c_side:
-        side_panel(data, result)
+        side_panel(data, result, settings.preprocessing)
     inspector(data, result)
 
     left, right = st.columns([1, 1])
@@ -253,5 +300,5 @@ def clusters_panel(data: Dataset, view_list: list[View]) -> None:
 settings, data = start_page(CLUSTERS, seeds_in_sidebar=False)
 st.title("Clusters")
 view_list = views(data, settings.preprocessing)
-umap_notice(view_list)
+umap_notice(data, view_list)
 clusters_panel(data, view_list)

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from cmcsl_core.evaluation.metrics import labeling_summary
+from cmcsl_studio_ui.dominance import RULE_COMPARES, dominance_notice
 from cmcsl_studio_ui.figures import scatter_view
 from cmcsl_studio_ui.hover import hover_base
 from cmcsl_studio_ui.items import item_gallery, with_thumbnails
@@ -42,9 +43,11 @@ def _move(delta: int) -> None:
     st.session_state["how_step"] = STEPS[min(max(i + delta, 0), len(STEPS) - 1)]
 
 
+if st.session_state.get("how_step") not in STEPS:  # the step lives in session state only (no widget default)
+    st.session_state["how_step"] = STEPS[0]
 c1, c2, c3 = st.columns([1, 6, 1], vertical_alignment="bottom")
 c1.button("Back", on_click=_move, args=(-1,), icon=":material/arrow_back:", width="stretch")
-step = c2.segmented_control("Step", STEPS, key="how_step", default=STEPS[0], label_visibility="collapsed") or STEPS[0]
+step = c2.segmented_control("Step", STEPS, key="how_step", label_visibility="collapsed") or STEPS[0]
 c3.button("Next", on_click=_move, args=(1,), icon=":material/arrow_forward:", width="stretch")
 k = STEPS.index(step)
 
@@ -65,8 +68,7 @@ texts = [
     + ".",
     f"The modalities label **{n_dis:,} {words.items} ({summary.disagreement_rate:.1%})** differently (red). "
     f"Elsewhere they agree and that label is kept. {words.conflict}",
-    "CMCSL keeps, for each disagreement, the label of the modality in which the item lies **closer to its "
-    "nearest seed**: the more confident clustering wins. Colors now show the CMCSL label. "
+    f"{RULE_COMPARES} Colors now show the CMCSL label. "
     f"Accuracy: CMCSL {summary.cmcsl_accuracy:.1%} vs UNI "
     + ", ".join(f"{md(n)} {summary.uni_accuracy[n]:.1%}" for n in names)
     + ". Disagreements won: "
@@ -76,6 +78,8 @@ texts = [
 if shown_as is not None:
     texts[1], texts[3] = shown_as.per_modality, shown_as.resolution
 st.info(texts[k], icon=":material/lightbulb:")
+if k >= 2:  # the disagreements and their resolution: say when one modality decides them all
+    dominance_notice(fs, result, settings.preprocessing)
 
 modes = ("none", "uni", "disagree", "cmcsl")
 view_list = views(data, settings.preprocessing)

@@ -1,8 +1,12 @@
 """Save a screenshot of every page of the running app to docs/screenshots/ (for the README).
 
-    python scripts/screenshots.py [--out docs/screenshots]
+    python scripts/screenshots.py [--out docs/screenshots] [--only NAME ...]
 
 Starts ``streamlit run app.py`` on a free port and drives Debian's chromium (playwright).
+``home_table``, ``clusters_table`` and ``review_table`` show a table of one's own (the test
+suite's: crops of scikit-learn's sample photos and drawings, :mod:`tests.helpers_own_table`),
+loaded by the ``table`` source as it is, with the real encoders and the thumbnails the
+encoding pipeline makes.
 """
 
 from __future__ import annotations
@@ -43,6 +47,20 @@ def precompute_umap(source: str) -> None:
             umap_2d(X, UMAP_SEED)
 
 
+TABLE_PAGES = [("", 1, "home_table"), ("Clusters", 0, "clusters_table"), ("Review", 0, "review_table")]
+
+
+def own_table_query(folder: Path) -> str:
+    """The query that loads the test suite's own table as it is (``source=table``, its column names, the
+    real encoders: the encoding pipeline makes the thumbnails; its broken rows are listed as skipped)."""
+    from urllib.parse import urlencode
+
+    from tests.helpers_own_table import COLS_PARAM, make_own_table
+
+    table = make_own_table(folder / "my tweets")
+    return "?" + urlencode({"source": "table", "path": str(table), "cols": COLS_PARAM, "b": "2"})
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
@@ -68,8 +86,6 @@ def main() -> int:
                 if name == "clusters":  # open an item in the side panel (a click on a point standing apart)
                     from cmcsl_studio_ui.scatter.browser import click_item, isolated_item
 
-                    page.get_by_text("only inspect").click()
-                    wait_idle(page)
                     click_item(page, frame, 0, isolated_item(frame, 0))
                     page.locator(".st-key-item_panel").wait_for(timeout=60_000)
                     wait_idle(page)
@@ -86,6 +102,37 @@ def main() -> int:
             page.wait_for_timeout(800)
             page.screenshot(path=str(out / f"{name}.png"))
             print(f"wrote {out / f'{name}.png'}")
+        table_names = [n for _, _, n in TABLE_PAGES if not args.only or n in args.only]
+        if table_names:
+            import tempfile
+
+            from tests.browser_helpers import wait_for_views
+
+            with tempfile.TemporaryDirectory() as tmp:
+                query = own_table_query(Path(tmp))
+                for path, charts, name in TABLE_PAGES:
+                    if name not in table_names:
+                        continue
+                    page.goto(f"{url}/{path}{query}")
+                    wait_for_charts(page, charts, 120_000)
+                    wait_idle(page, 120_000)
+                    if name == "clusters_table":  # a clicked point in the side panel, with more like it
+                        from cmcsl_studio_ui.scatter.browser import click_item, isolated_item
+
+                        frame = wait_for_views(page, 120_000)
+                        click_item(page, frame, 0, isolated_item(frame, 0))
+                        panel = page.locator(".st-key-item_panel")
+                        panel.wait_for(timeout=60_000)
+                        wait_idle(page)
+                        panel.get_by_text("More like this").click()
+                        wait_idle(page)
+                        page.locator(".st-key-item_panel").scroll_into_view_if_needed()
+                    if name == "review_table":
+                        page.locator(".st-key-review_card").wait_for(timeout=120_000)
+                        wait_idle(page, 120_000)
+                    page.wait_for_timeout(1500)
+                    page.screenshot(path=str(out / f"{name}.png"))
+                    print(f"wrote {out / f'{name}.png'}")
     (out / "streamlit.log").unlink(missing_ok=True)
     return 0
 

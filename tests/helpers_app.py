@@ -78,3 +78,21 @@ def run_shown(line: str) -> None:
     assert argv[:3] == ["python", "-m", "cmcsl_core"], line
     quiet = ["--no-progress"] if argv[3] in ("curve", "fusion") else []
     assert cli_main([*argv[3:], *quiet]) == 0, line
+
+
+def press(at: AppTest, key: str, wait: bool = True) -> AppTest:
+    """Click the Review card's button bound to ``key`` (its keyboard shortcut) and rerun.
+
+    Every card has its own buttons (:func:`cmcsl_studio_ui.review.button_key`). ``wait``: as a
+    person does, once the card has been on screen for a moment (keys typed ahead of a new
+    card are dropped)."""
+    import time
+
+    from cmcsl_studio_ui.review import KEY_DWELL, button_key
+
+    if wait:
+        time.sleep(KEY_DWELL)
+    button = at.button(key=button_key(key, at.session_state["review_cursor"][1].current))
+    button.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at

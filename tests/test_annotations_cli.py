@@ -74,7 +74,9 @@ def test_labels_formats_and_import_round_trip(files, capsys, tmp_path) -> None:
     assert list(parquet.loc[[1, 2, 3, 50], "provenance"]) == ["human"] * 4
     assert pd.read_csv(tmp_path / "l.out")["provenance"].tolist() == parquet["provenance"].tolist()
     tasks = json.loads((tmp_path / "l.json").read_text())
-    assert len(tasks) == fs.n_items and tasks[50]["predictions"][0]["result"][0]["value"]["choices"] == ["Horror"]
+    assert len(tasks) == fs.n_items and tasks[50]["annotations"][0]["result"][0]["value"]["choices"] == ["Horror"]
+    assert tasks[50]["data"]["annotator"] == "bob" and "predictions" in tasks[4]
+    assert (tmp_path / "l.label_config.xml").is_file()
     for name in ("l.parquet", "l.out"):
         db2 = str(tmp_path / f"{name}.sqlite")
         code, out, err = run(capsys, "labels-import", "--db", db2, "--features", features, "--csv", str(tmp_path / name))

@@ -232,24 +232,22 @@ def test_export_formats_round_trip_through_import(fs, tmp_path) -> None:
     assert rows.rows == [2, 3]
 
 
-def test_label_studio_json_is_valid_predictions(fs, tmp_path) -> None:
+def test_label_studio_json_human_annotations_and_predictions(fs, tmp_path) -> None:
     seeds = draw_seeds(fs.y, 2, 0)
     got = labels_from_seeds(fs, seeds, human([7], [2], "eve"))
     path = export_labels(fs, got, tmp_path / "ls.json")
     tasks = json.loads(path.read_text())
     assert isinstance(tasks, list) and len(tasks) == fs.n_items
     for i, task in enumerate(tasks):
-        assert set(task) == {"data", "predictions"}
+        assert set(task) == ({"data", "annotations", "meta"} if i == 7 else {"data", "predictions"})
         assert isinstance(task["data"]["text"], str) and task["data"]["index"] == i and task["data"]["id"] == fs.ids[i]
-        (pred,) = task["predictions"]
-        assert isinstance(pred["model_version"], str) and pred["model_version"]
-        (res,) = pred["result"]
+        (entry,) = task["annotations" if i == 7 else "predictions"]
+        (res,) = entry["result"]
         assert res["type"] == "choices" and res["from_name"] == "label" and res["to_name"] == "text"
         assert res["value"]["choices"] == [fs.class_names[got.final_labels[i]]]
-        assert res["value"]["choices"][0] in fs.class_names
-    assert tasks[7]["predictions"][0]["model_version"] == "human:eve"
-    assert tasks[7]["data"]["provenance"] == "human"
+    assert tasks[7]["data"]["provenance"] == "human" and tasks[7]["data"]["annotator"] == "eve"
     config = label_studio_config(fs.class_names)
+    assert (tmp_path / "ls.label_config.xml").read_text() == config
     assert '<Choices name="label" toName="text"' in config and '<Text name="text" value="$text"/>' in config
     assert all(f'<Choice value="{c}"/>' in config for c in fs.class_names)
     assert export_bytes(fs, got, "label-studio") == path.read_bytes()

@@ -32,7 +32,7 @@ from cmcsl_core.tables import label_csv
 from cmcsl_studio_ui.scatter import ScatterEvent
 from cmcsl_studio_ui.seeding import plan_view_events
 from cmcsl_studio_ui.settings import Settings
-from cmcsl_studio_ui.url import settings_from_params, settings_to_params
+from cmcsl_studio_ui.url import ignored_params, settings_from_params, settings_to_params
 from helpers_app import (  # noqa: F401  (no_background_umap: a fixture)
     CLUSTERS, CURVES, HOME, HOW, ROOT, assert_clean, code_lines, no_background_umap,
     parse_shown, plotly_charts, run_page, run_shown, shown_command,
@@ -289,6 +289,8 @@ def test_hand_picked_seeds_from_the_url_and_from_the_seed_list() -> None:
     at.text_input(key="seed_text").set_value("5, 6,7,4000").run()
     assert_clean(at)
     assert at.query_params["seeds"] == "5,6,7,4000"
+    (note,) = [i.value for i in at.info if i.value.startswith("Seeds changed")]
+    assert note.startswith("Seeds changed: added #5 (") and "#4000 (" in note and "removed #1 (" in note and "Now 4 seeds" in note
     assert "--seeds 5,6,7,4000" in shown_command(at, "label")
     back = [b for b in at.button if b.label == "Back to random seeds"]
     back[0].click().run()
@@ -304,13 +306,23 @@ def test_hand_picked_seeds_do_not_follow_to_another_data_set() -> None:
     assert "--b-class 5" in shown_command(at, "label")
 
 
-def test_clicks_and_lassos_in_the_views_edit_the_seeds_and_open_the_item() -> None:
+def test_a_click_inspects_by_default_and_seeds_change_only_in_the_seed_modes() -> None:
     at = run_page(CLUSTERS)
+    assert at.radio(key="click_action").value == "inspect"
     before = at.text_input(key="seed_text").value.split(",")
-    at.session_state["clusters_views"] = view_events(("click", [12]), ("select", [40, 41]))
+    at.session_state["clusters_views"] = view_events(("click", [12]))
+    at.run()
+    assert_clean(at)
+    assert at.text_input(key="seed_text").value.split(",") == before  # inspected, not a seed
+    assert [m.split()[0] for m in (html.unescape(m.value) for m in at.markdown) if m.startswith("**#")] == ["**#12"]
+    assert "seeds" not in at.query_params and not [i for i in at.info if "Seeds changed" in i.value]
+    at.radio(key="click_action").set_value("add").run()
+    at.session_state["clusters_views"] = view_events(("click", [12]), ("select", [40, 41]), nonce="add-mode")
     at.run()
     assert_clean(at)
     after = at.text_input(key="seed_text").value.split(",")
+    (note,) = [i.value for i in at.info if "Seeds changed" in i.value]
+    assert note.startswith("Seeds changed: added #12 (") and "#40" in note and f"Now {len(after)} seeds" in note
     assert set(after) == set(before) | {"12", "40", "41"}
     assert at.query_params["seeds"] == ",".join(after)  # hand-picked seeds go into the URL
     details = [shown for shown in (html.unescape(m.value) for m in at.markdown) if shown.startswith("**#")]
@@ -321,6 +333,7 @@ def test_clicks_and_lassos_in_the_views_edit_the_seeds_and_open_the_item() -> No
     at.session_state["clusters_views"] = view_events(("click", [12]), ("select", [40, 41]), nonce="reloaded-frame")
     at.run()
     assert at.text_input(key="seed_text").value.split(",") == before
+    assert any(i.value.startswith("Seeds changed: removed #12") for i in at.info)
 
 
 def test_inspecting_points_shows_their_details() -> None:
@@ -353,7 +366,7 @@ def test_how_page_steps_through_the_algorithm() -> None:
         next(b for b in at.button if b.label == "Next").click().run()
         assert_clean(at)
         texts.append(at.info[0].value)
-    assert "closer to its nearest seed" in texts[-1]
+    assert "the Euclidean distance from the item to its nearest seed" in texts[-1] and "not rescaled" in texts[-1]
     assert len(at.dataframe) >= 1  # the resolved disagreements
 
 
@@ -369,9 +382,7 @@ SEED_PAGES = (CLUSTERS, HOW)
     [
         ({"subset": "Horror,Nonsense"}, "unknown genre", ALL_PAGES),
         ({"subset": "ACCDDHMRS", "b": "100"}, "larger than class", SEED_PAGES),
-        ({"source": "file"}, "feature file", ALL_PAGES),
         ({"source": "file", "path": "/nonexistent/f.npz"}, "does not exist", (HOME,)),
-        ({"source": "hdf5"}, "needs a path", (CURVES,)),
     ],
 )
 def test_user_mistakes_are_shown_with_st_error(params: dict[str, str], message: str, pages: tuple[str, ...]) -> None:
@@ -379,6 +390,34 @@ def test_user_mistakes_are_shown_with_st_error(params: dict[str, str], message: 
         at = run_page(page, **params)
         assert not at.exception, [e.value for e in at.exception]
         assert any(message in e.value for e in at.error), (page, [e.value for e in at.error])
+
+
+@pytest.mark.parametrize("source", ["file", "hdf5", "table", "mvsa", "raw", "w4k2"])
+def test_no_red_error_before_a_path_was_typed(source: str) -> None:
+    for page in ALL_PAGES:
+        at = run_page(page, source=source)
+        assert_clean(at)
+        assert any(i.value.startswith("Type the path of the data") for i in at.info), (page, [i.value for i in at.info])
+
+
+def test_a_link_with_unknown_or_invalid_values_says_once_what_it_ignored() -> None:
+    at = run_page(CLUSTERS, b="abc", source="zzz", pre="l2", zoom="3", q="**x** <img src=y>")
+    assert_clean(at)
+    (raw,) = [w.value for w in at.warning if w.value.startswith("Ignored in the link")]
+    assert "<img" not in raw and "**" not in raw  # what a link holds is shown as text, never rendered
+    assert html.unescape(raw).replace("\\", "") == (
+        "Ignored in the link: zoom=3 (unknown parameter); q=**x** <img src=y> (unknown parameter); "
+        "source=zzz (unknown source; using demo); b=abc (not a whole number; using 5)."
+    )
+    assert "--b-class 5" in shown_command(at, "label") and "pre" in at.query_params  # the valid value is kept
+    at.run()
+    assert not [w for w in at.warning if w.value.startswith("Ignored in the link")]  # once
+    clean = run_page(HOME, b="3", seed="7")
+    assert not [w for w in clean.warning if w.value.startswith("Ignored")]
+    assert ignored_params({"b": "0", "seed": "-1", "seeds": "a,b"}) == [
+        "b=0 (outside 1..500; using 1)", "seed=-1 (outside 0..2,147,483,647; using 0)",
+        "seeds=a,b (not a list of item numbers; using random seeds)",
+    ]  # fmt: skip
 
 
 def test_a_bad_seed_list_is_an_error_message_not_a_traceback() -> None:

@@ -15,7 +15,7 @@ from cmcsl_core.method.request import LabelRequest
 from cmcsl_studio_ui.answers import record_answer, session_answers
 from cmcsl_studio_ui.settings import Settings
 from cmcsl_studio_ui.url import settings_from_params, settings_to_params
-from helpers_app import CLUSTERS, CURVES, HOW, REVIEW, ROOT, assert_clean, run_page
+from helpers_app import CLUSTERS, CURVES, HOW, REVIEW, ROOT, assert_clean, press, run_page
 
 TIMEOUT = 240
 
@@ -81,7 +81,7 @@ def test_review_queue_in_the_labelers_order_and_the_annotators_session(fs) -> No
     assert "CM-LS accuracy" in {m.label for m in at.metric}
     first = int(queue[0])
     proposal = int(base.final_labels[first])
-    at.button(key=f"review_key_{proposal + 1}").click().run()  # the annotator chooses the proposal
+    press(at, str(proposal + 1))  # the annotator chooses the proposal
     assert_clean(at)
     answers = session_answers(at.session_state, next(iter(at.session_state["review_answers"])))
     assert answers[["item", "proposed", "chosen"]].values.tolist() == [[first, proposal, proposal]]
@@ -134,7 +134,7 @@ def test_spreading_labelers_review_a_batch_at_a_time(fs, labeler, order) -> None
         first = least_confident(base, 10)
     assert at.session_state["review_cursor"][1].queue == tuple(int(i) for i in first)
     for _ in range(10):
-        at.button(key="review_key_1").click().run()
+        press(at, "1")
     assert_clean(at)
     cursor = at.session_state["review_cursor"][1]
     assert cursor.current is not None and not set(cursor.queue) & set(int(i) for i in first)

@@ -195,3 +195,21 @@ def test_how_page_steps_show_real_tweets_with_images(fs) -> None:
             assert {"image annotator", "text annotator"} <= set(frame.columns)
             assert len(texts_shown(at, fs)) >= 4
     assert "kept" in frame_with(at, "image", "index", "text").columns
+
+
+def test_clusters_and_how_say_that_the_text_decides_every_disagreement_and_why() -> None:
+    """At the defaults the text decides 3,211 of 3,211 disagreements: both pages say so and why."""
+    for page in (CLUSTERS, HOW):
+        at = run_page(page)
+        if page == HOW:
+            for _ in range(3):
+                next(b for b in at.button if b.label == "Next").click().run()
+            assert "not rescaled across modalities" in at.info[0].value  # step 4: what the rule compares
+        (note,) = [w.value for w in at.warning if "disagreements" in w.value]
+        assert note.startswith("**text decides every one of the 3,211 disagreements** (text 3,211, image 0)")
+        assert "image 1,280-d, text 384-d" in note and "square root of the number of features" in note
+    at = run_page(CLUSTERS, pre="l2")  # unit-length items: both modalities decide some
+    assert not [w for w in at.warning if "disagreements" in w.value]
+    at = run_page(CLUSTERS, labeler="cm-ls")  # another labeler makes no distance comparison: no such notice
+    assert_clean(at)
+    assert not [w for w in at.warning if "disagreements" in w.value]

@@ -162,16 +162,26 @@ def test_first_paint_and_randomize_seeds_push_kilobytes_not_the_points(app_url: 
     assert out.stat().st_size > 20_000
 
 
-def test_click_adds_a_seed_and_opens_the_item_in_the_side_panel(app_url: str, page) -> None:
+def test_click_inspects_by_default_and_adds_a_seed_in_the_add_mode(app_url: str, page) -> None:
     ws = WsCounter().attach(page)
     frame, _ = open_clusters(page, f"{app_url}/Clusters")
     item, before = non_seed(frame, page), seed_list(page)
+    # by default a click only inspects: the item opens in the side panel, the seeds stay
+    click_item(page, frame, 0, item)
+    panel = page.locator(".st-key-item_panel")
+    panel.get_by_text(f"#{item} ").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    assert seed_list(page) == before and "seeds=" not in page.url
+    assert page.get_by_text("Seeds changed").count() == 0
+    page.locator("[data-testid=stRadio]").get_by_text("add seeds").click()  # the explicit seed mode
+    wait_idle(page)
+    item = isolated_item(frame, 0, exclude=[*map(int, before), item], px=4.0)  # another point (a selected one toggles)
     d, t0 = draws(frame), time.monotonic()
     click_item(page, frame, 0, item)
     settled = wait_settled(page, frame, ws, d, t0)
     assert set(wait_for_new_seeds(page, before)) == set(before) | {str(item)}
     assert f"{item}" in page.url.split("seeds=")[1]  # hand-picked seeds go into the link
-    panel = page.locator(".st-key-item_panel")
+    assert page.get_by_text(f"Seeds changed: added #{item} (").count() == 1  # the page says what changed
     assert panel.get_by_text(f"#{item} ").count() >= 1  # the item's details, in the side panel
     assert frame.evaluate("() => window.__scatter.selectedIn(1)") == [item]  # selected in the other view too
     assert settled.bytes <= MAX_PUSH, settled
@@ -186,6 +196,8 @@ def test_click_adds_a_seed_and_opens_the_item_in_the_side_panel(app_url: str, pa
 
 def test_lasso_selection_adds_seeds_in_every_view(app_url: str, page) -> None:
     frame, _ = open_clusters(page, f"{app_url}/Clusters")
+    page.locator("[data-testid=stRadio]").get_by_text("add seeds").click()
+    wait_idle(page)
     before = seed_list(page)
     lasso(page, frame, view=0, frac=0.15)
     after = wait_for_new_seeds(page, before)

@@ -42,6 +42,19 @@ def wait_rows(store: AnnotationStore, n: int, timeout: float = 30.0) -> list:
         time.sleep(0.2)
 
 
+def wait_keys_ready(pg, item: int | None = None, timeout: float = 30_000) -> None:
+    """Wait until the card's keyboard takes a key, as a person's first key after looking at the card:
+    the page is idle, the keyboard shows ``item`` (any, if None), and the card has been on screen for
+    its dwell (a key pressed sooner is dropped as typed ahead, on a loaded machine too)."""
+    wait_idle(pg)
+    pg.wait_for_function(
+        "(item) => { const s = window.__reviewKeys; return !!(s && s.active && s.data && !s.sent"
+        " && (item === null || s.data.item === item) && performance.now() - s.shownAt >= (s.dwellMs ?? s.data.dwell_ms) + 50); }",
+        arg=None if item is None else int(item),
+        timeout=timeout,
+    )
+
+
 def wait_item(pg, item: int) -> None:
     """Wait until the review card shows ``item`` (its bold ``#item`` heading, first on the card)."""
     pg.wait_for_function(
@@ -70,27 +83,28 @@ def test_keys_label_undo_and_skip_in_the_browser(app, browser, tmp_path: Path) -
         assert store.history() == []
 
         pg.get_by_role("heading", name="Review").first.click()  # focus the page, not a text field
+        wait_keys_ready(pg, queue[0])
         pg.keyboard.press("t")  # accept the text's label
         (a,) = wait_rows(store, 1)
         assert (a.index, a.label, a.annotator, a.kind) == (queue[0], names[base.labels[1, queue[0]]], ANNOTATOR, "label")
         wait_item(pg, queue[1])
-        wait_idle(pg)
+        wait_keys_ready(pg, queue[1])
 
         pg.keyboard.press("2")  # choose class 2
         b = wait_rows(store, 2)[-1]
         assert (b.index, b.label) == (queue[1], names[1])
         wait_item(pg, queue[2])
-        wait_idle(pg)
+        wait_keys_ready(pg, queue[2])
 
         pg.keyboard.press("u")  # undo: the class-2 label is taken back, its item shown again
         u = wait_rows(store, 3)[-1]
         assert (u.kind, u.undoes, u.index) == ("undo", b.id, queue[1])
         wait_item(pg, queue[1])
-        wait_idle(pg)
+        wait_keys_ready(pg, queue[1])
 
         pg.keyboard.press("s")  # skip: nothing stored, the next item at once
         wait_item(pg, queue[2])
-        wait_idle(pg)
+        wait_keys_ready(pg, queue[2])
         assert len(store.history()) == 3
         assert store.current().as_dict(names) == {int(queue[0]): a.label}
 
@@ -100,3 +114,52 @@ def test_keys_label_undo_and_skip_in_the_browser(app, browser, tmp_path: Path) -
         wait_item(pg, queue[3])
         assert store.integrity_check() == "ok"
         pg.screenshot(path=str(tmp_path / "review.png"))
+
+
+def metric(pg, label: str) -> str:
+    """The value of the metric ``label`` as the browser shows it."""
+    box = pg.locator("[data-testid=stMetric]").filter(has_text=label).first
+    return box.locator("[data-testid=stMetricValue]").inner_text().strip()
+
+
+def test_type_ahead_five_quick_presses_store_one_label_and_counters_stay_live(app, browser, tmp_path: Path) -> None:
+    url, db = app
+    fs = SourceSpec.create("demo").load()
+    store = AnnotationStore(fs, db)
+    before = store.history()
+    with browser_page(browser) as pg:
+        pg.goto(f"{url}/Review")
+        wait_idle(pg, 120_000)
+        pg.get_by_role("heading", name="Review").first.click()
+        first = int(pg.wait_for_function(
+            "() => { const s = [...document.querySelectorAll('[data-testid=stMarkdownContainer] strong')]"
+            ".find(e => /^#\\d+$/.test(e.textContent)); return s && s.textContent.slice(1); }",
+            timeout=60_000,
+        ).json_value())  # fmt: skip
+        wait_keys_ready(pg, first, timeout=60_000)
+        left = int(metric(pg, "Left in the queue").replace(",", ""))
+        mine = int(metric(pg, "Your labels"))
+        # "2" five times, 60 ms apart: one label, on the item that was on screen. On a loaded machine playwright's
+        # presses (each a round trip) and the page's timers arrive late, and a press that reaches the next card once
+        # it has been shown for the dwell rightly labels it; so the page's keyboard takes a dwell longer than any
+        # such delay here (its test hook), and the presses' real spacing is measured in the page.
+        pg.evaluate("() => { window.__reviewKeys.dwellMs = 3000; window.__pressTimes = [];"
+                    " document.addEventListener('keydown', () => window.__pressTimes.push(performance.now()), true); }")
+        wait_keys_ready(pg, first, timeout=60_000)
+        for _ in range(5):
+            pg.keyboard.press("2")
+            pg.wait_for_timeout(60)
+        times = pg.evaluate("() => window.__pressTimes")
+        assert len(times) == 5 and times[-1] - times[0] < 3000, times
+        wait_rows(store, len(before) + 1)
+        wait_idle(pg)
+        pg.wait_for_timeout(1500)  # any late key would have been stored by now
+        wait_idle(pg)
+        after = store.history()
+        assert len(after) == len(before) + 1, [(a.index, a.label) for a in after[len(before):]]
+        assert (after[-1].index, after[-1].label) == (first, fs.class_names[1])
+        assert pg.evaluate("() => window.__reviewKeys.seq") == 1  # the browser sent one key: the others it dropped
+        # the counters moved without a reload
+        assert int(metric(pg, "Your labels")) == mine + 1
+        assert int(metric(pg, "Left in the queue").replace(",", "")) == left - 1
+        pg.screenshot(path=str(tmp_path / "type_ahead.png"))

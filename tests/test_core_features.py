@@ -341,3 +341,89 @@ def test_write_atomically_gives_the_umask_mode_or_keeps_the_old_one(tmp_path, um
         assert path.read_bytes() == b"two" and path.stat().st_mode & 0o777 == 0o604
     finally:
         os.umask(old)
+
+
+# ------------------------------------------------------------------ reading members from several threads
+MEMBERS = {
+    "f8": np.arange(12, dtype=np.float64).reshape(3, 4),
+    "f2": np.linspace(-1, 1, 7, dtype=np.float16),
+    "big_endian": np.arange(6, dtype=">i4").reshape(2, 3),
+    "fortran": np.asfortranarray(np.arange(20, dtype=np.float32).reshape(4, 5)),
+    "strings": np.array(["a", "héllo", ""], dtype=str),
+    "bytes": np.array([b"x", b"yz"]),
+    "flags": np.array([True, False, True]),
+    "empty": np.zeros((0, 3)),
+    "scalar": np.array("one string"),
+}
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_read_member_gives_what_numpy_gives(tmp_path, compressed) -> None:
+    import zipfile
+
+    from cmcsl_core.fileio import read_member
+
+    path = tmp_path / "m.npz"
+    (np.savez_compressed if compressed else np.savez)(path, **MEMBERS)
+    with np.load(path) as archive, zipfile.ZipFile(path) as zf:
+        for key, value in MEMBERS.items():
+            got = read_member(zf, key, "m.npz")
+            want = archive[key]
+            assert got.dtype == want.dtype and got.shape == want.shape and got.flags.f_contiguous == want.flags.f_contiguous
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(got, value)
+
+
+def test_a_member_shorter_than_its_header_is_damaged(tmp_path) -> None:
+    import zipfile
+
+    from cmcsl_core.datasets.npzcheck import DAMAGED
+    from cmcsl_core.fileio import read_member
+
+    buf = io.BytesIO()
+    np.save(buf, np.arange(100, dtype=np.float64))
+    path = tmp_path / "cut.npz"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("x.npy", buf.getvalue()[:-80])  # ten values short
+    with zipfile.ZipFile(path) as zf, pytest.raises(DAMAGED, match="fewer bytes than its header declares"):
+        read_member(zf, "x", "cut.npz")
+
+
+def test_headers_are_parsed_one_thread_at_a_time(tmp_path, monkeypatch) -> None:
+    """NumPy parses a header with ast.literal_eval, which CPython 3.11.7 cannot run in two threads at once
+    (gh-106905: SystemError "AST constructor recursion depth mismatch"): load_features reads the modality
+    matrices in parallel threads, so every header it parses must be parsed under the package's lock."""
+    import threading
+
+    from cmcsl_core.fileio import HEADER_LOCK
+
+    fmt_globals = np.lib.format.read_array_header_1_0.__globals__  # NumPy's format module (read_array's too)
+    original = fmt_globals["_read_array_header"]
+    parsed: list[str] = []
+
+    def guarded(*args, **kwargs):
+        assert HEADER_LOCK.locked(), "an .npy header parsed outside HEADER_LOCK"
+        parsed.append(threading.current_thread().name)
+        return original(*args, **kwargs)
+
+    monkeypatch.setitem(fmt_globals, "_read_array_header", guarded)
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)  # the threaded path, whatever the machine
+    fs = synthetic_features((10, 10, 10), dims=(6, 5, 4))
+    path = save_features(fs, tmp_path / "f.npz", compress=True)
+    back = load_features(path)
+    for a, b in zip(back.X, fs.X):
+        np.testing.assert_array_equal(a, b)
+    assert len(set(parsed)) >= 2  # the modality matrices' headers were parsed in pool threads
+
+
+def test_loading_from_many_threads_at_once(tmp_path) -> None:
+    """Sessions of a served app load feature files at the same time: every load succeeds and agrees."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    fs = synthetic_features((15, 10, 12), with_ids=True)
+    path = save_features(fs, tmp_path / "f.npz")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        loads = list(pool.map(lambda _: load_features(path), range(200)))
+    for back in loads:
+        np.testing.assert_array_equal(back.y, fs.y)
+        assert all(np.array_equal(a, b) for a, b in zip(back.X, fs.X))

@@ -67,9 +67,9 @@ def test_uniform_over_a_class():
 
 
 def test_b_class_larger_than_a_class():
-    with pytest.raises(SeedError, match=r"b_class=13 is larger than class 'class 1', which has only 12 item\(s\)"):
+    with pytest.raises(SeedError, match=r"b_class=13 is larger than class 'class 1', the smallest class, which has only 12 item\(s\)"):
         draw_seeds(Y, 13, random_state=0)
-    with pytest.raises(SeedError, match=r"class 'Romance'.*only 12 item\(s\); choose b_class <= 12"):
+    with pytest.raises(SeedError, match=r"class 'Romance'.*only 12 item\(s\); the largest valid b_class is 12"):
         draw_seeds(Y, 13, random_state=0, class_names=["Horror", "Romance", "Drama"])
     with pytest.raises(SeedError, match="in the training rows"):
         draw_seeds(Y, 10, random_state=0, rows=np.arange(20))
@@ -77,6 +77,17 @@ def test_b_class_larger_than_a_class():
     with pytest.raises(SeedError, match="has no items, so no seed can be drawn for it"):
         draw_seeds(Y, 1, random_state=0, n_classes=4)
     assert issubclass(SeedError, CMCSLError)
+
+
+def test_b_class_error_names_the_smallest_class():
+    # the first class too small for b_class=6 has 5 items, but the limit is the last one's 3
+    y = np.repeat([0, 1, 2], [5, 9, 3])
+    with pytest.raises(SeedError, match=r"class 'satire', the smallest class, which has only 3 item\(s\); the largest valid b_class is 3$"):
+        draw_seeds(y, 6, random_state=0, class_names=["fake", "real", "satire"])
+    assert draw_seeds(y, 3, random_state=0).size == 9
+    # an empty class: no b_class can help; the message says so (main's wording for an empty class)
+    with pytest.raises(SeedError, match=r"class 'class 3' has no items, so no seed can be drawn for it"):
+        draw_seeds(y, 1, random_state=0, n_classes=4)
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, 2.0, "3", True, None])

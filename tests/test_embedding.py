@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -46,7 +48,9 @@ def test_umap_key_depends_on_data_and_parameters() -> None:
 
 
 @pytest.mark.slow
-def test_umap_2d_separates_blobs_and_is_cached_on_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_umap_2d_separates_blobs_and_is_cached_on_disk(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("CMCSL_CACHE_DIR", str(tmp_path / "cache"))  # empty: ./test's cache folder outlives a run
+    monkeypatch.setenv("NUMBA_CACHE_DIR", os.environ.get("NUMBA_CACHE_DIR") or str(tmp_path / "numba"))
     X, y = blobs()
     key = umap_key(X, 7)
     assert cached_umap(key) is None
@@ -99,3 +103,19 @@ def test_shipped_demo_hr_views_match_the_current_demo() -> None:
     assert shipped_embedding(path, "l2std__visual", fs.X[0][:-1]) is None
     assert shipped_embedding(path, "nonexistent", fs.X[0]) is None
     assert shipped_embedding(DATA_DIR / "missing.npz", "l2std__visual", fs.X[0]) is None
+
+
+@pytest.mark.slow
+def test_umap_2d_reports_its_stages_and_uses_the_exact_neighbour_graph(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """From 4,096 items on, the neighbour graph is exact (scikit-learn) and handed to umap."""
+    monkeypatch.setenv("CMCSL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("NUMBA_CACHE_DIR", os.environ.get("NUMBA_CACHE_DIR") or str(tmp_path / "numba"))
+    X, y = blobs(n=4200, d=8)
+    stages: list[str] = []
+    xy = umap_2d(X, 3, stage=stages.append)
+    assert stages == ["loading umap (the first use on a machine compiles it)",
+                      "finding the 15 nearest neighbours of 4,200 items", "laying out 4,200 items"]  # fmt: skip
+    centroids = np.stack([xy[y == k].mean(axis=0) for k in range(3)])
+    pred = np.argmin(((xy[:, None, :] - centroids[None]) ** 2).sum(axis=2), axis=1)
+    assert np.mean(pred == y) > 0.95
+    assert umap_key(X, 3) != umap_key(X, 3, knn="approximate")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.naive_bayes import GaussianNB
@@ -76,22 +76,35 @@ def test_exact_knn_breaks_ties_by_index():
     d=st.integers(1, 6),
     k=st.integers(1, 12),
     offset=st.sampled_from([0.0, 1e3]),
-    scale=st.sampled_from([1.0, 2.0**-100, 2.0**83]),  # powers of two: the data and its distances stay exact
+    scale=st.sampled_from([1.0, 2.0**-100, 2.0**83, 1e-30, 1e25]),
     seed=st.integers(0, 2**16),
 )
+@example(n=3, d=4, k=1, offset=0.0, scale=1e-30, seed=58)  # a tie that rounding breaks one way or the other
+@example(n=3, d=4, k=1, offset=0.0, scale=2.0**-100, seed=58)  # the same tie, exact: the lower index
 def test_exact_knn_is_brute_force_with_ties_and_offsets(n, d, k, offset, scale, seed):
-    """Small integer grids (many exact ties) far from the origin (float32 loses the distances there),
-    scaled to ~1e25 or ~1e-30 (float32 overflows or underflows there): both searches (the row's own
-    k-th value for few items, group minima above ~300) are exact. The scales are powers of two so that
-    every distance is exact in float64 and a tie is a tie for brute force too (1e25 itself would make
-    ties that rounding breaks one way in one summation order and the other way in another)."""
+    """Small integer grids (many exact ties) far from the origin (float32 loses the distances there):
+    both searches (the row's own k-th value for few items, group minima above ~300) are exact.
+
+    Scaled by a power of two (2**-100 and 2**83: float32 under/overflows unscaled) every distance is
+    computed exactly, so the ties are real and the lists equal brute force's, ties to the lower index.
+    Scaled by 1e-30 or 1e25 the coordinates are rounded, and two distances equal on the grid differ
+    by an ulp depending on the order the squares are summed in (brute force's and the re-ranking's
+    differ): there the distances equal brute force's k smallest, and every neighbour is one of
+    them up to that rounding."""
     rng = np.random.default_rng(seed)
-    X = (rng.integers(0, 4, size=(n, d)).astype(np.float64) + offset) * scale  # float32 under/overflows unscaled
+    X = (rng.integers(0, 4, size=(n, d)).astype(np.float64) + offset) * scale
     g = exact_knn(X, k)
     kk = min(k, n - 1)
-    np.testing.assert_array_equal(g.indices, brute_knn(X, kk))
     ref = np.sqrt(((X[:, None, :] - X[g.indices]) ** 2).sum(axis=2))
     np.testing.assert_allclose(g.distances, ref, rtol=1e-12, atol=1e-300)
+    if np.log2(scale).is_integer():
+        np.testing.assert_array_equal(g.indices, brute_knn(X, kk))
+    else:
+        full = np.sqrt(((X[:, None, :] - X[None, :, :]) ** 2).sum(axis=2))
+        np.fill_diagonal(full, np.inf)
+        kth = np.sort(full, axis=1)[:, :kk]
+        np.testing.assert_allclose(g.distances, kth, rtol=1e-12, atol=1e-300)
+        assert all(len(set(row)) == kk and i not in row for i, row in enumerate(g.indices.tolist()))
 
 
 def test_exact_knn_rejects_nan():

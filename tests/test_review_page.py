@@ -8,6 +8,7 @@ shows next. The queue, the proposals and the metrics are recomputed here with th
 from __future__ import annotations
 
 import shlex
+import time
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +31,8 @@ from cmcsl_core.cli import main as cli_main
 from cmcsl_core.datasets.sources import SourceSpec
 from cmcsl_core.method.preprocessing import preprocess_features
 from cmcsl_core.method.request import LabelRequest
-from cmcsl_studio_ui.review import progress_metrics
-from helpers_app import REVIEW, assert_clean
+from cmcsl_studio_ui.review import button_key, progress_metrics
+from helpers_app import REVIEW, assert_clean, press
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 180
@@ -70,15 +71,6 @@ def shown_item(at: AppTest) -> int | None:
         return None
     assert heads and heads[0].startswith(f"**#{cursor.current}**"), heads[:3]
     return cursor.current
-
-
-def press(at: AppTest, key: str) -> AppTest:
-    """Click the button bound to ``key`` (its keyboard shortcut) and rerun."""
-    button = at.button(key=f"review_key_{key}")
-    assert button.proto.shortcut.lower() == key
-    button.click().run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def page_request(at: AppTest) -> LabelRequest:
@@ -188,7 +180,7 @@ def test_without_an_annotator_nothing_is_saved(fs, _env: Path) -> None:
     at.sidebar.text_input(key="review_by").set_value("  ").run()
     assert not at.exception
     assert any("annotator" in e.value for e in at.error)
-    assert at.button(key="review_key_t").disabled
+    assert at.button(key=button_key("t", at.session_state["review_cursor"][1].current)).disabled
     assert not _env.exists()
 
 
@@ -237,3 +229,100 @@ def test_suggestions_become_the_queue_and_the_command_line_reproduces_the_labels
     for line in (export, labels):
         assert cli_main(shlex.split(line)[3:]) == 0, line
     assert (tmp_path / "labels.csv").read_bytes() == export_bytes(fs, labels_with_annotations(fs, request, store), "csv")
+
+
+def test_keys_typed_ahead_of_a_new_card_are_dropped(fs, _env: Path) -> None:
+    """Five quick presses of one key label the item on screen once; the next card's keys count only after a moment."""
+    dwell = 8.0  # longer than an AppTest run takes on a loaded machine: "at once" stays "at once"
+    at = run_review(review_key_dwell=dwell)
+    queue = at.session_state["review_cursor"][1].queue
+    time.sleep(dwell)
+    press(at, "2", wait=False)  # the card had been on screen: it counts
+    for _ in range(4):  # at once on the next card, as typed ahead: dropped
+        press(at, "2", wait=False)
+    store = AnnotationStore(fs, _env)
+    assert [(h.index, h.label) for h in store.history()] == [(queue[0], fs.class_names[1])]
+    assert shown_item(at) == queue[1]
+    assert any("Ignored the key '2'" in c.value for c in at.caption)
+    time.sleep(dwell)
+    press(at, "2", wait=False)  # after a moment on screen it counts again
+    assert [h.index for h in store.history()] == [queue[0], queue[1]]
+
+
+def suggestions(at: AppTest) -> list[int]:
+    """The items of the "Label these next" table."""
+    (table,) = [d.value for d in at.dataframe if "new changes" in d.value.columns]
+    return [int(i) for i in table["index"]]
+
+
+def test_previous_search_and_live_counters(fs, _env: Path) -> None:
+    at = run_review()
+    queue = at.session_state["review_cursor"][1].queue
+    metrics = lambda: {m.label: m.value for m in at.metric}  # noqa: E731
+    assert metrics()["Your labels"] == "0" and metrics()["Left in the queue"] == f"{len(queue):,}"
+    press(at, "t")
+    assert metrics()["Your labels"] == "1" and metrics()["Left in the queue"] == f"{len(queue) - 1:,}"
+    press(at, "p")  # back to the item just labelled, to change its label
+    assert shown_item(at) == queue[0]
+    press(at, "1")
+    history = AnnotationStore(fs, _env).history()
+    assert [h.index for h in history] == [queue[0], queue[0]] and history[-1].label == fs.class_names[0]
+    assert shown_item(at) == queue[1] and metrics()["Your labels"] == "1"
+
+    # "Label these next" never lists an item labelled since it was computed
+    listed = suggestions(at)
+    press(at, "s")
+    at.session_state["review_suggested"] = tuple(listed)
+    at.run()
+    assert shown_item(at) == listed[0]
+    press(at, "1")
+    assert listed[0] not in suggestions(at) and listed[1:] == suggestions(at)
+    assert any("Computed before your last" in c.value for c in at.caption)
+    at.session_state["review_suggested"] = None
+
+    # search: only queued items whose text (or name, id) holds the words
+    word = next(w for w in fs.texts[queue[5]].split() if len(w) > 5).lower()
+    at.text_input(key="review_query").set_value(word).run()
+    found = at.session_state["review_cursor"][1].queue
+    assert found and all(word in (fs.texts[i] + " " + fs.item_name(i)).lower() for i in found)
+    assert set(found) <= set(int(i) for i in review_queue(labels_from_seeds(fs, page_request(at).seed_indices(fs), HumanLabels.empty(), page_request(at).preprocessing).result))
+    at.text_input(key="review_query").set_value(f"#{queue[7]}").run()
+    assert at.session_state["review_cursor"][1].queue == (queue[7],)
+
+
+def test_more_like_this_labels_the_item_and_its_neighbours_in_one_transaction(fs, _env: Path) -> None:
+    from cmcsl_core.annotations.similar import similar_items
+
+    at = run_review(review_more_open=True)
+    assert_clean(at)
+    item = at.session_state["review_cursor"][1].current
+    request = page_request(at)
+    expected = similar_items(preprocess_features(fs.X, request.preprocessing), item, 6)
+    items = list(dict.fromkeys([item, *[int(i) for rows in expected for i in rows]]))
+    at.selectbox(key="review_more_class").set_value(1).run()
+    at.button(key="review_more_label").click().run()
+    assert_clean(at)
+    history = AnnotationStore(fs, _env).history()
+    assert [h.index for h in history] == items and {h.label for h in history} == {fs.class_names[1]}
+    assert len({h.time for h in history}) == 1  # one transaction
+    assert at.session_state["review_cursor"][1].current != item  # the card moved on
+
+
+def test_more_like_this_on_clusters_labels_into_the_review_pages_database_as_its_annotator(fs, _env: Path, tmp_path: Path) -> None:
+    """Locally the Clusters side panel labels into the database and under the name last chosen on the Review page."""
+    at = run_review()
+    other_db = tmp_path / "mine.sqlite"
+    at.sidebar.text_input(key="review_db").set_value(str(other_db)).run()
+    at.sidebar.text_input(key="review_by").set_value("zoe").run()
+    assert_clean(at)
+    at.switch_page("pages/1_Clusters.py")
+    at.session_state["clusters_views"] = {"nonce": "apptest", "seq": 1, "events": [{"event": "click", "ids": [7], "view": "v", "seq": 1}]}
+    at.session_state["panel_more_open"] = True
+    at.run()
+    assert_clean(at)
+    at.button(key="panel_more_label").click().run()
+    assert_clean(at)
+    history = AnnotationStore(fs, other_db).history()
+    assert 7 in {h.index for h in history} and {h.annotator for h in history} == {"zoe"}
+    assert len({h.time for h in history}) == 1  # one transaction
+    assert not _env.exists()  # the default database was not used

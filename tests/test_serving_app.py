@@ -8,6 +8,7 @@ files a visitor must never reach, and runs the real pages.
 from __future__ import annotations
 
 import gc
+import html
 import logging
 import os
 import re
@@ -22,7 +23,7 @@ from cmcsl_core.annotations import AnnotationStore, fingerprint
 from cmcsl_core.dataroot import REFUSAL
 from cmcsl_core.datasets.features import FeatureSet, load_features, save_features
 from cmcsl_studio_ui.settings import source_label
-from helpers_app import REVIEW, ROOT, TIMEOUT
+from helpers_app import REVIEW, ROOT, TIMEOUT, press
 from tests.helpers_core import synthetic_features
 
 TEACHER = "pages/5_Teacher.py"
@@ -139,9 +140,7 @@ def _give_name(at: AppTest, name: str) -> AppTest:
 
 
 def _press(at: AppTest, key: str) -> AppTest:
-    at.button(key=f"review_key_{key}").click()
-    at.run()
-    return at
+    return press(at, key)
 
 
 def _served_db(served) -> Path:
@@ -156,7 +155,8 @@ def _files(folder: Path) -> set[Path]:
 def test_visitors_label_under_their_own_identity_and_undo_only_their_own(served) -> None:
     before = _files(served["tmp"])
     alice = run(REVIEW, source="file", path="sub/class.npz")
-    assert all(b.disabled for b in alice.button if b.key and b.key.startswith("review_key_"))  # no name, no labels
+    labelling = [b for b in alice.button if b.key and b.key.startswith("review_key_") and not b.key.startswith("review_key_p_")]
+    assert labelling and all(b.disabled for b in labelling)  # no name, no labels (only "previous item" moves)
     _give_name(alice, "alice")
     _press(alice, "1")
     impostor = run(REVIEW, source="file", path="sub/class.npz")
@@ -182,6 +182,38 @@ def test_visitors_label_under_their_own_identity_and_undo_only_their_own(served)
     # the page names no server path, and the name cannot be changed within the session
     assert str(served["tmp"]) not in shown_text(alice)
     assert not [t for t in alice.sidebar.text_input if t.key == "visitor_name_input"]
+
+
+def test_more_like_this_on_clusters_labels_through_the_served_store_as_the_visitor(served) -> None:
+    """The Clusters side panel's "More like this" writes where the Review page does, under the visitor's identity."""
+    before = _files(served["tmp"])
+    bob = run(CLUSTERS, source="file", path="sub/class.npz")
+    bob.session_state["clusters_views"] = {"nonce": "apptest", "seq": 1, "events": [{"event": "click", "ids": [4], "view": "v", "seq": 1}]}
+    bob.session_state["panel_more_open"] = True
+    bob.run()
+    assert not bob.exception and not bob.error
+    assert bob.button(key="panel_more_label").disabled  # no name yet: nothing can be labelled
+    assert not [t for t in bob.sidebar.text_input if t.key == "Database"]  # no database field when served
+    _give_name(bob, "bob")
+    assert not bob.exception and not bob.error
+    caption = html.unescape(next(c.value for c in bob.caption if c.value.startswith("Labels go to")))
+    assert str(served["tmp"]) not in caption and "annotations-" in caption  # the fixed database, by name only
+    bob.button(key="panel_more_label").click().run()
+    assert not bob.exception and not bob.error
+    db = _served_db(served)
+    store = AnnotationStore(load_features(served["root"] / "sub" / "class.npz"), db)
+    history = store.history()
+    assert len(history) >= 2 and 4 in {a.index for a in history}  # the item and its neighbours, one transaction
+    assert {a.annotator for a in history} == {history[0].annotator} and history[0].annotator.startswith("bob #")
+    created = _files(served["tmp"]) - before
+    assert {p for p in created if not p.name.endswith(("-wal", "-shm"))} == {db}
+    # another visitor sees none of them (each visitor labels on their own) and cannot undo them
+    other = run(REVIEW, source="file", path="sub/class.npz")
+    _give_name(other, "carol")
+    assert other.metric[0].value == "0"
+    _press(other, "u")
+    assert any("nothing to undo" in e.value for e in other.error)
+    assert len(store.history()) == len(history)
 
 
 def test_the_teacher_view_needs_the_key_and_shows_everyones_agreement(served) -> None:
@@ -392,3 +424,29 @@ def test_locally_the_teacher_page_is_open_and_reads_the_review_pages_database(tm
     assert not at.exception and not at.error and not at.get("text_input")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Annotators"] == "2" and metrics["Labelled by 2 or more"] == "1"
+
+
+def test_a_served_tables_skipped_rows_name_no_server_folder(served, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    from cmcsl_core.datasets.sources import encoding as encoding_module
+    from tests.helpers_items import FakeEncoders
+
+    monkeypatch.setattr(encoding_module, "default_encoders", lambda options, progress=None: FakeEncoders().build())
+    pics = served["root"] / "pics"
+    pics.mkdir()
+    rows = ["id,image,text,label"]
+    for i in range(4):
+        Image.new("RGB", (40, 30), (60 * i, 90, 200 - 40 * i)).save(pics / f"{i}.png")
+        rows.append(f"p{i},pics/{i}.png,text {i},{'ab'[i % 2]}")
+    (pics / "broken.jpg").write_bytes(b"not an image")
+    rows.append("p-broken,pics/broken.jpg,broken,a")
+    (served["root"] / "pics.csv").write_text("\n".join(rows) + "\n")
+    at = run("app.py", source="table", path="pics.csv")
+    assert not at.exception and not at.error
+    (warning,) = [html.unescape(w.value) for w in at.warning if "skipped" in w.value.lower()]
+    assert "1 row" in warning
+    (frame,) = [d.value for d in at.dataframe if "reason" in d.value.columns]
+    (reason,) = frame["reason"]
+    assert reason.startswith("undecodable image") and "pics/broken.jpg" in reason
+    assert str(served["root"]) not in reason and str(served["tmp"]) not in shown_text(at) + reason

@@ -2,27 +2,45 @@
 
 Label Studio
 ------------
-:func:`label_studio_tasks` writes Label Studio's JSON import format with
-pre-annotations: a list of tasks, each ``{"data": {...}, "predictions": [...]}``.
-``data`` holds ``text`` (the item's text, else its title or name), ``image`` (when the
-file has image paths) and, for reference, ``index``, ``id``, ``provenance`` and
-``annotator``. Each prediction is ``{"model_version", "result": [{"id",
-"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices":
-[class]}}]}``; :func:`label_studio_config` gives the matching labeling config.
+:func:`label_studio_tasks` writes Label Studio's JSON import format (a list of tasks,
+see https://labelstud.io/guide/tasks.html#Basic-Label-Studio-JSON-format), which
+imports as it is into a project set up with :func:`label_studio_config`:
+
+* ``data`` holds ``text`` (the item's text, else its name) and, when the feature file
+  knows its images, ``image``: a Label Studio *local files* URL
+  ``/data/local-files/?d=<path relative to the document root>`` (see
+  :func:`label_studio_image_url`; Label Studio serves it when started with
+  ``LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true`` and
+  ``LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT=<root>``, and the project has a Local files
+  storage on a folder holding the images). For reference, ``data`` also holds
+  ``index`` (the row), ``id``, ``provenance`` and ``annotator``.
+* a **human** label is an ``annotations`` entry (a finished annotation, its annotator
+  in the task's ``data.annotator`` and ``meta.annotator``: Label Studio's
+  ``completed_by`` must name one of its own users, so it is left out and the importing
+  user owns the annotation);
+* every other label (a seed's, or CMCSL's) is a ``predictions`` entry with a
+  ``model_version`` and a ``score``: 1.0 for a seed and where all modalities agree,
+  else the share of modalities proposing the label (0.5 in a two-modality
+  disagreement), unless the caller passes its own scores.
+
+Every result is ``{"id", "from_name": "label", "to_name": "text", "type": "choices",
+"value": {"choices": [class]}}``; the ids are unique in the file.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 
-from cmcsl_core.annotations.provenance import HUMAN, AnnotatedLabels
+from cmcsl_core.annotations.provenance import HUMAN, SEED, AnnotatedLabels
 from cmcsl_core.datasets.features import FeatureSet
 from cmcsl_core.fileio import write_atomically
 from cmcsl_core.errors import CMCSLError
@@ -33,6 +51,10 @@ __all__ = [
     "format_for",
     "label_studio_tasks",
     "label_studio_config",
+    "label_studio_config_path",
+    "label_studio_document_root",
+    "label_studio_image_url",
+    "label_scores",
     "export_bytes",
     "export_labels",
     "LabelRows",
@@ -62,56 +84,140 @@ def format_for(path: PathLike, fmt: str | None = None) -> str:
     return _SUFFIXES[suffix]
 
 
+LS_CHOICES = "label"
+"""``name`` of the labeling config's ``<Choices>`` (every result's ``from_name``)."""
+
+LS_TEXT = "text"
+"""``name`` of the config's ``<Text>`` object (every result's ``to_name``) and its data key."""
+
+LS_IMAGE = "image"
+"""``name`` of the config's ``<Image>`` object and its data key."""
+
+LS_LOCAL_FILES = "/data/local-files/?d="
+"""Prefix of Label Studio's URLs of local files (relative to ``LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT``)."""
+
+
 def label_studio_config(class_names: tuple[str, ...] | list[str], with_image: bool = False) -> str:
-    """A Label Studio labeling config matching :func:`label_studio_tasks` (``from_name`` label, ``to_name`` text)."""
+    """The Label Studio labeling config (XML) matching :func:`label_studio_tasks`.
+
+    One ``<Choices name="label" toName="text">`` with a ``<Choice>`` per class, the
+    ``<Text name="text" value="$text"/>`` object and (``with_image``) an
+    ``<Image name="image" value="$image"/>`` above it.
+    """
     from xml.sax.saxutils import quoteattr
 
     choices = "\n".join(f"    <Choice value={quoteattr(c)}/>" for c in class_names)
-    image = '  <Image name="image" value="$image"/>\n' if with_image else ""
+    image = f'  <Image name="{LS_IMAGE}" value="${LS_IMAGE}" maxWidth="480px"/>\n' if with_image else ""
     return (
         "<View>\n"
         f"{image}"
-        '  <Text name="text" value="$text"/>\n'
-        '  <Choices name="label" toName="text" choice="single">\n'
+        f'  <Text name="{LS_TEXT}" value="${LS_TEXT}"/>\n'
+        f'  <Choices name="{LS_CHOICES}" toName="{LS_TEXT}" choice="single" showInLine="true">\n'
         f"{choices}\n"
         "  </Choices>\n"
         "</View>\n"
     )
 
 
+def label_studio_document_root(image_paths: Sequence[str]) -> Path | None:
+    """The folder the images' local-files URLs are relative to: the deepest folder holding them all.
+
+    None when no image path is absolute (URLs and empty paths are left as they are).
+    """
+    folders = [os.path.dirname(os.path.abspath(p)) for p in image_paths if p and os.path.isabs(p)]
+    if not folders:
+        return None
+    try:
+        return Path(os.path.commonpath(folders))
+    except ValueError:  # paths on different drives (Windows): no common root
+        return None
+
+
+def label_studio_image_url(path: str, root: PathLike | None) -> str:
+    """Label Studio's URL of an image: a web or cloud URL as it is, a local file under ``root`` as
+    ``/data/local-files/?d=<relative path>`` (slashes kept, the rest percent-encoded), else the path."""
+    if not path or "://" in path or root is None or not os.path.isabs(path):
+        return path
+    try:
+        rel = os.path.relpath(path, root)
+    except ValueError:
+        return path
+    if rel.startswith(".."):
+        return path
+    return LS_LOCAL_FILES + quote(Path(rel).as_posix(), safe="/")
+
+
+def _choice(uid: str, label: str) -> dict[str, Any]:
+    return {"id": uid, "from_name": LS_CHOICES, "to_name": LS_TEXT, "type": "choices", "value": {"choices": [label]}}
+
+
+def label_scores(annotated: AnnotatedLabels) -> np.ndarray:
+    """Per item, the share of modalities proposing its final label (1.0 for seeds and human labels)."""
+    labels = np.asarray(annotated.result.labels)
+    share = (labels == np.asarray(annotated.final_labels)[None, :]).mean(axis=0)
+    fixed = np.isin(np.asarray(annotated.provenance, dtype=object), [HUMAN, SEED])
+    return np.where(fixed, 1.0, share)
+
+
 def label_studio_tasks(
-    fs: FeatureSet, annotated: AnnotatedLabels, model_version: str | None = None
+    fs: FeatureSet,
+    annotated: AnnotatedLabels,
+    model_version: str | None = None,
+    image_root: PathLike | None = None,
+    scores: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
-    """Label Studio tasks with one ``choices`` prediction per item (see the module docstring)."""
+    """Label Studio tasks: human labels as annotations, the other labels as scored predictions.
+
+    Parameters
+    ----------
+    fs : FeatureSet
+    annotated : AnnotatedLabels
+        The labels (:func:`~cmcsl_core.annotations.provenance.labels_with_annotations`).
+    model_version : str, optional
+        The predictions' ``model_version`` (default ``cmcsl-<preprocessing>``; seeds get
+        ``seed``).
+    image_root : path, optional
+        The folder local-files URLs are relative to (Label Studio's document root);
+        default :func:`label_studio_document_root` of the image paths.
+    scores : ndarray of shape (N,), optional
+        The predictions' scores (default :func:`label_scores`).
+
+    See the module docstring for the format.
+    """
     version = model_version or f"cmcsl-{annotated.preprocessing}"
     names = fs.class_names
+    score = label_scores(annotated) if scores is None else np.asarray(scores, dtype=np.float64)
+    root = None
+    if fs.image_paths is not None:
+        root = Path(image_root) if image_root is not None else label_studio_document_root(fs.image_paths)
     tasks: list[dict[str, Any]] = []
     for i in range(fs.n_items):
-        if fs.texts is not None and fs.texts[i]:
-            text = fs.texts[i]
-        else:
-            text = fs.item_name(i)
-        data: dict[str, Any] = {"text": text}
+        text = fs.texts[i] if fs.texts is not None and fs.texts[i] else fs.item_name(i)
+        data: dict[str, Any] = {LS_TEXT: text}
         if fs.image_paths is not None:
-            data["image"] = fs.image_paths[i]
+            data[LS_IMAGE] = label_studio_image_url(fs.image_paths[i], root)
+        provenance, annotator = annotated.provenance[i], annotated.annotators[i]
         data["index"] = i
         if fs.ids is not None:
             data["id"] = fs.ids[i]
-        data["provenance"] = annotated.provenance[i]
-        data["annotator"] = annotated.annotators[i]
+        data["provenance"] = provenance
+        data["annotator"] = annotator
         label = names[int(annotated.final_labels[i])]
-        result = {
-            "id": f"cmcsl-{i}",
-            "from_name": "label",
-            "to_name": "text",
-            "type": "choices",
-            "value": {"choices": [label]},
-        }
-        prediction = {
-            "model_version": version if annotated.provenance[i] != HUMAN else f"human:{annotated.annotators[i]}",
-            "result": [result],
-        }
-        tasks.append({"data": data, "predictions": [prediction]})
+        task: dict[str, Any] = {"data": data}
+        if provenance == HUMAN:
+            task["annotations"] = [
+                {"result": [_choice(f"human-{i}", label)], "ground_truth": False, "was_cancelled": False}
+            ]
+            task["meta"] = {"annotator": annotator}
+        else:
+            task["predictions"] = [
+                {
+                    "model_version": "seed" if provenance == SEED else version,
+                    "score": round(float(score[i]), 4),
+                    "result": [_choice(f"cmcsl-{i}", label)],
+                }
+            ]
+        tasks.append(task)
     return tasks
 
 
@@ -128,10 +234,23 @@ def export_bytes(fs: FeatureSet, annotated: AnnotatedLabels, fmt: str) -> bytes:
     return buf.getvalue()
 
 
+def label_studio_config_path(out: PathLike) -> Path:
+    """Where the labeling config of the Label Studio export ``out`` goes: ``<out stem>.label_config.xml`` beside it."""
+    out = Path(out)
+    return out.with_name(out.stem + ".label_config.xml")
+
+
 def export_labels(fs: FeatureSet, annotated: AnnotatedLabels, path: PathLike, fmt: str | None = None) -> Path:
-    """Write the labels with provenance to ``path`` (atomically); returns the path."""
-    data = export_bytes(fs, annotated, format_for(path, fmt))
+    """Write the labels with provenance to ``path`` (atomically); returns the path.
+
+    The Label Studio format also writes its labeling config beside it (:func:`label_studio_config_path`).
+    """
+    fmt = format_for(path, fmt)
+    data = export_bytes(fs, annotated, fmt)
     write_atomically(path, lambda fh: fh.write(data))
+    if fmt == "label-studio":
+        config = label_studio_config(fs.class_names, with_image=fs.image_paths is not None).encode()
+        write_atomically(label_studio_config_path(path), lambda fh: fh.write(config))
     return Path(path)
 
 

@@ -5,7 +5,8 @@
 ``provenance`` (human, seed, agree, or the modality that decided) and ``annotator``.
 Human labels win; CMCSL labels every other item from the seeds plus the human labels.
 ``--format`` (or the suffix of ``--out``: .csv, .parquet, .json) picks CSV, Parquet or
-Label Studio's JSON import format with predictions.
+Label Studio's JSON import format (human labels as annotations, the rest as scored predictions),
+with its labeling config written beside it as ``<out stem>.label_config.xml``.
 """
 
 from __future__ import annotations
@@ -52,4 +53,8 @@ def run(args: argparse.Namespace) -> int:
     n_human, n_seeds = len(annotated.human), annotated.seed_idx.size
     print(f"{fs.n_items} items, {n_human} human labels, {n_seeds} seeds; provenance: {parts}")
     print(f"wrote {Path(out)} ({fmt})")
+    if fmt == "label-studio":
+        from cmcsl_core.annotations.formats import label_studio_config_path
+
+        print(f"wrote {label_studio_config_path(out)} (its labeling config: paste it into the project's settings)")
     return 0

@@ -43,7 +43,7 @@ from numpy.typing import DTypeLike
 
 from cmcsl_core.datasets.npzcheck import DAMAGED, check_archive
 from cmcsl_core.errors import FeatureFileError
-from cmcsl_core.fileio import write_atomically
+from cmcsl_core.fileio import read_member, write_atomically
 from cmcsl_core.types import PathLike
 
 __all__ = [
@@ -308,9 +308,14 @@ def _validated_thumbnails(thumbs: Sequence[bytes] | None, n: int) -> tuple[bytes
     return tuple(bytes(t) for t in thumbs)
 
 
+def _member(archive: "np.lib.npyio.NpzFile", key: str) -> np.ndarray:
+    """``archive[key]``, with its header parsed under the package's lock (safe when other threads load files too)."""
+    return read_member(archive.zip, key, "the feature file")
+
+
 def _read_thumbnails(archive: "np.lib.npyio.NpzFile", n: int) -> tuple[bytes, ...]:
     """Split the ``thumb_bytes`` blob at ``thumb_offsets`` into N bytes objects."""
-    blob, offsets = archive["thumb_bytes"], archive["thumb_offsets"]
+    blob, offsets = _member(archive, "thumb_bytes"), _member(archive, "thumb_offsets")
     if blob.dtype != np.uint8 or blob.ndim != 1:
         raise FeatureFileError(f"'thumb_bytes' must be a 1-D uint8 array, got {blob.dtype} of shape {blob.shape}")
     if not np.issubdtype(offsets.dtype, np.integer) or offsets.shape != (n + 1,):
@@ -325,7 +330,7 @@ def _read_thumbnails(archive: "np.lib.npyio.NpzFile", n: int) -> tuple[bytes, ..
 
 def _read_strings(archive: "np.lib.npyio.NpzFile", key: str) -> tuple[str, ...]:
     """A 1-D string array of the archive as a tuple of str (refusing other dtypes)."""
-    arr = archive[key]
+    arr = _member(archive, key)
     if arr.dtype.kind not in "US":
         raise FeatureFileError(f"'{key}' must hold strings, got dtype {arr.dtype}")
     if arr.dtype.kind == "S":  # byte strings (e.g. written by Python 2 or h5py): UTF-8 text
@@ -354,19 +359,23 @@ def _check_magic(path_or_file: PathLike | IO[bytes], label: str) -> None:
         raise FeatureFileError(f"{label} is not an .npz feature file (it does not start like a zip archive)")
 
 
-def _read_arrays(archive: "np.lib.npyio.NpzFile", names: Sequence[str]) -> tuple[np.ndarray, ...]:
+def _read_arrays(archive: "np.lib.npyio.NpzFile", names: Sequence[str], label: str) -> tuple[np.ndarray, ...]:
     """The arrays ``names`` of an open archive, decompressed in parallel threads.
 
     zlib releases the GIL while inflating and :class:`zipfile.ZipFile` supports
     reading different members at once, so the modalities' matrices (most of a
-    compressed feature file's reading time) are inflated side by side.
+    compressed feature file's reading time) are inflated side by side. Each member is
+    read by :func:`~cmcsl_core.fileio.read_member`, which parses the
+    ``.npy`` headers one thread at a time (NumPy's parser is not thread-safe on
+    CPython 3.11.7: gh-106905).
     """
+    zf = archive.zip
     if len(names) < 2 or (os.cpu_count() or 1) < 2:
-        return tuple(archive[n] for n in names)
+        return tuple(read_member(zf, n, label) for n in names)
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=min(len(names), os.cpu_count() or 1)) as pool:
-        return tuple(pool.map(archive.__getitem__, names))
+        return tuple(pool.map(lambda n: read_member(zf, n, label), names))
 
 
 def load_features(path_or_file: PathLike | IO[bytes], max_bytes: int | None = None) -> FeatureSet:
@@ -420,15 +429,15 @@ def load_features(path_or_file: PathLike | IO[bytes], max_bytes: int | None = No
             absent = [n for n in names if n not in keys]
             if absent:
                 raise FeatureFileError(f"{label} names modality {absent[0]!r} but has no array for it")
-            X = _read_arrays(archive, names)
-            y = archive["y"]
+            X = _read_arrays(archive, names, label)
+            y = _member(archive, "y")
             class_names = _read_strings(archive, "class_names")
             extras = {k: _read_strings(archive, k) if k in keys else None for k in OPTIONAL_TEXT_KEYS}
             source = _read_string(archive, "source") if "source" in keys else ""
             description = _read_string(archive, "description") if "description" in keys else ""
             encoders = _read_string(archive, "encoders") if "encoders" in keys else ""
             label_keys = sorted(k for k in keys if k.startswith(LABELS_PREFIX))
-            modality_labels = {k[len(LABELS_PREFIX) :]: archive[k] for k in label_keys} or None
+            modality_labels = {k[len(LABELS_PREFIX) :]: _member(archive, k) for k in label_keys} or None
             has_thumbs = [k in keys for k in THUMB_KEYS]
             if any(has_thumbs) and not all(has_thumbs):
                 raise FeatureFileError(f"{label} needs both 'thumb_bytes' and 'thumb_offsets' (or neither)")

@@ -27,6 +27,7 @@ from typing import IO
 import numpy as np
 
 from cmcsl_core.errors import FeatureFileError
+from cmcsl_core.fileio import read_npy_header
 from cmcsl_core.types import PathLike
 
 __all__ = ["MEMORY_BUDGET_ENV", "memory_budget", "physical_memory", "ArrayHeader", "check_archive", "DAMAGED", "size_text"]
@@ -81,18 +82,8 @@ class ArrayHeader:
 
 
 def _read_header(fh: IO[bytes], key: str, label: str) -> tuple[tuple[int, ...], np.dtype]:
-    fmt = np.lib.format
-    try:
-        version = fmt.read_magic(fh)
-        if version == (1, 0):
-            shape, _, dtype = fmt.read_array_header_1_0(fh)
-        elif version == (2, 0):
-            shape, _, dtype = fmt.read_array_header_2_0(fh)
-        else:
-            shape, _, dtype = getattr(fmt, "_read_array_header")(fh, version)  # 3.0: utf-8 field names
-    except ValueError as exc:
-        raise FeatureFileError(f"{label}: the array '{key}' has an unreadable header ({exc})") from None
-    return tuple(int(s) for s in shape), np.dtype(dtype)
+    shape, _, dtype = read_npy_header(fh, key, label)
+    return shape, dtype
 
 
 def _headers(zf: zipfile.ZipFile, label: str) -> list[ArrayHeader]:

@@ -77,21 +77,25 @@ def seed_order(
     # one stable sort groups the candidates of every class
     order = np.argsort(labels, kind="stable")
     bounds = np.searchsorted(labels[order], np.arange(k + 1))
+    sizes = np.diff(bounds)
+    if k and int(sizes.min()) < b_max:
+        smallest = int(np.argmin(sizes))  # the class that limits b_class (the first of equals)
+        name = class_names[smallest] if class_names is not None else f"class {smallest}"
+        where = " in the training rows" if rows is not None else ""
+        n_small = int(sizes[smallest])
+        if n_small == 0:
+            raise SeedError(
+                f"class {name!r} has no items{where}, so no seed can be drawn for it (b_class seeds are "
+                "drawn from every class); give the file items of that class or leave it out of class_names"
+            )
+        fix = f"the largest valid b_class is {n_small}"
+        raise SeedError(
+            f"b_class={b_max} is larger than class {name!r}, the smallest class, which has only {n_small} "
+            f"item(s){where}; {fix}"
+        )
     out = np.empty((k, b_max), dtype=np.int64)
     for c in range(k):
         candidates = pool[order[bounds[c] : bounds[c + 1]]]
-        if candidates.size < b_max:
-            name = class_names[c] if class_names is not None else f"class {c}"
-            where = " in the training rows" if rows is not None else ""
-            if candidates.size == 0:
-                raise SeedError(
-                    f"class {name!r} has no items{where}, so no seed can be drawn for it (b_class seeds are "
-                    "drawn from every class); give the file items of that class or leave it out of class_names"
-                )
-            raise SeedError(
-                f"b_class={b_max} is larger than class {name!r}, which has only {candidates.size} item(s)"
-                f"{where}; choose b_class <= {candidates.size}"
-            )
         out[c] = rng.permutation(candidates)[:b_max]
     return out
 

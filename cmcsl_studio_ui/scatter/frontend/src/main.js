@@ -392,19 +392,23 @@ function onHover(v, i) {
   const tip = document.getElementById("tooltip");
   document.getElementById("tooltip-text").textContent = `${name}${label}${seed}`;
   const img = document.getElementById("tooltip-img");
+  const missing = document.getElementById("tooltip-nopic");
   if (state.thumbUrl) {
-    // thumbnails are static files of the Streamlit server (same origin as this frame)
+    // thumbnails are static files of the Streamlit server (same origin as this frame); an item whose
+    // image could not be read has none: a placeholder says so (never a broken image)
     const base = window.location.pathname.split("/component/")[0];
     const src = `${base}/${state.thumbUrl}${i}.jpg`;
     if (img.dataset.src !== src) {
       img.dataset.src = src;
       img.hidden = true;
+      missing.hidden = true;
       img.onload = () => { if (img.dataset.src === src) { img.hidden = false; placeTooltip(); } };
-      img.onerror = () => { img.hidden = true; };
+      img.onerror = () => { if (img.dataset.src === src) { img.hidden = true; missing.hidden = false; placeTooltip(); } };
       img.src = src;
     }
   } else {
     img.hidden = true;
+    missing.hidden = true;
   }
   tip.hidden = false;
   placeTooltip();
