@@ -77,6 +77,14 @@ def test_every_page_runs_on_the_demo_with_the_shared_frame(page: str) -> None:
     assert links == ["Home", "Clusters", "BAC curves", "How CMCSL works", "Review", "Teacher"]
 
 
+def test_the_navigation_lists_every_page_script_once() -> None:
+    """A script in pages/ missing from page.PAGES would have no link in the sidebar's navigation."""
+    from cmcsl_studio_ui.page import PAGES as NAV
+
+    assert sorted(p.script for p in NAV) == sorted(["app.py", *(f"pages/{f.name}" for f in (ROOT / "pages").glob("*.py"))])
+    assert len({p.title for p in NAV}) == len(NAV)
+
+
 def test_the_server_runs_blas_on_one_thread() -> None:
     """OpenBLAS's spinning worker threads tripled the server's CPU per seed change (see page.one_blas_thread).
 
