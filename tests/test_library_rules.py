@@ -4,7 +4,7 @@
   (``cmcsl_studio_ui``) or the app's UI libraries (``streamlit``, ``plotly``).
 * No module anywhere in the repository imports Streamlit's internals (``streamlit.runtime``).
 * Inside ``cmcsl_core`` imports go one way, from the command line down to the foundation
-  (the README's "Architecture" section says the same in words):
+  (docs/architecture.md says the same in words):
 
   ``cli`` -> ``evaluation`` -> ``method`` -> ``datasets`` -> ``encoders`` -> ``cache``
   -> ``fileio`` -> ``constants``, ``errors``, ``types``; ``evaluation`` and ``method`` ->
