@@ -11,7 +11,14 @@ from pathlib import Path
 
 from cmcsl_core.errors import CMCSLError
 
-__all__ = ["AnnotationError", "DatabaseLockedError", "CorruptDatabaseError", "ForeignDatabaseError", "is_locked", "translate"]
+__all__ = [
+    "AnnotationError",
+    "DatabaseLockedError",
+    "CorruptDatabaseError",
+    "ForeignDatabaseError",
+    "is_locked",
+    "translate",
+]
 
 
 class AnnotationError(CMCSLError):

@@ -7,10 +7,15 @@ The store is an append-only history of *actions* (standard library :mod:`sqlite3
 ``undo``
     an annotator took back their own last label action that was not undone yet.
 
-The current human labels are the replay of that history (:func:`~cmcsl_core.annotations.actions.replay`): an item's label
-is the one of its latest ``label`` action that has not been undone. Undoing thus
-never touches another annotator's later label of the same item, and undoing twice
-walks further back.
+The current human labels are the replay of that history
+(:func:`~cmcsl_core.annotations.actions.replay`): an item's label is the one of its
+latest ``label`` action that has not been undone. Undoing thus never touches another
+annotator's later label of the same item, and undoing twice walks further back.
+
+This module holds the store; its values are in :mod:`~cmcsl_core.annotations.actions`,
+its errors in :mod:`~cmcsl_core.annotations.errors`, its tables in
+:mod:`~cmcsl_core.annotations.schema` and its default paths in
+:mod:`~cmcsl_core.annotations.paths`.
 
 Durability and concurrency
 --------------------------
