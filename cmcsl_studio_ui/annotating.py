@@ -21,7 +21,7 @@ from pathlib import Path
 import streamlit as st
 
 from cmcsl_core.annotations import Action, AnnotationStore, HumanLabels, default_db_path, fingerprint
-from cmcsl_core.annotations.store import default_annotator
+from cmcsl_core.annotations.paths import default_annotator
 from cmcsl_core.errors import CMCSLError
 
 from .identity import Visitor, identity_widgets, visitor

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from cmcsl_core.annotations.store import data_dir
+from cmcsl_core.annotations.paths import data_dir
 from cmcsl_core.cache import cache_dir
 from cmcsl_core.dataroot import confine, data_root, offered
 

@@ -27,6 +27,15 @@ def _cmcsl_cache_dir(tmp_path_factory: pytest.TempPathFactory):
         os.environ.pop("CMCSL_CACHE_DIR", None)
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.needs_shared("mvsa-single/data")``: fail (not skip) when ``../shared/...`` is missing."""
+    from tests.helpers_core import require_shared
+
+    for mark in item.iter_markers("needs_shared"):
+        for relative in mark.args:
+            require_shared(relative)
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium under playwright, one per test module; the test fails if it is not installed."""

@@ -6,16 +6,41 @@ The reference functions here are deliberately naive (explicit Python loops,
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+import pytest
 
 from cmcsl_core.datasets.features import FeatureSet, make_feature_set
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-PAPER_DIR = REPO_ROOT.parent / "shared" / "paper"
-"""The paper's published arrays and Table I (``../shared/paper``; CI has it, a fresh clone may not)."""
+SHARED_DIR = REPO_ROOT.parent / "shared"
+"""``../shared``: the paper's results and MVSA-Single (CI has it; a fresh clone may not)."""
+PAPER_DIR = SHARED_DIR / "paper"
+"""The paper's published arrays and Table I (``../shared/paper``)."""
+
+ALLOW_NO_SHARED_ENV = "CMCSL_ALLOW_NO_SHARED"
+"""Set to 1 to skip (not fail) the tests that need ``../shared`` when it is missing (off by default)."""
+
+
+def require_shared(relative: str) -> Path:
+    """``../shared/<relative>``; the calling test fails when it is missing.
+
+    A run without ``../shared`` must not look green: it fails with a clear message, unless
+    ``CMCSL_ALLOW_NO_SHARED=1`` says that skipping these tests is intended.
+    """
+    path = SHARED_DIR / relative
+    if path.exists():
+        return path
+    message = (
+        f"../shared/{relative} is missing ({path}): this test needs the shared data "
+        f"(the paper's results, MVSA-Single) that CI has; provide it, or set {ALLOW_NO_SHARED_ENV}=1 to skip"
+    )
+    if os.environ.get(ALLOW_NO_SHARED_ENV) == "1":
+        pytest.skip(message)
+    pytest.fail(message, pytrace=False)
 
 
 def synthetic_features(

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from cmcsl_core.annotations.store import AnnotationStore, DatabaseLockedError
+from cmcsl_core.annotations import AnnotationStore, DatabaseLockedError
 from tests.helpers_core import synthetic_features
 
 TRIALS = 200

@@ -14,17 +14,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cmcsl_core.annotations.fingerprint import fingerprint
-from cmcsl_core.annotations.store import (
-    SCHEMA_VERSION,
+from cmcsl_core.annotations import (
     AnnotationError,
     AnnotationStore,
     CorruptDatabaseError,
     DatabaseLockedError,
     ForeignDatabaseError,
     default_db_path,
-    fold,
+    replay,
 )
+from cmcsl_core.annotations.fingerprint import fingerprint
+from cmcsl_core.annotations.schema import SCHEMA_VERSION
 from cmcsl_core.datasets.features import load_features, save_features
 from cmcsl_core.errors import CMCSLError
 from tests.helpers_core import synthetic_features
@@ -42,7 +42,7 @@ def store(fs, tmp_path):
     return AnnotationStore(fs, tmp_path / "ann.sqlite")
 
 
-def test_round_trip_labels_history_and_fold(fs, store, tmp_path) -> None:
+def test_round_trip_labels_history_and_replay(fs, store, tmp_path) -> None:
     a1 = store.label(3, "Horror", "ann")
     a2 = store.label("tt1005", "Romance", "bob")  # by id
     a3 = store.label("3", "Drama", "bob")  # an index given as text; relabels item 3
@@ -92,8 +92,8 @@ def test_undo_takes_back_own_last_action_only_and_keeps_history(fs, store) -> No
     hist = store.history()
     assert [h.kind for h in hist] == ["label", "label", "label", "undo", "undo", "undo"]
     assert len(store.current()) == 0
-    # the fold of the stored history equals the fold recomputed from scratch
-    assert fold(hist) == {}
+    # the replay of the stored history equals the replay recomputed from scratch
+    assert replay(hist) == {}
 
 
 def test_undo_restores_the_earlier_label_of_another_annotator(fs, store) -> None:
@@ -105,7 +105,7 @@ def test_undo_restores_the_earlier_label_of_another_annotator(fs, store) -> None
     assert store.current().annotators == ("ann",)
 
 
-def test_fold_matches_a_replay_on_random_histories(fs, store) -> None:
+def test_replay_matches_a_brute_force_replay_on_random_histories(fs, store) -> None:
     rng = np.random.default_rng(0)
     who = ["a", "b", "c"]
     expected: dict[int, list[tuple[str, str, int]]] = {}  # item -> stack of (label, annotator, id)

@@ -24,7 +24,7 @@ from streamlit.testing.v1 import AppTest
 
 from cmcsl_core.cli import curve as curve_cli
 from cmcsl_core.cli import main as cli_main
-from cmcsl_core.cli import label as label_cli
+from cmcsl_core.cli import self_label as label_cli
 from cmcsl_core.evaluation.config import CurveConfig
 from cmcsl_core.datasets.features import load_features
 from cmcsl_core.method.request import LabelRequest

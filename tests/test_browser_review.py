@@ -16,7 +16,7 @@ import pytest
 from cmcsl_core.annotations import AnnotationStore, HumanLabels, labels_from_seeds, review_queue
 from cmcsl_core.annotations.queue import default_queue_order
 from cmcsl_core.cli import build_parser
-from cmcsl_core.cli import label as label_cli
+from cmcsl_core.cli import self_label as label_cli
 from cmcsl_core.datasets.sources import SourceSpec
 from tests.browser_helpers import browser_page, wait_idle
 

@@ -225,7 +225,7 @@ from hypothesis import strategies as st  # noqa: E402
 from cmcsl_core.cli import COMMAND_NAMES, build_parser, commands, console_main, main  # noqa: E402
 from cmcsl_core.cli.curve import config_from_args  # noqa: E402
 from cmcsl_core.cli.export import spec_from_args  # noqa: E402
-from cmcsl_core.cli.label import request_from_args  # noqa: E402
+from cmcsl_core.cli.self_label import request_from_args  # noqa: E402
 from cmcsl_core.datasets.sources import SOURCE_TABLE, SourceSpec  # noqa: E402
 from cmcsl_core.evaluation.config import METHODS, CurveConfig  # noqa: E402
 from cmcsl_core.method.request import LabelRequest  # noqa: E402

@@ -8,6 +8,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from sklearn.metrics import pairwise_distances
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
 from cmcsl_core.errors import CMCSLError
@@ -105,14 +106,62 @@ def test_sklearn_conventions(data):
     assert 0.5 < score <= 1.0
 
 
-@pytest.mark.parametrize("bad", ["pca", "L2+STD", "mm", None, 3])
-def test_bad_parameters_raise_at_fit(data, bad):
+@pytest.mark.parametrize("param", ["preprocessing", "labeler"])
+@pytest.mark.parametrize("bad", ["pca", "L2+STD", "knn", None, 3])
+def test_bad_parameters_raise_at_fit(data, param, bad):
+    """scikit-learn's own validation (``_parameter_constraints``): InvalidParameterError, a ValueError."""
     X, y, _, _ = data
-    model = CrossModalSelfLabeling(preprocessing=bad)
-    with pytest.raises(ValueError, match="'preprocessing' parameter"):
+    model = CrossModalSelfLabeling(**{param: bad})
+    with pytest.raises(InvalidParameterError, match=f"The '{param}' parameter of CrossModalSelfLabeling must be"):
         model.fit(X, y)
     with pytest.raises(NotFittedError):
         check_is_fitted(model)
+
+
+def test_parameter_validation_is_scikit_learns():
+    """No override of scikit-learn's private validation: the constraints are data, read by BaseEstimator."""
+    from sklearn.base import BaseEstimator
+    from sklearn.utils._param_validation import validate_parameter_constraints
+
+    assert "_validate_params" not in vars(CrossModalSelfLabeling)
+    assert CrossModalSelfLabeling._validate_params is BaseEstimator._validate_params
+    assert set(CrossModalSelfLabeling._parameter_constraints) == set(CrossModalSelfLabeling().get_params())
+    validate_parameter_constraints(  # every default value satisfies the constraints
+        CrossModalSelfLabeling._parameter_constraints, CrossModalSelfLabeling().get_params(), "CrossModalSelfLabeling"
+    )
+
+
+def test_predict_with_a_modality_of_another_width_says_which(data):
+    """Like ``validate_data(reset=False)``, per modality: each width is recorded in fit and checked."""
+    X, y, _, _ = data
+    model = CrossModalSelfLabeling().fit(X, y)
+    assert model.n_features_per_modality_ == (5, 3) and model.n_modalities_in_ == 2
+    for method in (model.predict, model.predict_proba, model.predict_per_modality):
+        with pytest.raises(CMCSLError, match="modality 1 has 4 features, but CrossModalSelfLabeling was fitted with 3"):
+            method([X[0][:7], np.hstack([X[1][:7], X[1][:7, :1]])])
+        with pytest.raises(CMCSLError, match="modality 0 has 2 features, but .* fitted with 5"):
+            method([X[0][:7, :2], X[1][:7]])
+    assert model.predict([X[0][:7], X[1][:7]]).shape == (7,)  # the right widths still work
+    # a refit on other widths records them anew (reset=True)
+    wider = [np.hstack([X[0], X[0]]), X[1]]
+    assert CrossModalSelfLabeling().fit(wider, y).n_features_per_modality_ == (10, 3)
+
+
+def test_modalities_are_checked_like_scikit_learns_arrays(data):
+    """check_array per modality: lists of lists work; text, inf and no columns are one CMCSLError naming it."""
+    X, y, _, _ = data
+    as_lists = CrossModalSelfLabeling().fit([X[0].tolist(), X[1].tolist()], y)
+    np.testing.assert_array_equal(as_lists.transduction_, CrossModalSelfLabeling().fit(X, y).transduction_)
+    text = X[1].astype(object)
+    text[0, 0] = "abc"
+    with pytest.raises(CMCSLError, match="modality 1: .*"):
+        CrossModalSelfLabeling().fit([X[0], text], y)
+    inf = X[0].copy()
+    inf[2, 2] = np.inf
+    with pytest.raises(CMCSLError, match="modality 0: Input X\\[0\\] contains infinity"):
+        CrossModalSelfLabeling().fit([inf, X[1]], y)
+    with pytest.raises(CMCSLError, match="modality 1: .*feature"):
+        CrossModalSelfLabeling().fit([X[0], X[1][:, :0]], y)
 
 
 def test_one_labeled_class_and_three_modalities():

@@ -19,7 +19,7 @@ from helpers_items import _private_cache, effnet, effnet_torch  # noqa: F401 (fi
 
 REPO = Path(__file__).resolve().parent.parent
 MVSA_DIR = REPO.parent / "shared" / "mvsa-single"
-needs_mvsa = pytest.mark.skipif(not (MVSA_DIR / "data").is_dir(), reason=f"MVSA-Single not found at {MVSA_DIR}")
+needs_mvsa = pytest.mark.needs_shared("mvsa-single/data")
 
 
 def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -69,14 +69,21 @@ def test_cache_hit_and_dedup(backend: str, minilm, minilm_torch, monkeypatch: py
     first = encode_texts(TEXTS, minilm, batch_size=64, progress=lambda d, t: calls.append((d, t)))
     assert batches == [4]  # the duplicate is encoded once
     assert calls[-1] == (4, 4)
-    t0 = time.perf_counter()
     second = encode_texts(list(reversed(TEXTS)), minilm)
-    assert time.perf_counter() - t0 < 0.5 and batches == [4]  # served from the disk cache
+    assert batches == [4]  # served from the disk cache
     np.testing.assert_array_equal(second[::-1], first)
     more = encode_texts(TEXTS + ["one more"], minilm)
     assert batches == [4, 1]  # per-text entries: only the new text is encoded
     np.testing.assert_array_equal(more[: len(TEXTS)], first)
     assert encode_texts([], minilm).shape == (0, TEXT_DIM)
+
+
+@pytest.mark.perf
+def test_a_cache_hit_takes_under_half_a_second(minilm) -> None:
+    encode_texts(TEXTS, minilm)
+    t0 = time.perf_counter()
+    encode_texts(list(reversed(TEXTS)), minilm)
+    assert time.perf_counter() - t0 < 0.5
 
 
 def test_no_network_access(monkeypatch: pytest.MonkeyPatch) -> None:

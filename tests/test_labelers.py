@@ -11,6 +11,7 @@ from sklearn.base import clone
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import NearestNeighbors
 from sklearn.semi_supervised import LabelSpreading, SelfTrainingClassifier
+from sklearn.utils._param_validation import InvalidParameterError
 
 from cmcsl_core.errors import CMCSLError
 from cmcsl_core.method import graph as graph_module
@@ -464,7 +465,7 @@ def test_estimator_takes_any_labeler(data, name):
     pred = model.predict(list(fs.X))
     assert np.mean(pred == model.transduction_) > 0.8  # new items from the fit, here the same items
     np.testing.assert_allclose(model.predict_proba(list(fs.X)).sum(axis=1), 1.0)
-    with pytest.raises(CMCSLError, match="'labeler' parameter"):
+    with pytest.raises(InvalidParameterError, match="'labeler' parameter"):
         CrossModalSelfLabeling(labeler="knn").fit(list(fs.X), y)
 
 

@@ -17,7 +17,7 @@ from cmcsl_core.annotations.queue import QUEUE_ORDERS, default_queue_order, leas
 from cmcsl_core.annotations.simulate import ORDERS, proposal_agreement, simulate_review
 from cmcsl_core.annotations.suggest import suggest_next
 from cmcsl_core.cli import build_parser
-from cmcsl_core.cli.label import request_from_args
+from cmcsl_core.cli.self_label import request_from_args
 from cmcsl_core.constants import LABELS
 from cmcsl_core.datasets.features import save_features
 from cmcsl_core.evaluation.config import LABELER_METHODS, CurveConfig

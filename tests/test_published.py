@@ -17,7 +17,7 @@ from cmcsl_core.datasets.published import (
     published_table,
 )
 from cmcsl_core.datasets.subsets import load_subsets
-from helpers_core import PAPER_DIR, REPO_ROOT
+from helpers_core import PAPER_DIR, REPO_ROOT, require_shared
 
 PAPER = PAPER_DIR
 METHODS = ("FULL", "PRE", "UNI", "CMCSL")
@@ -38,9 +38,8 @@ PAPER_FILES = (
 
 @pytest.fixture(scope="module")
 def paper() -> Path:
-    missing = [str(PAPER / name) for name in PAPER_FILES if not (PAPER / name).exists()]
-    if missing:
-        pytest.skip(f"missing {', '.join(missing)} (the authors' published .npy arrays, from ../shared/paper)")
+    for name in PAPER_FILES:
+        require_shared(f"paper/{name}")  # the authors' published .npy arrays
     return PAPER
 
 
@@ -54,8 +53,12 @@ def test_table_v_hr_visual_from_shipped_csv():
         assert table.loc["HR", ("visual", method)] == pytest.approx(value, abs=5e-4)
 
 
-def test_csv_is_small_and_tidy():
+@pytest.mark.perf
+def test_csv_is_small():
     assert PUBLISHED_CSV.stat().st_size < 2_000_000
+
+
+def test_csv_is_tidy():
     frame = load_published()
     key = ["experiment", "subset", "modality", "method", "classifier", "preprocessing", "b_class"]
     assert list(frame.columns) == [*key, "mean", "std", "n_folds"]

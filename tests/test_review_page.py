@@ -26,7 +26,7 @@ from cmcsl_core.annotations import (
 from cmcsl_core.annotations.formats import export_bytes
 from cmcsl_core.annotations.queue import default_queue_order
 from cmcsl_core.cli import build_parser
-from cmcsl_core.cli import label as label_cli
+from cmcsl_core.cli import self_label as label_cli
 from cmcsl_core.cli import main as cli_main
 from cmcsl_core.datasets.sources import SourceSpec
 from cmcsl_core.method.preprocessing import preprocess_features

@@ -76,9 +76,15 @@ def events_text(page) -> str:
 
 
 @pytest.mark.browser
-def test_first_paint_and_kilobytes_per_recolour(demo_url: str, page) -> None:
-    frame, first_paint, ws = open_demo(page, demo_url)
+@pytest.mark.perf
+def test_first_paint(demo_url: str, page) -> None:
+    _, first_paint, _ = open_demo(page, demo_url)
     assert first_paint < 20, f"first paint took {first_paint:.1f} s"
+
+
+@pytest.mark.browser
+def test_kilobytes_per_recolour(demo_url: str, page) -> None:
+    frame, _, ws = open_demo(page, demo_url)
     assert ws.received > N * 2 * 2 * 4  # the coordinates came once (float32, 2 views)
     assert page.locator("iframe").count() == 1
     assert frame.evaluate("() => window.__scatter.pointsReceived") == 1

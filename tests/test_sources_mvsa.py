@@ -27,9 +27,7 @@ from helpers_items import FakeEncoders, fake_text_features, save_image
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MVSA_DIR = REPO_ROOT.parent / "shared" / "mvsa-single"
-needs_mvsa = pytest.mark.skipif(
-    not (MVSA_DIR / "labelResultAll.txt").is_file(), reason=f"MVSA-Single not found at {MVSA_DIR}"
-)
+needs_mvsa = pytest.mark.needs_shared("mvsa-single/labelResultAll.txt")
 
 
 def _reference_merge(text: str, image: str) -> str | None:

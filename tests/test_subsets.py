@@ -18,7 +18,7 @@ from cmcsl_core.datasets.subsets import (
     resolve_subset,
     subsets_table,
 )
-from helpers_core import PAPER_DIR, exactly_one_reference
+from helpers_core import exactly_one_reference, require_shared
 
 PAPER_ORDER = (
     "HR DS HM BW AM FS FW MS FM AT HMSWW FMSW FMNSSW FFW CDFS AFHMS ACMD ACCDDHMRS ABHMW ABFHSS".split()
@@ -37,10 +37,8 @@ def test_twenty_paper_subsets_in_table_order():
         assert (s.kind == "binary") == (s.n_classes == 2)
 
 
-def test_shipped_csv_matches_paper_table_when_present():
-    paper = PAPER_DIR / "subsets.csv"
-    if not paper.exists():
-        pytest.skip(f"{paper} is missing (Table I of the paper, from ../shared/paper)")
+def test_shipped_csv_matches_the_papers_table_i():
+    paper = require_shared("paper/subsets.csv")  # Table I of the paper
     assert SUBSETS_CSV.read_bytes() == paper.read_bytes()
 
 

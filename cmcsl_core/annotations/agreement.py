@@ -1,7 +1,7 @@
 """Agreement between annotators: who labelled what, Cohen's kappa per pair, Fleiss' kappa overall.
 
 A served class writes every visitor's actions into one store; each annotator's labels are
-the :func:`~cmcsl_core.annotations.store.fold` of their *own* actions (an undo takes back
+the :func:`~cmcsl_core.annotations.actions.replay` of their *own* actions (an undo takes back
 only its author's label), so two annotators who labelled the same item both count.
 
 * :func:`labels_by_annotator`: ``{annotator: {item index: Action in force}}``.
@@ -27,7 +27,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from cmcsl_core.annotations.store import Action, fold
+from cmcsl_core.annotations.actions import Action, replay
 
 __all__ = [
     "PairAgreement",
@@ -104,11 +104,11 @@ class AgreementReport:
 
 
 def labels_by_annotator(actions: Iterable[Action]) -> dict[str, dict[int, Action]]:
-    """Each annotator's labels in force: the fold of their own actions."""
+    """Each annotator's labels in force: the replay of their own actions."""
     mine: dict[str, list[Action]] = {}
     for a in actions:
         mine.setdefault(a.annotator, []).append(a)
-    out = {name: fold(acts) for name, acts in sorted(mine.items())}
+    out = {name: replay(acts) for name, acts in sorted(mine.items())}
     return {name: state for name, state in out.items() if state}
 
 

@@ -19,7 +19,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from cmcsl_core.annotations.store import AnnotationStore, HumanLabels
+from cmcsl_core.annotations.actions import HumanLabels
+from cmcsl_core.annotations.store import AnnotationStore
 from cmcsl_core.constants import DEFAULT_PREPROCESSING
 from cmcsl_core.datasets.features import FeatureSet
 from cmcsl_core.method.graph import FeatureGraphs

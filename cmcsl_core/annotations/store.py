@@ -7,10 +7,15 @@ The store is an append-only history of *actions* (standard library :mod:`sqlite3
 ``undo``
     an annotator took back their own last label action that was not undone yet.
 
-The current human labels are a fold of that history (:func:`fold`): an item's label
-is the one of its latest ``label`` action that has not been undone. Undoing thus
-never touches another annotator's later label of the same item, and undoing twice
-walks further back.
+The current human labels are the replay of that history
+(:func:`~cmcsl_core.annotations.actions.replay`): an item's label is the one of its
+latest ``label`` action that has not been undone. Undoing thus never touches another
+annotator's later label of the same item, and undoing twice walks further back.
+
+This module holds the store; its values are in :mod:`~cmcsl_core.annotations.actions`,
+its errors in :mod:`~cmcsl_core.annotations.errors`, its tables in
+:mod:`~cmcsl_core.annotations.schema` and its default paths in
+:mod:`~cmcsl_core.annotations.paths`.
 
 Durability and concurrency
 --------------------------
@@ -38,6 +43,7 @@ in the ``meta`` table; a database written for another file is refused
 touched: an unknown class or item writes nothing (and creates no file).
 """
 
+
 from __future__ import annotations
 
 import math
@@ -46,271 +52,33 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
+from cmcsl_core.annotations.actions import Action, HumanLabels, replay, utc_now
+from cmcsl_core.annotations.errors import (
+    AnnotationError,
+    CorruptDatabaseError,
+    DatabaseLockedError,
+    ForeignDatabaseError,
+    is_locked,
+    translate,
+)
 from cmcsl_core.annotations.fingerprint import fingerprint as feature_fingerprint
+from cmcsl_core.annotations.paths import DB_SUFFIXES, default_db_path
+from cmcsl_core.annotations.schema import COLUMNS, check_schema, row_to_action
 from cmcsl_core.datasets.features import FeatureSet
-from cmcsl_core.errors import CMCSLError
 from cmcsl_core.types import PathLike
 
-__all__ = [
-    "SCHEMA_VERSION",
-    "DB_ENV",
-    "DEFAULT_TIMEOUT",
-    "AnnotationError",
-    "DatabaseLockedError",
-    "CorruptDatabaseError",
-    "ForeignDatabaseError",
-    "Action",
-    "HumanLabels",
-    "AnnotationStore",
-    "fold",
-    "data_dir",
-    "default_db_path",
-    "ANNOTATOR_ENV",
-    "default_annotator",
-    "utc_now",
-]
-
-SCHEMA_VERSION = 1
-"""Version of the tables below (stored in the ``schema_version`` table)."""
-
-DB_ENV = "CMCSL_DB"
-"""Environment variable naming the database when no path is given."""
-
-DB_SUFFIXES = (".sqlite", ".sqlite3", ".db")
-"""Names of database files: an existing empty file is made a database only when named so."""
+# Action and HumanLabels are re-exported: the store's readers and writers return them.
+__all__ = ["DEFAULT_TIMEOUT", "AnnotationStore", "Action", "HumanLabels"]
 
 DEFAULT_TIMEOUT = 5.0
 """Seconds a writer waits for another writer before giving up (``busy_timeout``)."""
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS actions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    fingerprint TEXT NOT NULL,
-    item TEXT NOT NULL,
-    item_index INTEGER NOT NULL,
-    label TEXT,
-    annotator TEXT NOT NULL,
-    time TEXT NOT NULL,
-    previous TEXT,
-    kind TEXT NOT NULL CHECK (kind IN ('label', 'undo')),
-    undoes INTEGER REFERENCES actions(id),
-    CHECK ((kind = 'label' AND label IS NOT NULL AND undoes IS NULL)
-           OR (kind = 'undo' AND undoes IS NOT NULL))
-);
-CREATE INDEX IF NOT EXISTS actions_by_item ON actions(item_index, id);
-CREATE INDEX IF NOT EXISTS actions_by_annotator ON actions(annotator, kind, id);
-CREATE UNIQUE INDEX IF NOT EXISTS actions_undone_once ON actions(undoes) WHERE undoes IS NOT NULL;
-"""
-
-_COLUMNS = "id, fingerprint, item, item_index, label, annotator, time, previous, kind, undoes"
-
-
-class AnnotationError(CMCSLError):
-    """An annotation cannot be stored or read (bad item/class, unusable database)."""
-
-
-class DatabaseLockedError(AnnotationError):
-    """Another connection held the database longer than the busy timeout."""
-
-
-class CorruptDatabaseError(AnnotationError):
-    """The file is not a (readable) cmcsl-studio annotation database."""
-
-
-class ForeignDatabaseError(AnnotationError):
-    """The database was written for another feature file."""
-
-
-@dataclass(frozen=True)
-class Action:
-    """One row of the history.
-
-    Attributes
-    ----------
-    id : int
-        Position in the history (increasing).
-    fingerprint : str
-        Fingerprint of the feature file.
-    item : str
-        The item's id, or its index as text when the file has no ids.
-    index : int
-        The item's row in the feature file.
-    label : str or None
-        ``label``: the class given. ``undo``: the item's human label after the undo
-        (None: no human label any more).
-    annotator : str
-        Who acted.
-    time : str
-        UTC time, ISO 8601 (``2026-01-31T12:00:00.000000Z``).
-    previous : str or None
-        The item's human label just before this action (None: none).
-    kind : str
-        ``"label"`` or ``"undo"``.
-    undoes : int or None
-        ``undo`` only: the id of the label action taken back.
-    """
-
-    id: int
-    fingerprint: str
-    item: str
-    index: int
-    label: str | None
-    annotator: str
-    time: str
-    previous: str | None
-    kind: str
-    undoes: int | None
-
-    def describe(self) -> str:
-        """One line for a log or the CLI."""
-        before = self.previous if self.previous is not None else "(none)"
-        after = self.label if self.label is not None else "(none)"
-        verb = "labelled" if self.kind == "label" else f"undid action {self.undoes} on"
-        return f"#{self.id} {self.annotator} {verb} item {self.item}: {before} -> {after} at {self.time}"
-
-
-@dataclass(frozen=True)
-class HumanLabels:
-    """The current human labels (the fold of the history), sorted by item index.
-
-    Attributes
-    ----------
-    index : ndarray of int, shape (H,)
-        Rows of the labelled items.
-    labels : ndarray of int, shape (H,)
-        Their classes (positions in ``class_names``).
-    annotators : tuple of str
-        Who gave each label.
-    action_ids : ndarray of int, shape (H,)
-        The label action in force for each item.
-    """
-
-    index: np.ndarray
-    labels: np.ndarray
-    annotators: tuple[str, ...]
-    action_ids: np.ndarray
-
-    @classmethod
-    def empty(cls) -> "HumanLabels":
-        """No human labels."""
-        none = np.zeros(0, dtype=np.int64)
-        return cls(none, none.copy(), (), none.copy())
-
-    def __len__(self) -> int:
-        return int(self.index.size)
-
-    def mask(self, n_items: int) -> np.ndarray:
-        """Boolean mask (N,) of the human-labelled items."""
-        out = np.zeros(n_items, dtype=bool)
-        out[self.index] = True
-        return out
-
-    def as_dict(self, class_names: Sequence[str]) -> dict[int, str]:
-        """``{item index: class name}``."""
-        return {int(i): class_names[int(c)] for i, c in zip(self.index, self.labels)}
-
-
-def fold(actions: Iterable[Action]) -> dict[int, Action]:
-    """The label action in force per item: the latest ``label`` action not undone.
-
-    Parameters
-    ----------
-    actions : iterable of Action
-        Any part of a history that holds every action of the items concerned.
-
-    Returns
-    -------
-    dict
-        ``{item index: Action}`` for the items with a human label.
-    """
-    ordered = sorted(actions, key=lambda a: a.id)
-    undone = {a.undoes for a in ordered if a.kind == "undo"}
-    current: dict[int, Action] = {}
-    for a in ordered:
-        if a.kind == "label" and a.id not in undone:
-            current[a.index] = a
-    return current
-
-
-def data_dir() -> Path:
-    """The user's data folder for cmcsl-studio (``$XDG_DATA_HOME`` or ``~/.local/share``)."""
-    root = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
-    return Path(root) / "cmcsl-studio"
-
-
-def default_db_path(fingerprint: str | None = None, env: bool = True) -> Path:
-    """Where the annotations go when no path is given.
-
-    ``$CMCSL_DB`` if set (and ``env``); else ``<data_dir>/annotations.sqlite``, or, given a
-    feature file's fingerprint, ``<data_dir>/annotations-<first 16 digits>.sqlite`` (one
-    database per feature file, so switching data in the app never hits a foreign
-    database). A served app uses ``env=False``: its databases are always these.
-    """
-    named = os.environ.get(DB_ENV) if env else None
-    if named:
-        return Path(named)
-    name = "annotations.sqlite" if fingerprint is None else f"annotations-{fingerprint[:16]}.sqlite"
-    return data_dir() / name
-
-
-ANNOTATOR_ENV = "CMCSL_ANNOTATOR"
-"""Environment variable naming the annotator when none is given."""
-
-
-def default_annotator() -> str:
-    """``$CMCSL_ANNOTATOR``, else the login name, else ``"anonymous"``."""
-    name = os.environ.get(ANNOTATOR_ENV, "").strip()
-    if name:
-        return name
-    try:
-        import getpass
-
-        return getpass.getuser().strip() or "anonymous"
-    except Exception:  # no login name (containers): any failure means "unknown"
-        return "anonymous"
-
-
-def utc_now() -> str:
-    """The current UTC time as ISO 8601 with microseconds and a ``Z``."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 _T = TypeVar("_T")
-
-
-def _is_locked(exc: BaseException) -> bool:
-    """Whether SQLite said the database is locked or busy (another connection holds it)."""
-    if isinstance(exc, DatabaseLockedError):
-        return True
-    if not isinstance(exc, sqlite3.OperationalError):
-        return False
-    lowered = str(exc).lower()
-    return "locked" in lowered or "busy" in lowered
-
-
-def _row_to_action(row: Sequence[object]) -> Action:
-    id_, fp, item, index, label, annotator, time, previous, kind, undoes = row
-    return Action(
-        id=int(id_),  # type: ignore[call-overload]
-        fingerprint=str(fp),
-        item=str(item),
-        index=int(index),  # type: ignore[call-overload]
-        label=None if label is None else str(label),
-        annotator=str(annotator),
-        time=str(time),
-        previous=None if previous is None else str(previous),
-        kind=str(kind),
-        undoes=None if undoes is None else int(undoes),  # type: ignore[call-overload]
-    )
 
 
 class AnnotationStore:
@@ -460,79 +228,9 @@ class AnnotationStore:
             except sqlite3.Error:
                 pass
 
-    def _translate(self, exc: BaseException, waited: float | None = None) -> AnnotationError:
-        message = str(exc)
-        lowered = message.lower()
-        if isinstance(exc, AnnotationError):
-            return exc
-        if _is_locked(exc):
-            spent = self.timeout if waited is None else waited
-            return DatabaseLockedError(
-                f"annotation database {self.path} is locked by another program "
-                f"(waited {spent:.2f} s); nothing was written, try again"
-            )
-        if isinstance(exc, sqlite3.DatabaseError) and (
-            "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered or "file is" in lowered
-        ):
-            return CorruptDatabaseError(
-                f"{self.path} is not a readable annotation database ({message}); "
-                "move it aside to start a new one"
-            )
-        if "unable to open" in lowered or "readonly" in lowered or "read-only" in lowered:
-            return AnnotationError(f"cannot write annotation database {self.path} ({message})")
-        return AnnotationError(f"annotation database {self.path}: {message}")
-
-    def _check(self, con: sqlite3.Connection, create: bool) -> bool:
-        """Check (and with ``create``, set up) the schema and fingerprint; True if the tables exist."""
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not tables:
-            if not create:
-                return False
-            con.execute("PRAGMA journal_mode = WAL")
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        con.execute(statement)
-                if con.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 0:
-                    con.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-                con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('fingerprint', ?)", (self.fingerprint,))
-                con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('created', ?)", (utc_now(),))
-                con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('n_items', ?)", (str(self.n_items),))
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not {"schema_version", "meta", "actions"} <= tables:
-            raise CorruptDatabaseError(
-                f"{self.path} is an SQLite database but not a cmcsl-studio annotation database "
-                f"(tables: {', '.join(sorted(tables)) or 'none'})"
-            )
-        row = con.execute("SELECT MAX(version) FROM schema_version").fetchone()
-        version = row[0] if row else None
-        if version is None or int(version) > SCHEMA_VERSION:
-            raise AnnotationError(
-                f"{self.path} has annotation schema version {version}; this cmcsl-studio reads version "
-                f"{SCHEMA_VERSION} (upgrade cmcsl-studio)"
-            )
-        fp = con.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
-        if fp is None or fp[0] != self.fingerprint:
-            theirs = fp[0] if fp is not None else "none"
-            raise ForeignDatabaseError(
-                f"{self.path} holds labels for another feature file (fingerprint {theirs[:12]}, "
-                f"this file is {self.fingerprint[:12]}); use one database per feature file"
-            )
-        if create:
-            mode = con.execute("PRAGMA journal_mode").fetchone()[0]
-            if str(mode).lower() != "wal":
-                con.execute("PRAGMA journal_mode = WAL")
-            con.execute("PRAGMA synchronous = FULL")
-        return True
-
     def _item_actions(self, con: sqlite3.Connection, index: int) -> list[Action]:
-        rows = con.execute(f"SELECT {_COLUMNS} FROM actions WHERE item_index = ? ORDER BY id", (index,))
-        return [_row_to_action(r) for r in rows]
+        rows = con.execute(f"SELECT {COLUMNS} FROM actions WHERE item_index = ? ORDER BY id", (index,))
+        return [row_to_action(r) for r in rows]
 
     def _current_label(
         self, con: sqlite3.Connection, index: int, skip: int | None = None, annotator: str | None = None
@@ -542,7 +240,7 @@ class AnnotationStore:
             actions = [a for a in actions if a.annotator == annotator]
         if skip is not None:
             actions = [a for a in actions if a.id != skip]
-        now = fold(actions).get(index)
+        now = replay(actions).get(index)
         return None if now is None else now.label
 
     def _insert(
@@ -591,8 +289,8 @@ class AnnotationStore:
                 return attempt()
             except (sqlite3.Error, AnnotationError) as exc:
                 waited = time.monotonic() - start
-                if not _is_locked(exc) or waited >= self.timeout:
-                    raise self._translate(exc, waited) from None
+                if not is_locked(exc) or waited >= self.timeout:
+                    raise translate(exc, self.path, self.timeout, waited) from None
             time.sleep(min(pause, max(self.timeout - waited, 0.0)))
             pause = min(pause * 2, 0.05)
 
@@ -608,7 +306,7 @@ class AnnotationStore:
 
         def attempt() -> list[Action]:
             with self._connection() as con:
-                self._check(con, create=True)
+                check_schema(con, self.path, self.fingerprint, self.n_items, create=True)
                 con.execute("BEGIN IMMEDIATE")
                 try:
                     actions = work(con)
@@ -627,15 +325,15 @@ class AnnotationStore:
 
         def attempt() -> list[Action]:
             with self._connection() as con:
-                if not self._check(con, create=False):
+                if not check_schema(con, self.path, self.fingerprint, self.n_items, create=False):
                     return []
                 if annotator is None:
-                    rows = con.execute(f"SELECT {_COLUMNS} FROM actions ORDER BY id").fetchall()
+                    rows = con.execute(f"SELECT {COLUMNS} FROM actions ORDER BY id").fetchall()
                 else:
                     rows = con.execute(
-                        f"SELECT {_COLUMNS} FROM actions WHERE annotator = ? ORDER BY id", (annotator,)
+                        f"SELECT {COLUMNS} FROM actions WHERE annotator = ? ORDER BY id", (annotator,)
                     ).fetchall()
-            return [_row_to_action(r) for r in rows]
+            return [row_to_action(r) for r in rows]
 
         return self._patiently(attempt)
 
@@ -695,13 +393,13 @@ class AnnotationStore:
 
         def work(con: sqlite3.Connection) -> list[Action]:
             row = con.execute(
-                f"SELECT {_COLUMNS} FROM actions AS a WHERE annotator = ? AND kind = 'label' "
+                f"SELECT {COLUMNS} FROM actions AS a WHERE annotator = ? AND kind = 'label' "
                 "AND NOT EXISTS (SELECT 1 FROM actions AS u WHERE u.undoes = a.id) ORDER BY id DESC LIMIT 1",
                 (name,),
             ).fetchone()
             if row is None:
                 raise AnnotationError(f"annotator {name!r} has nothing to undo")
-            target = _row_to_action(row)
+            target = row_to_action(row)
             before = self._current_label(con, target.index, annotator=name)
             after = self._current_label(con, target.index, skip=target.id, annotator=name)
             return [self._insert(con, target.index, after, name, before, "undo", undoes=target.id)]
@@ -714,9 +412,9 @@ class AnnotationStore:
         return self._read(annotator)
 
     def current(self, annotator: str | None = None) -> HumanLabels:
-        """The human labels in force (the :func:`fold` of the history).
+        """The human labels in force (the :func:`~cmcsl_core.annotations.actions.replay` of the history).
 
-        With ``annotator``: that annotator's own labels only (the fold of their own
+        With ``annotator``: that annotator's own labels only (the replay of their own
         actions), as if they labelled alone; a served class works this way, so that
         every visitor labels independently and the teacher compares them.
         """
@@ -724,7 +422,7 @@ class AnnotationStore:
 
     def current_from(self, actions: Iterable[Action]) -> HumanLabels:
         """:meth:`current` of an already read history."""
-        state = fold(actions)
+        state = replay(actions)
         if not state:
             return HumanLabels.empty()
         order = sorted(state)

@@ -10,8 +10,9 @@ exits with code 2; no traceback.
 
 Each command is a module of this package exposing ``NAME``, ``HELP`` (one line),
 ``add_arguments(parser)`` and ``run(args) -> int``; :data:`COMMAND_NAMES` lists them
-and :func:`commands` imports them. To add a command, write its module and add its
-name to :data:`COMMAND_NAMES`. Running one command imports only that command's module.
+and :func:`commands` imports them (the module is the command's name with ``-`` as ``_``,
+except where :data:`COMMAND_MODULES` names another). To add a command, write its module
+and add its name to :data:`COMMAND_NAMES`. Running one command imports only that command's module.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from cmcsl_core.cli.common import EXIT_USAGE, PROG, HelpFormatter, Parser
 from cmcsl_core.cli.memory import keep_freed_memory
 from cmcsl_core.errors import CMCSLError
 
-__all__ = ["COMMAND_NAMES", "commands", "build_parser", "main", "console_main", "EXIT_USAGE"]
+__all__ = ["COMMAND_NAMES", "COMMAND_MODULES", "commands", "build_parser", "main", "console_main", "EXIT_USAGE"]
 
 COMMAND_NAMES: tuple[str, ...] = (
     "label",
@@ -43,11 +44,15 @@ COMMAND_NAMES: tuple[str, ...] = (
 )
 """The commands, in the order ``--help`` lists them (each is the module ``NAME`` with ``-`` as ``_``)."""
 
+COMMAND_MODULES: dict[str, str] = {"label": "self_label", "labels": "final_labels"}
+"""Commands whose module is named for what it holds (``label`` and ``labels`` would read alike)."""
+
 
 def commands(only: str | None = None) -> tuple[ModuleType, ...]:
     """The command modules (all, or just the one named ``only``), imported on demand."""
     names = COMMAND_NAMES if only is None else (only,)
-    return tuple(importlib.import_module(f"cmcsl_core.cli.{n.replace('-', '_')}") for n in names)
+    modules = (COMMAND_MODULES.get(n, n.replace("-", "_")) for n in names)
+    return tuple(importlib.import_module(f"cmcsl_core.cli.{m}") for m in modules)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

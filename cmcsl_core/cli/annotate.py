@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Store the action and print it."""
-    from cmcsl_core.annotations.store import AnnotationStore, default_annotator
+    from cmcsl_core.annotations.paths import default_annotator
+    from cmcsl_core.annotations.store import AnnotationStore
     from cmcsl_core.datasets.features import load_features
 
     if args.undo and (args.item is not None or args.label is not None):

@@ -28,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Validate every row, then store them in one transaction."""
     from cmcsl_core.annotations.formats import read_label_file
-    from cmcsl_core.annotations.store import AnnotationStore, default_annotator
+    from cmcsl_core.annotations.paths import default_annotator
+    from cmcsl_core.annotations.store import AnnotationStore
     from cmcsl_core.datasets.features import load_features
 
     fs = load_features(args.features)

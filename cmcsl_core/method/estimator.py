@@ -2,9 +2,15 @@
 
 :class:`CrossModalSelfLabeling` follows scikit-learn's conventions where they
 apply to a multimodal input (``X`` is a *list* of arrays, one per modality):
-parameters are stored untouched by ``__init__`` and validated by ``fit``, fitted
-attributes end in ``_`` (so :func:`sklearn.utils.validation.check_is_fitted`
-works), ``get_params``/``set_params``/``clone`` round-trip, and ``score`` is
+parameters are stored untouched by ``__init__`` and validated by ``fit`` against
+``_parameter_constraints`` (scikit-learn's own validation, as in
+:class:`sklearn.semi_supervised.LabelSpreading`: a bad value raises
+:class:`~sklearn.utils._param_validation.InvalidParameterError`), every modality is
+checked by :func:`sklearn.utils.check_array` and its width recorded by ``fit`` and
+checked by ``predict`` (``validate_data(reset=False)``, per modality: a
+:class:`~cmcsl_core.errors.CMCSLError`), fitted attributes end in ``_`` (so
+:func:`sklearn.utils.validation.check_is_fitted` works),
+``get_params``/``set_params``/``clone`` round-trip, and ``score`` is
 :class:`~sklearn.base.ClassifierMixin`'s accuracy.
 """
 
@@ -13,7 +19,9 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from cmcsl_core.constants import DEFAULT_PREPROCESSING
@@ -31,23 +39,36 @@ UNLABELED = -1
 """The label that marks an unlabeled item in ``y`` (as in :mod:`sklearn.semi_supervised`)."""
 
 
-def _check_X_list(X_list: Sequence[np.ndarray], n_modalities: int | None = None) -> list[np.ndarray]:
-    """The modalities as float arrays with equal row counts and finite values, or CMCSLError."""
+def _check_X_list(X_list: Sequence[np.ndarray], n_features: Sequence[int] | None = None) -> list[np.ndarray]:
+    """The modalities as float arrays with equal row counts and finite values, or CMCSLError.
+
+    ``n_features``: the width of each modality seen in ``fit`` (``predict``: the number of
+    modalities and each width must match, like ``validate_data(reset=False)``).
+    """
     if isinstance(X_list, np.ndarray) or not isinstance(X_list, (list, tuple)):
         raise CMCSLError("X must be a list of arrays, one (n_samples, n_features) array per modality")
-    arrays = [np.asarray(X, dtype=np.float64) for X in X_list]
-    if len(arrays) < 2:
-        raise CMCSLError(f"CMCSL needs at least 2 modalities, got {len(arrays)}")
-    if n_modalities is not None and len(arrays) != n_modalities:
-        raise CMCSLError(f"expected {n_modalities} modalities as in fit, got {len(arrays)}")
-    n = arrays[0].shape[0] if arrays[0].ndim == 2 else -1
-    for m, X in enumerate(arrays):
-        if X.ndim != 2:
-            raise CMCSLError(f"modality {m} must be 2-D, got shape {X.shape}")
-        if X.shape[0] != n:
-            raise CMCSLError(f"modality {m} has {X.shape[0]} rows, modality 0 has {n}")
-        if not np.all(np.isfinite(X)):
-            raise CMCSLError(f"modality {m} contains NaN or inf")
+    if len(X_list) < 2:
+        raise CMCSLError(f"CMCSL needs at least 2 modalities, got {len(X_list)}")
+    if n_features is not None and len(X_list) != len(n_features):
+        raise CMCSLError(f"expected {len(n_features)} modalities as in fit, got {len(X_list)}")
+    arrays = []
+    for m, X in enumerate(X_list):
+        if np.ndim(X) != 2:
+            raise CMCSLError(f"modality {m} must be 2-D, got shape {np.shape(X)}")
+        try:
+            A = check_array(X, dtype=np.float64, ensure_min_samples=0, ensure_min_features=1, input_name=f"X[{m}]")
+        except ValueError as exc:  # NaN or inf, no column, text that is not a number
+            raise CMCSLError(f"modality {m}: {exc}") from None
+        if n_features is not None and A.shape[1] != n_features[m]:
+            raise CMCSLError(
+                f"modality {m} has {A.shape[1]} features, but {CrossModalSelfLabeling.__name__} "
+                f"was fitted with {n_features[m]} features in it"
+            )
+        arrays.append(A)
+    n = arrays[0].shape[0]
+    for m, A in enumerate(arrays):
+        if A.shape[0] != n:
+            raise CMCSLError(f"modality {m} has {A.shape[0]} rows, modality 0 has {n}")
     return arrays
 
 
@@ -97,6 +118,8 @@ class CrossModalSelfLabeling(ClassifierMixin, BaseEstimator):
         Fitted preprocessing per modality.
     n_modalities_in_ : int
         Number of modalities seen in ``fit``.
+    n_features_per_modality_ : tuple of int
+        Width of each modality seen in ``fit`` (``predict`` needs the same).
 
     See Also
     --------
@@ -119,18 +142,12 @@ class CrossModalSelfLabeling(ClassifierMixin, BaseEstimator):
         self.preprocessing = preprocessing
         self.labeler = labeler
 
-    def _validate_params(self) -> None:
-        if not isinstance(self.preprocessing, str) or self.preprocessing not in PREPROCESSINGS:
-            raise CMCSLError(
-                f"The 'preprocessing' parameter of {type(self).__name__} must be one of "
-                f"{', '.join(PREPROCESSINGS)}; got {self.preprocessing!r}"
-            )
-        if not isinstance(self.labeler, str) or self.labeler.strip().lower() not in LABELER_NAMES:
-            raise CMCSLError(
-                f"The 'labeler' parameter of {type(self).__name__} must be one of "
-                f"{', '.join(LABELER_NAMES)}; got {self.labeler!r}"
-            )
+    _parameter_constraints: dict = {
+        "preprocessing": [StrOptions(set(PREPROCESSINGS))],
+        "labeler": [StrOptions(set(LABELER_NAMES))],
+    }
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Sequence[np.ndarray], y: np.ndarray) -> "CrossModalSelfLabeling":
         """Label all items of ``X`` from the labeled ones in ``y`` (-1 = unlabeled).
 
@@ -148,10 +165,11 @@ class CrossModalSelfLabeling(ClassifierMixin, BaseEstimator):
 
         Raises
         ------
+        sklearn.utils._param_validation.InvalidParameterError
+            A bad parameter (a ``ValueError``).
         CMCSLError
-            A bad parameter, malformed ``X`` or ``y``, or no labeled item.
+            Malformed ``X`` or ``y``, or no labeled item.
         """
-        self._validate_params()
         arrays = _check_X_list(X)
         y = np.asarray(y)
         if y.ndim != 1 or y.shape[0] != arrays[0].shape[0]:
@@ -170,6 +188,7 @@ class CrossModalSelfLabeling(ClassifierMixin, BaseEstimator):
         self.seed_indices_ = labeled
         self.labeling_: LabelingResult = result
         self.n_modalities_in_ = len(arrays)
+        self.n_features_per_modality_ = tuple(A.shape[1] for A in arrays)
         self.transduction_ = classes[result.final_labels]
         self.labels_per_modality_ = classes[result.labels]
         self.distances_ = result.distances
@@ -183,7 +202,7 @@ class CrossModalSelfLabeling(ClassifierMixin, BaseEstimator):
         """New items labelled from the fit: by nearest seed (``cmcsl``, ``cmcsl-scaled``), else by their
         ``k = 10`` nearest fitted items' per-modality labels (votes averaged across modalities)."""
         check_is_fitted(self)
-        arrays = _check_X_list(X, self.n_modalities_in_)
+        arrays = _check_X_list(X, self.n_features_per_modality_)
         Xp = [p.transform(A) for p, A in zip(self.preprocessors_, arrays)]
         seeds = self.labeling_
         kind = seeds.labeler
@@ -226,6 +245,8 @@ class CrossModalSelfLabeling(ClassifierMixin, BaseEstimator):
         ------
         sklearn.exceptions.NotFittedError
             Before ``fit``.
+        CMCSLError
+            Malformed ``X``: another number of modalities, or a modality of another width than in ``fit``.
         """
         result = self._label_new(X)  # raises NotFittedError before classes_ is looked up
         return self.classes_[result.final_labels]

@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 from cmcsl_core.cli.common import add_seed_arguments, add_store_arguments, check_out
-from cmcsl_core.cli.label import request_from_args
+from cmcsl_core.cli.self_label import request_from_args
 from cmcsl_core.errors import CMCSLError
 
 NAME = "labels"
