@@ -25,7 +25,7 @@ from cmcsl_studio_ui.figures import coloring, color_modes, confusion_figure
 from cmcsl_studio_ui.hover import hover_names, thumbnail_url
 from cmcsl_studio_ui.human import human_disagreement_block
 from cmcsl_studio_ui.identity import identity_widgets
-from cmcsl_studio_ui.items import item_details
+from cmcsl_studio_ui.item_panels import item_details
 from cmcsl_studio_ui.labels import LABELS_CSV, is_manual, label_request, labeler_name, labeler_summary, run_labeling
 from cmcsl_studio_ui.loading import Dataset
 from cmcsl_studio_ui.neighbours import more_like_this
@@ -35,7 +35,7 @@ from cmcsl_studio_ui.session import current_settings, inspected, sync_url
 from cmcsl_studio_ui.serving import serving
 from cmcsl_studio_ui.sidebar import seed_widgets
 from cmcsl_studio_ui.text import html, md
-from cmcsl_studio_ui.views import View, preprocessed, umap_pending, umap_progress, umap_switched_off, views, views_fingerprint
+from cmcsl_studio_ui.projections import View, preprocessed, umap_pending, umap_progress, umap_switched_off, views, views_fingerprint
 
 # Streamlit key of the linked views (keeps the frame and its coordinates alive across reruns); a comment,
 # not a docstring: a bare string in a page script is drawn by Streamlit's magic

@@ -10,12 +10,12 @@ from cmcsl_core.evaluation.metrics import labeling_summary
 from cmcsl_studio_ui.dominance import RULE_COMPARES, dominance_notice
 from cmcsl_studio_ui.figures import scatter_view
 from cmcsl_studio_ui.hover import hover_base
-from cmcsl_studio_ui.items import item_gallery, with_thumbnails
+from cmcsl_studio_ui.item_panels import item_gallery, with_thumbnails
 from cmcsl_studio_ui.labels import is_manual, label_request, labeler_name, run_labeling
 from cmcsl_studio_ui.labeler_steps import labeler_steps
 from cmcsl_studio_ui.page import HOW, start_page, user_errors
 from cmcsl_studio_ui.text import md
-from cmcsl_studio_ui.views import views
+from cmcsl_studio_ui.projections import views
 from cmcsl_studio_ui.wording import wording
 
 settings, data = start_page(HOW)

@@ -44,7 +44,7 @@ from cmcsl_core.annotations.queue import BATCH_ORDERS, QUEUE_ORDER_LABELS, QUEUE
 from cmcsl_core.errors import CMCSLError
 from cmcsl_studio_ui.annotating import review_storage
 from cmcsl_core.method.request import LabelRequest
-from cmcsl_studio_ui.items import with_thumbnails
+from cmcsl_studio_ui.item_panels import with_thumbnails
 from cmcsl_studio_ui.labels import feature_graphs, label_request, labeler_name
 from cmcsl_studio_ui.loading import Dataset
 from cmcsl_studio_ui.neighbours import more_like_this
@@ -70,7 +70,7 @@ from cmcsl_studio_ui.review_keys import pressed_key, review_keys
 from cmcsl_studio_ui.session import inspected
 from cmcsl_studio_ui.text import md as _md
 from cmcsl_studio_ui.thumbs import item_thumbnail
-from cmcsl_studio_ui.views import preprocessed
+from cmcsl_studio_ui.projections import preprocessed
 
 QUEUE_ROWS = 300  # rows of the queue table shown
 NEXT_BATCH = 10  # the "label these next" order: suggestions recomputed after every batch
