@@ -18,7 +18,7 @@ from cmcsl_studio_ui.curves import CURVE_CSV
 from cmcsl_studio_ui.encoding import skipped_rows_block
 from cmcsl_core.evaluation.metrics import human_label_pair
 from cmcsl_studio_ui.figures import class_colors
-from cmcsl_studio_ui.items import example_items, item_gallery
+from cmcsl_studio_ui.item_panels import example_items, item_gallery
 from cmcsl_studio_ui.labels import LABELS_CSV, label_request
 from cmcsl_studio_ui.page import CLUSTERS, CURVES, HOME, HOW, REVIEW, cli_block, page_link, start_page
 from cmcsl_studio_ui.text import html, md

@@ -24,7 +24,7 @@ from cmcsl_core.method.request import LabelRequest
 from .loading import Dataset
 from .session import manual_seeds
 from .settings import Settings
-from .views import preprocessed
+from .projections import preprocessed
 
 __all__ = [
     "LABELS_CSV",

@@ -171,12 +171,12 @@ def release_data(key: str, n_modalities: int = 8) -> None:
     """
     from cmcsl_core.method.preprocessing import PREPROCESSINGS
 
-    from . import annotating, hover, views
+    from . import annotating, hover, projections
 
     for p in PREPROCESSINGS:
-        views._preprocessed.clear(key, p)
+        projections._preprocessed.clear(key, p)
         for m in range(n_modalities):
-            for cached in (views._pca, views._umap_key, views._shipped):
+            for cached in (projections._pca, projections._umap_key, projections._shipped):
                 cached.clear(key, p, m)
     for cached in (hover._hover_base, hover._hover_names, hover._thumbnail_url, annotating.data_fingerprint_cached):
         cached.clear(key)

@@ -16,7 +16,7 @@ import streamlit as st
 
 from cmcsl_core.annotations.similar import similar_items
 
-from .items import item_strip
+from .item_panels import item_strip
 from .loading import Dataset
 from .text import md
 

@@ -1,13 +1,13 @@
 """Pure logic of the Review page (no Streamlit here): keys, actions, the walk through the queue, metrics.
 
-The page (to be added in ``pages/``) only renders; everything it decides lives here
-so it is tested without a browser:
+The page (``pages/4_Review.py``, drawn by :mod:`.review_card` and :mod:`.review_page`) only renders;
+everything it decides lives here so it is tested without a browser:
 
 * :func:`key_map` -- one key per action: ``1``..``9``, ``0`` choose class 1..10;
   one letter per modality accepts that modality's label (its first free letter:
   ``v`` visual, ``t`` text; never ``c`` or ``r``, which Streamlit reserves); ``s`` skip;
-  ``u`` undo; ``p`` back to the previous item. The page binds them with
-  ``st.button(..., shortcut=key)``, one set of buttons per card (:func:`button_key`).
+  ``u`` undo; ``p`` back to the previous item. The card listens to them with its keyboard
+  component (:mod:`.review_keys`) and has its own set of buttons (:func:`button_key`).
 * :func:`key_verdict` -- the type-ahead guard: a key counts only on the card that was on
   screen when it was pressed, and only once that card has been completely drawn for
   :data:`KEY_DWELL` seconds; every other press is dropped (never applied to an item the

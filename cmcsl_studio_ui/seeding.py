@@ -22,7 +22,7 @@ from cmcsl_core.errors import CMCSLError
 from cmcsl_core.method.labeling import LabelingResult
 from cmcsl_core.method.seeds import parse_seed_list
 
-from .items import seed_items_table, with_thumbnails
+from .item_panels import seed_items_table, with_thumbnails
 from .labels import current_seeds
 from .loading import Dataset
 from .page import user_errors

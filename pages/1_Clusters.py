@@ -17,31 +17,28 @@ from cmcsl_core.evaluation.metrics import LabelingSummary, labeling_summary
 from cmcsl_core.method.labeling import LabelingResult
 from cmcsl_core.method.request import LabelRequest
 from cmcsl_core.tables import label_csv
-from cmcsl_core.errors import CMCSLError
 from cmcsl_studio_ui import seeding
-from cmcsl_studio_ui.annotating import session_storage
 from cmcsl_studio_ui.dominance import dominance_notice
 from cmcsl_studio_ui.figures import coloring, color_modes, confusion_figure
 from cmcsl_studio_ui.hover import hover_names, thumbnail_url
 from cmcsl_studio_ui.human import human_disagreement_block
-from cmcsl_studio_ui.identity import identity_widgets
-from cmcsl_studio_ui.items import item_details
+from cmcsl_studio_ui.item_panels import item_details
 from cmcsl_studio_ui.labels import LABELS_CSV, is_manual, label_request, labeler_name, labeler_summary, run_labeling
 from cmcsl_studio_ui.loading import Dataset
-from cmcsl_studio_ui.neighbours import more_like_this
-from cmcsl_studio_ui.page import CLUSTERS, cli_block, error_text, start_page, user_errors
+from cmcsl_studio_ui.page import CLUSTERS, cli_block, start_page, user_errors
 from cmcsl_studio_ui.scatter import linked_scatter, pending_events
 from cmcsl_studio_ui.session import current_settings, inspected, sync_url
-from cmcsl_studio_ui.serving import serving
+from cmcsl_studio_ui.side_panel import side_panel
 from cmcsl_studio_ui.sidebar import seed_widgets
 from cmcsl_studio_ui.text import html, md
-from cmcsl_studio_ui.views import View, preprocessed, umap_pending, umap_progress, umap_switched_off, views, views_fingerprint
+from cmcsl_studio_ui.projections import View, umap_pending, umap_progress, umap_switched_off, views, views_fingerprint
 
 # Streamlit key of the linked views (keeps the frame and its coordinates alive across reruns); a comment,
 # not a docstring: a bare string in a page script is drawn by Streamlit's magic
 VIEWS_KEY = "clusters_views"
 
 MAX_DETAILS = 6  # inspected items drawn in detail (the rest are in the table)
+VIEWS_HEIGHT = 460  # pixels of the linked views
 
 
 def metrics(summary: LabelingSummary, names: tuple[str, ...], labeler: str = "CMCSL") -> None:
@@ -110,60 +107,13 @@ def scatter_views(
         names=hover_names(data),
         thumb_url=thumbnail_url(data),
         fingerprint=views_fingerprint(data, preprocessing, view_list),
-        height=460,
+        height=VIEWS_HEIGHT,
     )
     legend = " ".join(
         f"<span style='color:{html(col)}'>●</span> {md(name)}" for name, col in zip(colorings[0].names, colorings[0].colors)
     )
     rings = " · ◯ thin ring: modalities disagree" if highlight else ""
     st.caption(f"{legend} · large, outlined: seed{rings}", unsafe_allow_html=True)
-
-
-def _label_neighbours(data: Dataset, items: list[int], label: str) -> None:
-    """Store "More like this" labels (one transaction) in the Review page's store, as this session's annotator."""
-    try:
-        storage = session_storage(data)
-        done = storage.store.label_many(items, [label] * len(items), storage.annotator)
-    except CMCSLError as exc:
-        st.session_state["neighbours_note"] = ("error", error_text(exc))
-        return
-    st.session_state["neighbours_note"] = ("info", f"Saved {len(done)} labels '{md(label)}' (one transaction; see the Review page).")
-
-
-def side_panel(data: Dataset, result: LabelingResult, preprocessing: str) -> None:
-    """The clicked item in detail (picture and text when the data has them) and more like it."""
-    i = seeding.focused(data.key)
-    if i is None or not 0 <= i < data.fs.n_items:
-        st.caption("Click a point to see the item here.")
-        return
-    with st.container(key="item_panel"):
-        item_details(data, result, i)
-        st.button("Close", key="close_item", on_click=seeding.set_focus, args=(data.key, None), icon=":material/close:")
-        note = st.session_state.pop("neighbours_note", None)
-        if note is not None:
-            (st.error if note[0] == "error" else st.success)(note[1])
-        box = st.expander("More like this", icon=":material/join:", key="panel_more_open", on_change="rerun")
-        if box.open:
-            with box:
-                storage = None
-                try:
-                    storage = session_storage(data)  # served: the fixed store, this visitor's own labels
-                    human = storage.human()
-                except CMCSLError as exc:
-                    st.caption(f"Labels cannot be saved: {error_text(exc)}")
-                    human = None
-                if storage is not None and not storage.annotator and serving():
-                    identity_widgets()  # a served visitor names themselves once (here or on the Review page)
-                can_label = human is not None and storage is not None and bool(storage.annotator)
-                more_like_this(
-                    data, preprocessed(data, preprocessing), i, result.final_labels, int(result.final_labels[i]),
-                    () if human is None else human.index,
-                    (lambda items, label: _label_neighbours(data, items, label)) if can_label else None,
-                    key="panel_more", k=6, per_row=3, stacked=True,
-                )  # fmt: skip
-                if storage is not None:
-                    who = md(storage.annotator) if storage.annotator else "—"
-                    st.caption(f"Labels go to the annotation database of the Review page ({md(storage.db_shown)}), as {who}.")
 
 
 def confusion_panel(summary: LabelingSummary, class_names: tuple[str, ...]) -> None:

@@ -325,7 +325,7 @@ def test_an_upload_is_released_when_replaced_or_when_its_session_ends(served) ->
     """The session holds the uploaded arrays; the shared caches computed from them go with the last holder."""
     import io
 
-    from cmcsl_studio_ui import loading, session, views
+    from cmcsl_studio_ui import loading, projections, session
 
     buf = io.BytesIO()
     save_features(_features(), served["tmp"] / "up.npz")
@@ -344,28 +344,28 @@ def test_an_upload_is_released_when_replaced_or_when_its_session_ends(served) ->
         held_data = loading._load_upload(upload)
         assert session.uploaded_file().data is None  # the bytes are let go once loaded
         ref = weakref.ref(held_data.fs)
-        pre = views._preprocessed(held_data.key, "l2std", held_data)
-        assert views._preprocessed(held_data.key, "l2std", held_data) is pre
+        pre = projections._preprocessed(held_data.key, "l2std", held_data)
+        assert projections._preprocessed(held_data.key, "l2std", held_data) is pre
         state["key"] = held_data.key
         del held_data, upload
         session.store_upload(None, None)  # replaced by nothing: released
         gc.collect()
         assert ref() is None
         again = loading.Dataset(state["key"], _features(), "x")
-        assert views._preprocessed(state["key"], "l2std", again) is not pre  # the cache entry went too
+        assert projections._preprocessed(state["key"], "l2std", again) is not pre  # the cache entry went too
         # a session that ends: its state goes, and with it the upload
         gone = FakeState()
         session.st.session_state = gone  # type: ignore[misc]
         session.store_upload("up.npz", data)
         held_data = loading._load_upload(session.uploaded_file())
         ref = weakref.ref(held_data.fs)
-        pre = views._preprocessed(held_data.key, "l2std", held_data)
+        pre = projections._preprocessed(held_data.key, "l2std", held_data)
         del held_data
         session.st.session_state = fake  # type: ignore[misc]
         del gone
         gc.collect()
         assert ref() is None
-        assert views._preprocessed(state["key"], "l2std", again) is not pre
+        assert projections._preprocessed(state["key"], "l2std", again) is not pre
     finally:
         session.st.session_state = real  # type: ignore[misc]
     del buf
