@@ -14,9 +14,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from cmcsl_core.evaluation.config import CurveConfig
+from cmcsl_core.evaluation.metrics import human_label_pair
 from cmcsl_studio_ui.curves import CURVE_CSV
 from cmcsl_studio_ui.encoding import skipped_rows_block
-from cmcsl_core.evaluation.metrics import human_label_pair
 from cmcsl_studio_ui.figures import class_colors
 from cmcsl_studio_ui.item_panels import example_items, item_gallery
 from cmcsl_studio_ui.labels import LABELS_CSV, label_request
@@ -54,7 +54,9 @@ with left:
         st.metric(f"{md(name)} features", X.shape[1])
 with right:
     counts = np.bincount(fs.y, minlength=fs.n_classes)
-    fig = go.Figure(go.Bar(x=[html(c) for c in fs.class_names], y=counts, marker_color=class_colors(fs.n_classes), text=counts))
+    fig = go.Figure(
+        go.Bar(x=[html(c) for c in fs.class_names], y=counts, marker_color=class_colors(fs.n_classes), text=counts)
+    )
     fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title="Items per class")
     st.plotly_chart(fig, key="class_counts")
 

@@ -55,15 +55,17 @@ def run_backend(backend: str, images: list[str], texts: list[str], args: argpars
     again = encode_images(images, enc, batch_size=args.batch_size, thumbnails=True)
     img_hit = time.perf_counter() - t0
     assert again.n_encoded == 0 and np.array_equal(again.features, feats.features)
-    print(f"[{backend}] images: {n} in {img_s:.1f} s = {n / img_s:.1f} images/s end to end ({feats.n_encoded} distinct, "
-          f"{len(feats.errors)} unreadable, thumbnails made); all {N_MVSA}: {N_MVSA * img_s / n:.0f} s; "
-          f"cache hit {img_hit:.2f} s")
+    print(
+        f"[{backend}] images: {n} in {img_s:.1f} s = {n / img_s:.1f} images/s end to end ({feats.n_encoded} distinct, "
+        f"{len(feats.errors)} unreadable, thumbnails made); all {N_MVSA}: {N_MVSA * img_s / n:.0f} s; "
+        f"cache hit {img_hit:.2f} s"
+    )
     print(f"[{backend}]   CPU {img_cpu / n * 1000:.1f} ms/image -> ~{TARGET_CORES * n / img_cpu:.0f} images/s on "
           f"{TARGET_CORES} idle cores; load {_load()}")
 
     t0 = time.perf_counter()
     tenc = load_text_encoder(device=args.device, backend=backend)
-    tenc.model  # loaded now (lazy otherwise), timed apart
+    _ = tenc.model  # loaded now (lazy otherwise), timed apart
     print(f"[{backend}] text encoder {tenc.name}, loaded in {time.perf_counter() - t0:.2f} s")
     t0, c0 = time.perf_counter(), time.process_time()
     emb = encode_texts(texts, tenc, batch_size=args.batch_size)
@@ -72,8 +74,10 @@ def run_backend(backend: str, images: list[str], texts: list[str], args: argpars
     again_t = encode_texts(texts, tenc)
     txt_hit = time.perf_counter() - t0
     assert np.array_equal(again_t, emb)
-    print(f"[{backend}] texts: {n} in {txt_s:.1f} s = {n / txt_s:.1f} texts/s; all {N_MVSA}: {N_MVSA * txt_s / n:.0f} s; "
-          f"cache hit {txt_hit:.2f} s")
+    print(
+        f"[{backend}] texts: {n} in {txt_s:.1f} s = {n / txt_s:.1f} texts/s; all {N_MVSA}: {N_MVSA * txt_s / n:.0f} s; "
+        f"cache hit {txt_hit:.2f} s"
+    )
     print(f"[{backend}]   CPU {txt_cpu / n * 1000:.1f} ms/text -> ~{TARGET_CORES * n / txt_cpu:.0f} texts/s on "
           f"{TARGET_CORES} idle cores; load {_load()}")
     if args.finetune and backend == "torch":
@@ -86,7 +90,9 @@ def run_backend(backend: str, images: list[str], texts: list[str], args: argpars
         y = np.array([labels[Path(p).stem] for p in images])
         tune, _ = split_finetune(y)
         t0 = time.perf_counter()
-        tuned = finetune_image_encoder(enc, [images[i] for i in tune], y[tune], "ce", device=args.device, use_cache=False)
+        tuned = finetune_image_encoder(
+            enc, [images[i] for i in tune], y[tune], "ce", device=args.device, use_cache=False
+        )
         assert tuned.finetune is not None
         ft_s = time.perf_counter() - t0
         print(f"[{backend}] finetune ce: {len(tune)} images, 3 epochs in {ft_s:.1f} s; all 20% of {N_MVSA}: "
@@ -139,9 +145,12 @@ def main(argv: list[str] | None = None) -> int:
         ok = (np.abs(a).sum(1) > 0) & (np.abs(b).sum(1) > 0)
         cos = (a[ok] * b[ok]).sum(1) / np.linalg.norm(a[ok], axis=1) / np.linalg.norm(b[ok], axis=1)
         tcos = (onnx["embeddings"] * torch_["embeddings"]).sum(1)  # type: ignore[operator]
-        print(f"ONNX / torch: images {onnx['images'] / torch_['images']:.2f}x wall, "
-              f"{torch_['image_cpu'] / onnx['image_cpu']:.2f}x less CPU; texts {onnx['texts'] / torch_['texts']:.2f}x wall, "
-              f"{torch_['text_cpu'] / onnx['text_cpu']:.2f}x less CPU")
+        print(
+            f"ONNX / torch: images {onnx['images'] / torch_['images']:.2f}x wall, "
+            f"{torch_['image_cpu'] / onnx['image_cpu']:.2f}x less CPU; "
+            f"texts {onnx['texts'] / torch_['texts']:.2f}x wall, "
+            f"{torch_['text_cpu'] / onnx['text_cpu']:.2f}x less CPU"
+        )
         print(f"same features: image cosine median {np.median(cos):.6f} min {cos.min():.6f}; "
               f"text cosine median {np.median(tcos):.6f} min {tcos.min():.6f}")
     print(f"load at the end: {_load()}")
@@ -150,8 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     projected_images = TARGET_CORES / results["onnx"]["image_cpu"]
     projected_texts = TARGET_CORES / results["onnx"]["text_cpu"]
     ok = projected_images >= IMAGE_TARGET and projected_texts >= TEXT_TARGET
-    print(f"targets on {TARGET_CORES} idle cores (from CPU time): images {projected_images:.0f}/s (>= {IMAGE_TARGET:.0f}), "
-          f"texts {projected_texts:.0f}/s (>= {TEXT_TARGET:.0f}): {'met' if ok else 'MISSED'}")
+    print(
+        f"targets on {TARGET_CORES} idle cores (from CPU time): "
+        f"images {projected_images:.0f}/s (>= {IMAGE_TARGET:.0f}), "
+        f"texts {projected_texts:.0f}/s (>= {TEXT_TARGET:.0f}): {'met' if ok else 'MISSED'}"
+    )
     return 0 if ok else 1
 
 

@@ -119,7 +119,9 @@ def main() -> int:
             print(f"{name:14s} " + "".join(f"{v:8.3f}" for v in table.loc[name]) + f"   {cpu[name]:8.3f}")
         if "auto" in names:
             auto = sub[sub["labeler"] == "auto"]
-            picks = auto.groupby("b_class")["auto_chose"].agg(lambda s: ", ".join(f"{k} x{v}" for k, v in s.value_counts().items()))
+            picks = auto.groupby("b_class")["auto_chose"].agg(
+                lambda s: ", ".join(f"{k} x{v}" for k, v in s.value_counts().items())
+            )
             print("auto chose: " + "; ".join(f"b={b}: {v}" for b, v in picks.items()))
             if {"cmcsl", "cm-ls"} <= set(names):
                 for b in (5, 10):

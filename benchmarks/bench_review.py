@@ -100,7 +100,9 @@ def summarise(frame, labelers: list[str], orders: list[str], title: str, no_goal
     for labeler in labelers:
         sub = frame[frame.labeler == labeler]
         mean = sub.pivot_table(index="order", columns="n_labels", values="bac", aggfunc="mean").reindex(orders)
-        std = sub.pivot_table(index="order", columns="n_labels", values="bac", aggfunc="std").reindex(orders).fillna(0.0)
+        std = (
+            sub.pivot_table(index="order", columns="n_labels", values="bac", aggfunc="std").reindex(orders).fillna(0.0)
+        )
         agree = sub.pivot_table(index="order", columns="n_labels", values="agreement", aggfunc="mean").reindex(orders)
         print(f"\n{labeler}:")
         print("order       " + "".join(f"{n:>15d}" for n in mean.columns))

@@ -92,7 +92,11 @@ def bench_size(browser, url: str, n: int, clicks: int) -> dict:
     page.get_by_text(f"Item {item}").wait_for()
     drawn = time.monotonic() - t1
     wait_idle(page, timeout_ms=120_000, quiet_ms=250)
-    out["click"] = {"bytes": ws.since(t1), "seed_drawn_s": round(drawn, 3), "idle_s": round(time.monotonic() - t1 - 0.25, 3)}
+    out["click"] = {
+        "bytes": ws.since(t1),
+        "seed_drawn_s": round(drawn, 3),
+        "idle_s": round(time.monotonic() - t1 - 0.25, 3),
+    }
 
     seeds = int(frame.evaluate("() => window.__scatter.lastDraw.seeds"))
     t_drag = time.monotonic()
@@ -137,14 +141,20 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(r), flush=True)
         browser.close()
     print()
-    print("| items | first paint | per recolour: pushed / redrawn / idle (median) | click: seed drawn | lasso: seeds drawn |")
+    print(
+        "| items | first paint | per recolour: pushed / redrawn / idle (median) "
+        "| click: seed drawn | lasso: seeds drawn |"
+    )
     print("|---|---|---|---|---|")
     for r in results:
         rc = r["recolour"]
         print(
-            f"| {r['items']:,} | {r['first_paint_s']:.1f} s | {rc['bytes_median'] / 1e3:.1f} kB / {rc['redrawn_s_median']:.2f} s / "
-            f"{rc['idle_s_median']:.2f} s (server {rc['server_ms_median']:.0f} ms) | {r['click']['seed_drawn_s']:.2f} s "
-            f"({r['click']['bytes'] / 1e3:.1f} kB) | {r['lasso']['seeds_drawn_s']:.2f} s ({r['lasso']['selected']:,} items) |"
+            f"| {r['items']:,} | {r['first_paint_s']:.1f} s | "
+            f"{rc['bytes_median'] / 1e3:.1f} kB / {rc['redrawn_s_median']:.2f} s / "
+            f"{rc['idle_s_median']:.2f} s (server {rc['server_ms_median']:.0f} ms) | "
+            f"{r['click']['seed_drawn_s']:.2f} s "
+            f"({r['click']['bytes'] / 1e3:.1f} kB) | "
+            f"{r['lasso']['seeds_drawn_s']:.2f} s ({r['lasso']['selected']:,} items) |"
         )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

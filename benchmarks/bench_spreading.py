@@ -114,6 +114,7 @@ def main() -> int:
     S = g.spreading()
     t = clock()
     import numba  # noqa: F401  (the compiled step for many label columns; once per process)
+
     from cmcsl_core.method.spread_kernel import spread_step  # noqa: F401
 
     w, c = since(t)
@@ -158,9 +159,11 @@ def main() -> int:
         sk_t.append(since(t))
         same &= bool(np.array_equal(model.transduction_, model.classes_[np.argmax(F[:, model.classes_], axis=1)]))
     o, k = np.median([c for _, c in ours_t]), np.median([c for _, c in sk_t])
-    print(f"RATIO (b) a seed change as used: scikit-learn LabelSpreading(kernel='knn') {k * 1000:.0f} CPU-ms (its graph "
-          f"rebuilt in every fit) against ours on the same graph, kept, {o * 1000:.0f} CPU-ms: {k / max(o, 1e-9):.0f}x "
-          f"less CPU; same labels: {same}; load {load()}")
+    print(
+        f"RATIO (b) a seed change as used: scikit-learn LabelSpreading(kernel='knn') {k * 1000:.0f} CPU-ms (its graph "
+        f"rebuilt in every fit) against ours on the same graph, kept, {o * 1000:.0f} CPU-ms: {k / max(o, 1e-9):.0f}x "
+        f"less CPU; same labels: {same}; load {load()}"
+    )
 
     # 4. a seed change with the page's cached graphs
     labeler = make_labeler("cm-ls")

@@ -44,8 +44,10 @@ def run(case: str, numba_dir: Path) -> dict[str, float]:
     knn = "approximate" if case == "approximate" else "exact"
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "CMCSL_CACHE_DIR": cache, "NUMBA_CACHE_DIR": str(numba_dir), "NUMBA_NUM_THREADS": "1",
-               "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}  # fmt: skip
-        out = subprocess.run([sys.executable, "-c", CHILD, knn], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+               "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, knn], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+        )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -59,7 +61,10 @@ def main() -> int:
             numba_dir = Path(tmp) / ("numba-exact" if case in ("exact", "warm") else f"numba-{case}")
             results[case] = run(case, numba_dir)
             r = results[case]
-            print(f"{case:12s} umap wall {r['umap_wall_s']:6.1f} s  cpu {r['umap_cpu_s']:6.1f} s  (data load {r['load_s']:.1f} s)")
+            print(
+                f"{case:12s} umap wall {r['umap_wall_s']:6.1f} s  cpu {r['umap_cpu_s']:6.1f} s  "
+                f"(data load {r['load_s']:.1f} s)"
+            )
     if "exact" in results and "approximate" in results:
         ratio = results["approximate"]["umap_cpu_s"] / results["exact"]["umap_cpu_s"]
         print(f"approximate / exact CPU time: {ratio:.1f}x")

@@ -155,7 +155,7 @@ async def review_session(browser, url: str, k: int, args, opened: asyncio.Barrie
                 "(n) => { const m = document.querySelector('[data-testid=stMetricValue]');"
                 " return m && parseInt(m.textContent.replace(/,/g, '')) > n; }",
                 arg=before, polling=50, timeout=30_000,
-            )  # fmt: skip
+            )
             rec["labels"].append(time.monotonic() - t1)
             if await page.locator('[data-testid="stException"]').count():
                 rec["errors"].append("streamlit exception shown")
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.review:  # served as a class is: a data folder, the class's annotation folder
         (tmp / "class-data").mkdir()
         env = {"CMCSL_DATA_ROOT": str(tmp / "class-data"), "XDG_DATA_HOME": str(tmp / "xdg"),
-               "CMCSL_NO_BACKGROUND_UMAP": "1", "CMCSL_TEACHER_KEY": "bench"}  # fmt: skip
+               "CMCSL_NO_BACKGROUND_UMAP": "1", "CMCSL_TEACHER_KEY": "bench"}
     t0 = time.monotonic()
     samples: list[tuple[float, int, float]] = []
     load_start = os.getloadavg()
@@ -276,7 +276,10 @@ def main(argv: list[str] | None = None) -> int:
     cpu = [(t, c) for t, r, c in samples if r and t >= out["started_at"]]
     if len(cpu) >= 2:
         spent = cpu[-1][1] - cpu[0][1]
-        summary["server_cpu_s"] = {"over_the_run": round(spent, 1), "share_of_one_core": round(spent / (cpu[-1][0] - cpu[0][0]), 2)}
+        summary["server_cpu_s"] = {
+            "over_the_run": round(spent, 1),
+            "share_of_one_core": round(spent / (cpu[-1][0] - cpu[0][0]), 2),
+        }
         labels = summary.get("review", {}).get("labels")
         if labels:
             summary["server_cpu_s"]["per_label"] = round(spent / labels, 3)
@@ -294,7 +297,10 @@ def main(argv: list[str] | None = None) -> int:
     summary["loadavg_start"] = [round(x, 2) for x in load_start]
     summary["loadavg_end"] = [round(x, 2) for x in load_end]
     summary["wall_s"] = round(time.monotonic() - t0, 1)
-    errors = {**summary.get("errors", {}), **{f"review {k}": v for k, v in summary.get("review", {}).get("errors", {}).items()}}
+    errors = {
+        **summary.get("errors", {}),
+        **{f"review {k}": v for k, v in summary.get("review", {}).get("errors", {}).items()},
+    }
     print(json.dumps(summary, indent=2))
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2))

@@ -47,7 +47,7 @@ def main(path: str, b_max: int, out: str) -> None:
             scaled.append((scaler.transform(X[train]), scaler.transform(X[test])))
         order = seed_order(y_tr, b_max, (RANDOM_STATE, fold), n_classes=k)
 
-        def score(Xtr: np.ndarray, Xte: np.ndarray, lab: np.ndarray) -> float:
+        def score(Xtr: np.ndarray, Xte: np.ndarray, lab: np.ndarray, y_te: np.ndarray = y_te) -> float:
             clf = GaussianNB().fit(Xtr, lab, sample_weight=weights(lab, k))
             return float(balanced_accuracy_score(y_te, clf.predict(Xte)))
 

@@ -7,8 +7,8 @@ the app (``app.py``, ``pages/``) and the CLI (``python -m cmcsl_core``) both cal
 these functions.
 """
 
-from cmcsl_core.errors import CMCSLError, FeatureFileError, SeedError, SourceError
 from cmcsl_core.datasets.features import FeatureSet, load_features, save_features
+from cmcsl_core.errors import CMCSLError, FeatureFileError, SeedError, SourceError
 from cmcsl_core.method.labeling import LabelingResult, cross_modal_labels, nearest_seed, propagate
 from cmcsl_core.method.preprocessing import PREPROCESSINGS
 from cmcsl_core.method.seeds import draw_seeds

@@ -27,9 +27,17 @@ from cmcsl_core.errors import FeatureFileError
 from cmcsl_core.types import PathLike
 
 __all__ = [
-    "write_atomically", "new_file_mode", "file_digest", "file_digests", "distinct_contents", "stat_digest", "io_threads",
-    "HEADER_LOCK", "read_npy_header", "read_member",
-]  # fmt: skip
+    "write_atomically",
+    "new_file_mode",
+    "file_digest",
+    "file_digests",
+    "distinct_contents",
+    "stat_digest",
+    "io_threads",
+    "HEADER_LOCK",
+    "read_npy_header",
+    "read_member",
+]
 
 
 def _umask() -> int:
@@ -167,7 +175,8 @@ def read_npy_header(fh: IO[bytes], key: str, label: str) -> tuple[tuple[int, ...
             elif version == (2, 0):
                 shape, fortran, dtype = fmt.read_array_header_2_0(fh)
             else:
-                shape, fortran, dtype = getattr(fmt, "_read_array_header")(fh, version)  # 3.0: utf-8 field names
+                read_3_0 = getattr(fmt, "_read_array_header")  # noqa: B009  (3.0, utf-8 field names: NumPy has no public reader)
+                shape, fortran, dtype = read_3_0(fh, version)
     except ValueError as exc:
         raise FeatureFileError(f"{label}: the array '{key}' has an unreadable header ({exc})") from None
     return tuple(int(s) for s in shape), bool(fortran), np.dtype(dtype)

@@ -28,7 +28,15 @@ from .identity import Visitor, identity_widgets, visitor
 from .loading import Dataset
 from .serving import serving
 
-__all__ = ["Storage", "data_fingerprint", "data_fingerprint_cached", "shared_store", "served_store", "review_storage", "session_storage"]
+__all__ = [
+    "Storage",
+    "data_fingerprint",
+    "data_fingerprint_cached",
+    "shared_store",
+    "served_store",
+    "review_storage",
+    "session_storage",
+]
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -126,8 +134,10 @@ def _local_storage(data: Dataset) -> Storage:
     st.text_input(
         "Database", key="review_db", on_change=_keep, args=("review_db",),
         help=f"SQLite file of the human labels (one per feature file). Default: {default_db}",
-    )  # fmt: skip
-    st.text_input("Annotator", key="review_by", on_change=_keep, args=("review_by",), help="Your name, saved with every label")
+    )
+    st.text_input(
+        "Annotator", key="review_by", on_change=_keep, args=("review_by",), help="Your name, saved with every label"
+    )
     _keep("review_db")
     _keep("review_by")
     db_text = str(ss["review_db"]).strip()

@@ -25,7 +25,12 @@ SESSION_KEY = "review_answers"
 
 
 def record_answer(
-    state: MutableMapping[str, Any], data_key: str, item: int, proposed: int, chosen: str | None, class_names: Sequence[str]
+    state: MutableMapping[str, Any],
+    data_key: str,
+    item: int,
+    proposed: int,
+    chosen: str | None,
+    class_names: Sequence[str],
 ) -> None:
     """Remember one answer (``chosen`` is a class name; an unknown name or None is not recorded)."""
     if chosen is None or chosen not in class_names:
@@ -60,4 +65,4 @@ def session_answers_block(state: MutableMapping[str, Any], data_key: str) -> Non
             "the accuracy of its labels on the items you reviewed.",
         )
         c2.line_chart(frame, x="labels_given", y="agreement", height=180, x_label="labels given",
-                      y_label="proposal chosen (running share)")  # fmt: skip
+                      y_label="proposal chosen (running share)")

@@ -1,4 +1,7 @@
-"""BAC curves for the app: cached computation of a :class:`CurveConfig` with a progress bar, the paper overlay, exports."""
+"""BAC curves for the app.
+
+Cached computation of a :class:`CurveConfig` with a progress bar, the paper overlay, exports.
+"""
 
 from __future__ import annotations
 
@@ -88,7 +91,9 @@ def compute_fusion(data: Dataset, config: FusionStudyConfig) -> FusionStudyResul
     return _fusion(data.key, config.validated(), data.fs)
 
 
-def fusion_weights_frame(result: FusionStudyResult, modalities: tuple[str, ...], class_names: tuple[str, ...]) -> pd.DataFrame:
+def fusion_weights_frame(
+    result: FusionStudyResult, modalities: tuple[str, ...], class_names: tuple[str, ...]
+) -> pd.DataFrame:
     """The DRA and MLA weights, averaged over the repeats: one row per modality.
 
     Columns ``DRA <class>`` (the per-class column weights ``W_ij``) and ``MLA`` (the modality weight ``W_i``).

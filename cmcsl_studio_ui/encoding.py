@@ -92,8 +92,10 @@ def skipped_rows_block(skipped: Sequence[SkippedItem], expanded: bool = False, k
     summary = md(skipped_summary(skipped).capitalize() + ". They are not in the data the pages show.")
     st.warning(summary, icon=":material/rule:")
     with st.expander(f"The {len(skipped):,} skipped rows: which, and why", expanded=expanded, icon=":material/list:"):
-        st.dataframe(skipped_frame(skipped), hide_index=True, key=f"{key}_table", height=min(38 + 35 * len(skipped), 320))
+        st.dataframe(
+            skipped_frame(skipped), hide_index=True, key=f"{key}_table", height=min(38 + 35 * len(skipped), 320)
+        )
         st.download_button(
             f"Download {SKIPPED_CSV}", skipped_csv(skipped), file_name=SKIPPED_CSV, mime="text/csv",
             on_click="ignore", icon=":material/download:", key=f"{key}_download",
-        )  # fmt: skip
+        )

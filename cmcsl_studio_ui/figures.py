@@ -15,8 +15,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from cmcsl_core.constants import FUSED, LABELS
-from cmcsl_core.evaluation.config import CMCSL_FUSION_METHODS, LF_METHODS
 from cmcsl_core.datasets.features import FeatureSet
+from cmcsl_core.evaluation.config import CMCSL_FUSION_METHODS, LF_METHODS
 from cmcsl_core.evaluation.metrics import human_label_pair
 from cmcsl_core.method.labeling import LabelingResult
 
@@ -39,11 +39,11 @@ __all__ = [
 _PALETTE = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
-)  # fmt: skip
+)
 _MORE = (
     "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1",
     "#636363", "#9ecae1", "#fdae6b", "#a1d99b", "#bcbddc", "#fd8d3c", "#74c476", "#9e9ac8",
-)  # fmt: skip
+)
 
 COLOR_MODES: dict[str, str] = {
     "cmcsl": "CMCSL label",
@@ -91,7 +91,10 @@ METHOD_COLORS: dict[str, str] = {
     "CO-TRAINING": "#7b4173",
     "AUTO": "#000000",
 }
-"""Line colors of the curve methods (the fused ones, modality ``fused``, are drawn dotted: LF-* and EF, or dash-dotted: CMCSL-*)."""
+"""Line colors of the curve methods.
+
+The fused ones, modality ``fused``, are drawn dotted (LF-* and EF) or dash-dotted (CMCSL-*).
+"""
 
 
 def _is_fused(method: str) -> bool:
@@ -142,7 +145,9 @@ def coloring(mode: str, fs: FeatureSet, result: LabelingResult, m: int) -> Color
     if mode == "none":
         return Coloring(np.zeros(fs.n_items, dtype=np.int64), ("items",), ("#b0b0b0",))
     if mode == "disagree":
-        return Coloring(result.disagree.astype(np.int64), ("modalities agree", "modalities disagree"), ("#d0d0d0", "#d62728"))
+        return Coloring(
+            result.disagree.astype(np.int64), ("modalities agree", "modalities disagree"), ("#d0d0d0", "#d62728")
+        )
     if mode == "correct":
         codes = (result.final_labels != fs.y).astype(np.int64)
         return Coloring(codes, ("correct", "incorrect"), ("#9ecae1", "#d62728"))
@@ -187,7 +192,11 @@ def _overlay(
     x: np.ndarray, y: np.ndarray, rows: np.ndarray, name: str, marker: dict, text: np.ndarray | None = None
 ) -> go.Scattergl:
     """A marker layer over some items (seeds, disagreements, selection); hover only where ``text`` is given."""
-    hover = {"text": text, "hovertemplate": f"%{{text}}<extra>{name}</extra>"} if text is not None else {"hoverinfo": "skip"}
+    hover = (
+        {"text": text, "hovertemplate": f"%{{text}}<extra>{name}</extra>"}
+        if text is not None
+        else {"hoverinfo": "skip"}
+    )
     return go.Scattergl(x=x[rows], y=y[rows], mode="markers", name=name, marker=marker, customdata=rows, **hover)
 
 
@@ -407,7 +416,16 @@ def curve_image(
     for ax, modality in zip(axes, modalities):
         for method, mod, color, b, mean, std in _series(summary, modality, methods):
             ax.fill_between(b, mean - std, mean + std, color=color, alpha=0.15, linewidth=0)
-            ax.plot(b, mean, color=color, marker="o", ms=3, lw=1.6, ls={"dashdot": "-.", "dot": ":"}.get(_dash(method), "-"), label=method)
+            ax.plot(
+                b,
+                mean,
+                color=color,
+                marker="o",
+                ms=3,
+                lw=1.6,
+                ls={"dashdot": "-.", "dot": ":"}.get(_dash(method), "-"),
+                label=method,
+            )
             pub = published.get((mod, method))
             if pub is not None and not pub.empty:
                 pub = pub[(pub["b_class"] >= b.min()) & (pub["b_class"] <= b.max())]

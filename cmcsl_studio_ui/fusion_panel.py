@@ -36,8 +36,12 @@ def fusion_config(settings: Settings) -> FusionStudyConfig:
     )
     seed = c4.number_input("Split seed", 0, MAX_SEED, RANDOM_STATE, key="fusion_seed")
     c5, c6, c7 = st.columns(3)
-    alpha = c5.selectbox("DRA alpha_j", ALPHAS, key="fusion_alpha", help="none: 0; prior: the class's validation share.")
-    mla = c6.selectbox("MLA weight", MLA_METRICS, key="fusion_mla", help="Each modality's validation accuracy or macro F1.")
+    alpha = c5.selectbox(
+        "DRA alpha_j", ALPHAS, key="fusion_alpha", help="none: 0; prior: the class's validation share."
+    )
+    mla = c6.selectbox(
+        "MLA weight", MLA_METRICS, key="fusion_mla", help="Each modality's validation accuracy or macro F1."
+    )
     f1 = c7.selectbox("F1", F1_AVERAGES, key="fusion_f1", help="weighted: support-weighted F1 (usual on MVSA); macro.")
     with user_errors():
         return FusionStudyConfig(
@@ -74,11 +78,15 @@ def fusion_section(data: Dataset, settings: Settings) -> None:
         for column in ("paper_accuracy", "paper_f1"):  # the paper has no number for LF-MEAN / LF-MAX: show a dash
             shown[column] = [f"{v:.3f}" if v == v else "–" for v in table[column]]
         st.dataframe(
-            shown.style.format("{:.3f}", subset=[c for c in table.columns if c not in ("model", "paper_accuracy", "paper_f1")]),
+            shown.style.format(
+                "{:.3f}", subset=[c for c in table.columns if c not in ("model", "paper_accuracy", "paper_f1")]
+            ),
             hide_index=True,
             key="fusion_table",
         )
-        st.caption(f"Ours: {md(result.encoders)}. The paper's numbers are its MVSA-Single table, beside every data set.")
+        st.caption(
+            f"Ours: {md(result.encoders)}. The paper's numbers are its MVSA-Single table, beside every data set."
+        )
         if result.chosen_c:
             st.caption(f"Logistic regression's C, chosen per split on the validation part (lowest log-loss): "
                        f"{result.chosen_c_text()}.")
@@ -90,6 +98,6 @@ def fusion_section(data: Dataset, settings: Settings) -> None:
         st.download_button(
             "Fusion CSV", result.csv_bytes(), FUSION_CSV, "text/csv", on_click="ignore", icon=":material/download:",
             key="fusion_csv",
-        )  # fmt: skip
+        )
         # the export line (when the data comes from a source) is shown once, under "Download and reproduce"
         st.code(config.command(data.features, FUSION_CSV), language="bash", wrap_lines=True)

@@ -88,10 +88,15 @@ class Step:
 def _seeds_text(how: HowContext) -> str:
     fs, r, s = how.data.fs, how.result, how.settings
     n = len(r.seed_idx)
-    seed_text = f"{n} hand-picked seeds" if how.manual else f"**{s.b_class} seeds per class** ({n} in all, random seed {s.seed})"
+    seed_text = (
+        f"{n} hand-picked seeds"
+        if how.manual
+        else f"**{s.b_class} seeds per class** ({n} in all, random seed {s.seed})"
+    )
     return (
         f"We know the true label of only a few items, the *seeds*: here {seed_text}. Every other one of the "
-        f"{fs.n_items:,} {how.words.items} is unlabeled. The same seed item is shown in each modality's view (diamonds). "
+        f"{fs.n_items:,} {how.words.items} is unlabeled. "
+        "The same seed item is shown in each modality's view (diamonds). "
         "Use *Randomize seeds* in the sidebar to draw others."
     )
 
@@ -109,7 +114,8 @@ def _clusters_text(how: HowContext) -> str:
 def _disagreements_text(how: HowContext) -> str:
     n_dis = int(how.result.disagree.sum())
     return (
-        f"The modalities label **{n_dis:,} {how.words.items} ({how.summary.disagreement_rate:.1%})** differently (red). "
+        f"The modalities label **{n_dis:,} {how.words.items} ({how.summary.disagreement_rate:.1%})** "
+        "differently (red). "
         f"Elsewhere they agree and that label is kept. {how.words.conflict}"
     )
 

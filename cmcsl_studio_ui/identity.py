@@ -29,7 +29,17 @@ import streamlit as st
 
 from .serving import server_log, serving
 
-__all__ = ["Visitor", "MAX_NAME", "TEACHER_KEY_ENV", "login_configured", "visitor", "identity_widgets", "is_teacher", "teacher_key", "teacher_gate"]
+__all__ = [
+    "Visitor",
+    "MAX_NAME",
+    "TEACHER_KEY_ENV",
+    "login_configured",
+    "visitor",
+    "identity_widgets",
+    "is_teacher",
+    "teacher_key",
+    "teacher_gate",
+]
 
 MAX_NAME = 40
 """Longest name a visitor may give."""
@@ -127,7 +137,7 @@ def identity_widgets() -> Visitor | None:
         return me
     with st.form("visitor_form", border=False):
         st.text_input("Your name", key="visitor_name_input", max_chars=MAX_NAME,
-                      help="Saved with every label you give, for this session; others cannot act under it.")  # fmt: skip
+                      help="Saved with every label you give, for this session; others cannot act under it.")
         st.form_submit_button("Start labelling", on_click=_take_name, icon=":material/person:")
     if st.session_state.get("visitor_name_error"):
         st.error(st.session_state["visitor_name_error"])
@@ -141,7 +151,9 @@ def teacher_key() -> str:
     if key:
         return key
     key = secrets.token_urlsafe(9)
-    server_log("teacher").info("cmcsl-studio: the teacher's key for this server is %s (set $%s to choose one)", key, TEACHER_KEY_ENV)
+    server_log("teacher").info(
+        "cmcsl-studio: the teacher's key for this server is %s (set $%s to choose one)", key, TEACHER_KEY_ENV
+    )
     return key
 
 

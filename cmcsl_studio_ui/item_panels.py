@@ -58,7 +58,9 @@ def item_label_table(data: Dataset, result: LabelingResult, i: int) -> pd.DataFr
             "modality": list(result.modality_names),
             "label": names[result.labels[:, i]],
             "distance": np.round(result.distances[:, i], 3),
-            "kept": [bool(result.disagree[i]) and int(result.decided_by[i]) == m for m in range(len(result.modality_names))],
+            "kept": [
+                bool(result.disagree[i]) and int(result.decided_by[i]) == m for m in range(len(result.modality_names))
+            ],
         }
     )
     human = fs.modality_labels or {}
@@ -78,7 +80,10 @@ def item_details(data: Dataset, result: LabelingResult, i: int) -> None:
     thumb = item_thumbnail(fs, i)  # re-encoded here (or the placeholder); None: the data has no pictures
     if thumb:
         st.image(thumb, width=160)
-    badges = [f"true **{md(true)}**", f"{result.labeler.upper()} **{md(final)}** ({'right' if true == final else 'wrong'})"]
+    badges = [
+        f"true **{md(true)}**",
+        f"{result.labeler.upper()} **{md(final)}** ({'right' if true == final else 'wrong'})",
+    ]
     if result.is_seed[i]:
         badges.append("seed")
     if result.disagree[i]:

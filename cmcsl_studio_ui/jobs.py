@@ -77,7 +77,7 @@ def _start_next() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "cmcsl_core.views.umap_job", *(str(j) for _, j in batch)],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, close_fds=True,
-    )  # fmt: skip
+    )
     log.close()
     _worker = proc
     _running.update(batch)

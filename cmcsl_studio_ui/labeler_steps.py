@@ -40,7 +40,7 @@ def labeler_steps(result: LabelingResult, summary: LabelingSummary, names: Seque
     name = result.labeler.upper()
     caption = f"These steps follow the labeler chosen in the sidebar: **{info.title}** ({info.summary})"
     if result.selection is not None:
-        caption += f" {getattr(result.selection, 'describe')()}."
+        caption += f" {result.selection.describe()}."
     own = ", ".join(f"{md(n)} {summary.uni_accuracy[n]:.1%}" for n in names)
     wins = ", ".join(f"{md(n)} {summary.wins[n]:,}" for n in names)
     return LabelerSteps(

@@ -22,9 +22,9 @@ from cmcsl_core.method.labeling import LabelingResult
 from cmcsl_core.method.request import LabelRequest
 
 from .loading import Dataset
+from .projections import preprocessed
 from .session import manual_seeds
 from .settings import Settings
-from .projections import preprocessed
 
 __all__ = [
     "LABELS_CSV",
@@ -48,11 +48,11 @@ def label_request(data: Dataset, settings: Settings) -> LabelRequest:
         return LabelRequest(
             preprocessing=settings.preprocessing, b_class=None, seed=settings.seed, seeds=tuple(picked),
             labeler=settings.labeler,
-        )  # fmt: skip
+        )
     return LabelRequest(
         preprocessing=settings.preprocessing, b_class=settings.b_class, seed=settings.seed, seeds=None,
         labeler=settings.labeler,
-    )  # fmt: skip
+    )
 
 
 def is_manual(request: LabelRequest) -> bool:

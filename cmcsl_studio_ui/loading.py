@@ -27,16 +27,16 @@ import streamlit as st
 
 from cmcsl_core.datasets.features import FeatureSet, load_features
 from cmcsl_core.datasets.npzcheck import memory_budget
-from cmcsl_core.datasets.thumbnails import needs_thumbnails, with_thumbnails
 from cmcsl_core.datasets.sources import SourceSpec
 from cmcsl_core.datasets.sources.items import LoadedItems, SkippedItem, load_spec_items
+from cmcsl_core.datasets.thumbnails import needs_thumbnails, with_thumbnails
 from cmcsl_core.errors import CMCSLError, SourceError
 
 from .encoding import EncodingProgress
 from .serving import confined, server_log, serving, upload_limit_mb
 from .session import Upload, drop_upload_bytes, held_upload, hold_upload, uploaded_file
-from .text import md
 from .settings import FILE, TABLE_ROLES, Settings, parse_columns, source_label, takes_option, takes_path, takes_subset
+from .text import md
 
 __all__ = ["Dataset", "load_data", "data_spec", "release_data", "upload_budget", "table_columns", "waiting_for"]
 

@@ -29,8 +29,19 @@ from .sidebar import sidebar
 from .text import md
 
 __all__ = [
-    "PageInfo", "PAGES", "HOME", "CLUSTERS", "CURVES", "HOW", "REVIEW", "TEACHER", "start_page", "user_errors", "error_text", "cli_block",
-]  # fmt: skip
+    "PageInfo",
+    "PAGES",
+    "HOME",
+    "CLUSTERS",
+    "CURVES",
+    "HOW",
+    "REVIEW",
+    "TEACHER",
+    "start_page",
+    "user_errors",
+    "error_text",
+    "cli_block",
+]
 
 
 @dataclass(frozen=True)
@@ -44,11 +55,17 @@ class PageInfo:
 
 
 HOME = PageInfo("app.py", "Home", ":material/home:", "What CMCSL is and the chosen data")
-CLUSTERS = PageInfo("pages/1_Clusters.py", "Clusters", ":material/scatter_plot:", "Clusters: pick seeds, see the labels")
+CLUSTERS = PageInfo(
+    "pages/1_Clusters.py", "Clusters", ":material/scatter_plot:", "Clusters: pick seeds, see the labels"
+)
 CURVES = PageInfo("pages/2_BAC_curves.py", "BAC curves", ":material/show_chart:", "BAC curves: PRE vs UNI vs CMCSL")
 HOW = PageInfo("pages/3_How_CMCSL_works.py", "How CMCSL works", ":material/school:", "How CMCSL works, step by step")
-REVIEW = PageInfo("pages/4_Review.py", "Review", ":material/rate_review:", "Review: correct labels where the modalities disagree")
-TEACHER = PageInfo("pages/5_Teacher.py", "Teacher", ":material/groups:", "Teacher: everyone's labels and their agreement")
+REVIEW = PageInfo(
+    "pages/4_Review.py", "Review", ":material/rate_review:", "Review: correct labels where the modalities disagree"
+)
+TEACHER = PageInfo(
+    "pages/5_Teacher.py", "Teacher", ":material/groups:", "Teacher: everyone's labels and their agreement"
+)
 PAGES: tuple[PageInfo, ...] = (HOME, CLUSTERS, CURVES, HOW, REVIEW, TEACHER)
 """The navigation, in order (a new page: its script in pages/ and one entry here)."""
 

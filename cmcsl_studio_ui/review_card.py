@@ -158,13 +158,13 @@ def key_buttons(ctx: ReviewContext, item: int | None, now: AnnotatedLabels, run:
             f"Accept {md(ctx.modalities[a.value])}" + ("" if label is None else f": {md(names[label])}") + f" ({k})",
             key=button_key(k, item), on_click=on_key, args=(ctx, k, item, now),
             disabled=disabled or item is None, width="stretch", type="primary" if chosen else "secondary",
-        )  # fmt: skip
+        )
     class_keys = [(k, a) for k, a in keys.items() if a.kind == "class"]
     for col, (k, a) in zip(st.columns(max(len(class_keys), 4)), class_keys):
         col.button(
             f"{md(names[a.value])} ({k})", key=button_key(k, item), on_click=on_key, args=(ctx, k, item, now),
             disabled=disabled or item is None, width="stretch",
-        )  # fmt: skip
+        )
     c_prev, c_skip, c_undo, _ = st.columns([1, 1, 1, 3])
     for col, kind, title, icon in (
         (c_prev, "previous", "Previous", ":material/skip_previous:"),
@@ -175,7 +175,7 @@ def key_buttons(ctx: ReviewContext, item: int | None, now: AnnotatedLabels, run:
         col.button(
             f"{title} ({k})", key=button_key(k, item), on_click=on_key, args=(ctx, k, item, now),
             disabled=(disabled and kind != "previous") or (item is None and kind == "skip"), icon=icon, width="stretch",
-        )  # fmt: skip
+        )
     captions = {}
     for k, a in keys.items():
         what = a.caption.split(" ", 1)[1]

@@ -26,7 +26,13 @@ from cmcsl_core.annotations import (
     suggest_next,
 )
 from cmcsl_core.annotations.formats import export_bytes, label_studio_config
-from cmcsl_core.annotations.queue import BATCH_ORDERS, QUEUE_ORDER_LABELS, QUEUE_ORDERS, default_queue_order, least_confident
+from cmcsl_core.annotations.queue import (
+    BATCH_ORDERS,
+    QUEUE_ORDER_LABELS,
+    QUEUE_ORDERS,
+    default_queue_order,
+    least_confident,
+)
 from cmcsl_core.method.request import LabelRequest
 
 from .answers import session_answers_block
@@ -36,7 +42,15 @@ from .loading import Dataset
 from .neighbours import more_like_this
 from .page import user_errors
 from .projections import preprocessed
-from .review import ReviewCursor, ReviewMetrics, ShownCard, annotator_labels, filter_queue, metrics_delta, progress_metrics
+from .review import (
+    ReviewCursor,
+    ReviewMetrics,
+    ShownCard,
+    annotator_labels,
+    filter_queue,
+    metrics_delta,
+    progress_metrics,
+)
 from .review_card import label_many, review_card
 from .review_session import QueueChoice, ReviewContext, annotated, show_flash
 from .text import md
@@ -53,7 +67,7 @@ MORE_PER_ROW = 6  # "More like this": items per row
 HISTORY_ROWS = 200  # actions listed in the history (latest first)
 SELECTION_HEIGHT = 180  # pixels of the table of the Clusters page's selection
 EXPORTS = (("csv", "labels.csv", "text/csv"), ("parquet", "labels.parquet", "application/octet-stream"),
-           ("label-studio", "labels_label_studio.json", "application/json"))  # fmt: skip
+           ("label-studio", "labels_label_studio.json", "application/json"))
 LS_CONFIG = "labels_label_studio.label_config.xml"  # the labeling config the Label Studio file imports into
 
 ss = st.session_state
@@ -72,19 +86,19 @@ def queue_controls(data: Dataset, base: AnnotatedLabels) -> QueueChoice:
         f"item not labelled yet, {NEXT_BATCH} at a time from the labels in force. Label these next: "
         f"the {NEXT_BATCH} contested items whose labels would change the most others, again after every {NEXT_BATCH}. "
         "The default is what helped most in a simulation (docs/labelers.md).",
-    )  # fmt: skip
+    )
     classes = c1.multiselect(
         "Classes", list(range(fs.n_classes)), format_func=fs.class_names.__getitem__, key="review_classes",
         placeholder="all classes", help="Items for which any modality proposes one of these classes",
-    )  # fmt: skip
+    )
     decided = c2.multiselect(
         "Decided by", list(fs.modality_names), key="review_decided", placeholder="any modality",
         help="Items whose disagreement CMCSL resolved with this modality's label",
-    )  # fmt: skip
+    )
     query = c4.text_input(
         "Search the queue", key="review_query", placeholder="words of the text, a name, an id or #index",
         help="Keep only the queued items whose text, name or id contain this (case-insensitive)",
-    ).strip()  # fmt: skip
+    ).strip()
     unreviewed_only = c5.toggle("Not yet reviewed only", value=True, key="review_unreviewed")
     suggested: tuple[int, ...] | None = ss.get("review_suggested")
     next_round = ss.get("review_next_round", 0) if order in BATCH_ORDERS else 0
@@ -94,7 +108,17 @@ def queue_controls(data: Dataset, base: AnnotatedLabels) -> QueueChoice:
 def hold_cursor(ctx: ReviewContext, now: AnnotatedLabels, human: HumanLabels) -> None:
     """Start the walk (``ss["review_cursor"]``) anew when the queue chosen changed; keep it otherwise."""
     q, data, request = ctx.queue, ctx.data, ctx.request
-    cursor_key = (data.key, request, q.classes, q.decided, q.query, q.unreviewed_only, q.suggested, q.order, q.next_round)
+    cursor_key = (
+        data.key,
+        request,
+        q.classes,
+        q.decided,
+        q.query,
+        q.unreviewed_only,
+        q.suggested,
+        q.order,
+        q.next_round,
+    )
     held = ss.get("review_cursor")
     if held is not None and held[0] == cursor_key:
         return
@@ -102,7 +126,9 @@ def hold_cursor(ctx: ReviewContext, now: AnnotatedLabels, human: HumanLabels) ->
         order = np.asarray(q.suggested, dtype=np.int64)
     elif q.order == "next":  # a batch of suggestions from the labels in force now
         with user_errors():
-            order = suggest_next(preprocessed(data, request.preprocessing), now.result, NEXT_BATCH, reviewed=human.index).index
+            order = suggest_next(
+                preprocessed(data, request.preprocessing), now.result, NEXT_BATCH, reviewed=human.index
+            ).index
     elif q.order == "uncertain":  # a batch of the least confident items, from the labels in force now
         order = least_confident(now.result, NEXT_BATCH, reviewed=human.index)
     else:
@@ -123,7 +149,9 @@ def session_start(data: Dataset, request: LabelRequest, now: AnnotatedLabels) ->
 
 
 # ------------------------------------------------------------------ the panel's parts
-def metrics_row(ctx: ReviewContext, now: AnnotatedLabels, cursor: ReviewCursor, reviewed: np.ndarray, human: HumanLabels) -> None:
+def metrics_row(
+    ctx: ReviewContext, now: AnnotatedLabels, cursor: ReviewCursor, reviewed: np.ndarray, human: HumanLabels
+) -> None:
     """Your labels, all human labels, CMCSL accuracy and disagreements now (with their change since the
     session started), and what is left in the queue."""
     current = progress_metrics(ctx.fs, now)
@@ -134,7 +162,11 @@ def metrics_row(ctx: ReviewContext, now: AnnotatedLabels, cursor: ReviewCursor, 
         return None if np.isnan(value) or value == 0 else f"{value:{fmt}} this session"
 
     cols = st.columns(5)
-    cols[0].metric("Your labels", f"{annotator_labels(human, annotator):,}", help=f"Labels in force given by {md(annotator or 'you')}")
+    cols[0].metric(
+        "Your labels",
+        f"{annotator_labels(human, annotator):,}",
+        help=f"Labels in force given by {md(annotator or 'you')}",
+    )
     everyone = "By every annotator" if ctx.storage.own is None else "Yours (served: every visitor labels on their own)"
     cols[1].metric("Human labels", f"{current.human:,}", delta=moved(delta["human"], "+,.0f"), help=everyone)
     acc = "n/a" if np.isnan(current.accuracy) else f"{current.accuracy:.1%}"
@@ -157,8 +189,12 @@ def metrics_row(ctx: ReviewContext, now: AnnotatedLabels, cursor: ReviewCursor, 
 
 def more_like_this_panel(ctx: ReviewContext, item: int | None, now: AnnotatedLabels, human: HumanLabels) -> None:
     """The item's nearest neighbours per modality (built only while the expander is open)."""
-    box = st.expander("More like this: the nearest items in each modality", icon=":material/join:", key="review_more_open",
-                       on_change="rerun")  # fmt: skip
+    box = st.expander(
+        "More like this: the nearest items in each modality",
+        icon=":material/join:",
+        key="review_more_open",
+        on_change="rerun",
+    )
     if item is None or not box.open:
         return
     data = ctx.data
@@ -166,7 +202,7 @@ def more_like_this_panel(ctx: ReviewContext, item: int | None, now: AnnotatedLab
         more_like_this(
             data, preprocessed(data, ctx.request.preprocessing), item, now.final_labels, int(now.final_labels[item]),
             human.index, partial(label_many, ctx) if ctx.annotator else None, key="review_more", per_row=MORE_PER_ROW,
-        )  # fmt: skip
+        )
 
 
 def queue_expander(ctx: ReviewContext, cursor: ReviewCursor, human: HumanLabels) -> None:
@@ -195,10 +231,13 @@ def suggestions_block(ctx: ReviewContext, now: AnnotatedLabels, human: HumanLabe
     st.subheader("Label these next")
     c1, c2 = st.columns([1, 4], vertical_alignment="bottom")
     budget = int(
-        c1.number_input("Budget k", min_value=1, max_value=MAX_SUGGESTIONS, value=SUGGESTIONS, step=1, key="review_budget")
+        c1.number_input(
+            "Budget k", min_value=1, max_value=MAX_SUGGESTIONS, value=SUGGESTIONS, step=1, key="review_budget"
+        )
     )
     c2.caption(
-        f"The contested items whose label, once a person confirms the label {labeler_name(now.result)} rejected, would change the most "
+        f"The contested items whose label, once a person confirms the label {labeler_name(now.result)} rejected, "
+        "would change the most "
         "other labels (greedy: each next one counts only the items the earlier ones do not change)."
     )
     memo_key = (data.key, ctx.request, budget)
@@ -226,7 +265,11 @@ def suggestions_block(ctx: ReviewContext, now: AnnotatedLabels, human: HumanLabe
         )
         frame, config = with_thumbnails(data, frame)
         st.dataframe(
-            frame, hide_index=True, key="review_suggestions", column_config=config, row_height=THUMB_ROW_HEIGHT if config else None
+            frame,
+            hide_index=True,
+            key="review_suggestions",
+            column_config=config,
+            row_height=THUMB_ROW_HEIGHT if config else None,
         )
     else:
         st.caption("Every suggested item is labelled now.")
@@ -236,11 +279,13 @@ def suggestions_block(ctx: ReviewContext, now: AnnotatedLabels, human: HumanLabe
     b1.button(
         f"Review these {len(rows)} next", key="review_take_suggestions", on_click=_review_suggested,
         args=(tuple(int(i) for i in rows),), disabled=not len(rows), icon=":material/playlist_play:",
-    )  # fmt: skip
+    )
     b2.button("Recompute", key="review_recompute", on_click=_recompute_suggestions, icon=":material/refresh:")
     suggested = ctx.queue.suggested
     if suggested is not None:
-        b3.button("Back to the disagreement queue", key="review_back_to_queue", on_click=_review_suggested, args=(None,))
+        b3.button(
+            "Back to the disagreement queue", key="review_back_to_queue", on_click=_review_suggested, args=(None,)
+        )
         st.info(f"The review card walks the {len(suggested)} suggested items.", icon=":material/playlist_play:")
 
 
@@ -270,12 +315,17 @@ def your_labels(ctx: ReviewContext, human: HumanLabels) -> None:
         col.download_button(
             f"Download {file_name}", _exporter(ctx, fmt), file_name=file_name, mime=mime, on_click="ignore",
             icon=":material/download:", key=f"review_download_{fmt}",
-        )  # fmt: skip
+        )
     cols[-1].download_button(
-        "Label Studio config (XML)", label_studio_config(ctx.names, with_image=ctx.fs.image_paths is not None),
-        file_name=LS_CONFIG, mime="application/xml", on_click="ignore", icon=":material/download:",
-        key="review_download_ls_config", help="The labeling config the Label Studio file imports into (see docs/review.md)",
-    )  # fmt: skip
+        "Label Studio config (XML)",
+        label_studio_config(ctx.names, with_image=ctx.fs.image_paths is not None),
+        file_name=LS_CONFIG,
+        mime="application/xml",
+        on_click="ignore",
+        icon=":material/download:",
+        key="review_download_ls_config",
+        help="The labeling config the Label Studio file imports into (see docs/review.md)",
+    )
     if history:
         with st.expander("History (latest first)", icon=":material/history:"):
             latest = reversed(history[-HISTORY_ROWS:])
@@ -335,7 +385,7 @@ def selection_block(ctx: ReviewContext, selected: list[int], now: AnnotatedLabel
     c2.button(
         f"Label {len(selected):,} items", key="review_bulk", on_click=label_many, args=(ctx, selected, bulk_label),
         disabled=not ctx.annotator, icon=":material/done_all:",
-    )  # fmt: skip
+    )
     r = now.result
     frame, config = with_thumbnails(
         ctx.data,

@@ -14,7 +14,13 @@ from functools import cached_property
 import numpy as np
 import streamlit as st
 
-from cmcsl_core.annotations import AnnotatedLabels, AnnotationStore, HumanLabels, disagreement_gap, labels_with_annotations
+from cmcsl_core.annotations import (
+    AnnotatedLabels,
+    AnnotationStore,
+    HumanLabels,
+    disagreement_gap,
+    labels_with_annotations,
+)
 from cmcsl_core.datasets.features import FeatureSet
 from cmcsl_core.method.request import LabelRequest
 

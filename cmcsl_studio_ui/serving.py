@@ -31,7 +31,6 @@ from cmcsl_core.annotations.paths import data_dir
 from cmcsl_core.cache import cache_dir
 from cmcsl_core.dataroot import confine, data_root, offered
 
-
 __all__ = [
     "UPLOAD_ENV",
     "DEFAULT_UPLOAD_MB",

@@ -111,7 +111,10 @@ TABLE_ROLES: tuple[str, ...] = ("id", "image", "text", "label")
 
 
 def parse_columns(text: str) -> dict[str, str]:
-    """``"image=photo, text=body"`` -> ``{"image": "photo", "text": "body"}`` (unknown roles and empty names dropped)."""
+    """``"image=photo, text=body"`` -> ``{"image": "photo", "text": "body"}``.
+
+    Unknown roles and empty names are dropped.
+    """
     out: dict[str, str] = {}
     for part in str(text).split(","):
         role, sep, name = part.partition("=")

@@ -33,7 +33,10 @@ def _label_neighbours(data: Dataset, items: list[int], label: str) -> None:
     except CMCSLError as exc:
         st.session_state["neighbours_note"] = ("error", error_text(exc))
         return
-    st.session_state["neighbours_note"] = ("info", f"Saved {len(done)} labels '{md(label)}' (one transaction; see the Review page).")
+    st.session_state["neighbours_note"] = (
+        "info",
+        f"Saved {len(done)} labels '{md(label)}' (one transaction; see the Review page).",
+    )
 
 
 def side_panel(data: Dataset, result: LabelingResult, preprocessing: str) -> None:
@@ -66,7 +69,9 @@ def side_panel(data: Dataset, result: LabelingResult, preprocessing: str) -> Non
                     () if human is None else human.index,
                     (lambda items, label: _label_neighbours(data, items, label)) if can_label else None,
                     key="panel_more", k=MORE_K, per_row=MORE_PER_ROW, stacked=True,
-                )  # fmt: skip
+                )
                 if storage is not None:
                     who = md(storage.annotator) if storage.annotator else "—"
-                    st.caption(f"Labels go to the annotation database of the Review page ({md(storage.db_shown)}), as {who}.")
+                    st.caption(
+                        f"Labels go to the annotation database of the Review page ({md(storage.db_shown)}), as {who}."
+                    )

@@ -2,7 +2,8 @@
 
 The session's :class:`~.settings.Settings` are the truth; every widget is a view of one
 field. When the app is served (:mod:`.serving`), the data selector offers the built-in data
-and the entries under the served folder only (a list, no path field), and uploads are capped. Its value is loaded from the settings at every run and stored back by its
+and the entries under the served folder only (a list, no path field), and uploads are capped.
+Its value is loaded from the settings at every run and stored back by its
 ``on_change`` callback (Streamlit's documented pattern for widgets shared by pages: a
 page switch drops widget state, the settings survive).
 """
@@ -19,6 +20,7 @@ from cmcsl_core.method.labelers.registry import LABELER_INFO, LABELER_NAMES
 from cmcsl_core.method.preprocessing import PREPROCESSING_LABELS, PREPROCESSINGS
 from cmcsl_core.models.classifiers import CLASSIFIERS
 
+from .serving import offered_paths, serving, upload_limit_mb
 from .session import (
     current_settings,
     forget_manual_seeds,
@@ -29,24 +31,23 @@ from .session import (
     sync_url,
     update_settings,
 )
-from .serving import offered_paths, serving, upload_limit_mb
 from .settings import (
-    TABLE_ROLES,
     APP_SOURCES,
     CLASSIFIER_LABELS,
     FILE,
     MAX_B_CLASS,
     MAX_SEED,
     MVSA_BUILTIN,
+    TABLE_ROLES,
     Settings,
+    format_columns,
     option_help,
+    parse_columns,
     path_help,
     source_label,
     takes_option,
     takes_path,
     takes_subset,
-    format_columns,
-    parse_columns,
 )
 
 __all__ = ["sidebar", "seed_widgets", "CUSTOM", "CUSTOM_DEFAULT"]
@@ -84,7 +85,9 @@ def _store_upload() -> None:
     st.session_state.pop("upload_refused", None)
     cap = upload_limit_mb()
     if upload is not None and cap is not None and upload.size > cap * (1 << 20):
-        st.session_state["upload_refused"] = f"{upload.size / (1 << 20):.1f} MB is more than the {cap} MB this server takes"
+        st.session_state["upload_refused"] = (
+            f"{upload.size / (1 << 20):.1f} MB is more than the {cap} MB this server takes"
+        )
         upload = None
     store_upload(None, None) if upload is None else store_upload(upload.name, upload.getvalue())
 
@@ -115,7 +118,7 @@ def _upload_widget() -> None:
     st.file_uploader(
         "…or upload a feature file", type=["npz"], key="upload", on_change=_store_upload, max_upload_size=cap,
         help=None if cap is None else f"At most {cap} MB. Your file stays in your session only, and goes with it.",
-    )  # fmt: skip
+    )
     refused = st.session_state.get("upload_refused")
     if refused:
         st.error(f"Upload refused: {refused}.", icon=":material/error:")
@@ -269,7 +272,7 @@ def seed_widgets(cfg: Settings, in_row: bool = False) -> None:
         _seed_number(
             "Random seed", "seed", cfg.seed, 0, MAX_SEED,
             "Draws the seed items (b_class per class). The same value gives the same seeds.",
-        )  # fmt: skip
+        )
     with cols[2]:
         st.button(
             "Randomize seeds",

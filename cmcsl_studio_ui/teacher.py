@@ -60,18 +60,25 @@ def teacher_view(data: Dataset) -> None:
     st.button("Refresh", key="teacher_refresh", icon=":material/refresh:")
     cols = st.columns(5)
     cols[0].metric("Annotators", len(report.annotators))
-    cols[1].metric("Labels in force", f"{sum(report.labels.values()):,}", help="Each annotator's own labels, undone ones left out")
+    cols[1].metric(
+        "Labels in force", f"{sum(report.labels.values()):,}", help="Each annotator's own labels, undone ones left out"
+    )
     cols[2].metric("Items labelled", f"{report.n_items:,}")
     cols[3].metric("Labelled by 2 or more", f"{report.n_shared:,}", help="The items the agreement is measured on")
     cols[4].metric(
-        "Fleiss' kappa", _fmt(report.fleiss), help=f"All annotators together on the shared items: {kappa_words(report.fleiss)}"
+        "Fleiss' kappa",
+        _fmt(report.fleiss),
+        help=f"All annotators together on the shared items: {kappa_words(report.fleiss)}",
     )
     if not actions:
         st.info("No labels yet. Visitors label on the Review page.", icon=":material/info:")
         return
     per: dict[str, dict[str, object]] = {}
     for a in actions:
-        row = per.setdefault(a.annotator, {"annotator": a.annotator, "labels in force": 0, "actions": 0, "undos": 0, "last action (UTC)": ""})
+        row = per.setdefault(
+            a.annotator,
+            {"annotator": a.annotator, "labels in force": 0, "actions": 0, "undos": 0, "last action (UTC)": ""},
+        )
         row["actions"] = int(row["actions"]) + 1  # type: ignore[call-overload]
         row["undos"] = int(row["undos"]) + (a.kind == "undo")  # type: ignore[call-overload]
         row["last action (UTC)"] = a.time
@@ -95,7 +102,7 @@ def teacher_view(data: Dataset) -> None:
         f"Download everyone's labels ({EVERYONE_CSV})",
         lambda: labels_table(store.history(), names).to_csv(index=False).encode(),
         file_name=EVERYONE_CSV, mime="text/csv", on_click="ignore", icon=":material/download:", key="teacher_download",
-    )  # fmt: skip
+    )
     st.caption(
         "One row per item and annotator: the item, the annotator, the label in force, when it was given, the "
         "action's number in the database's history and how many annotators labelled the item."

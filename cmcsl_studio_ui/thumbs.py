@@ -69,7 +69,10 @@ def has_thumbnails(fs: FeatureSet) -> bool:
 
 
 def item_thumbnail(fs: FeatureSet, i: int, max_side: int = THUMBNAIL_SIZE) -> bytes | None:
-    """The JPEG to show for item ``i`` (re-encoded here), the placeholder when its picture is unreadable, None without pictures."""
+    """The JPEG to show for item ``i`` (re-encoded here).
+
+    The placeholder when its picture is unreadable, None without pictures.
+    """
     if not has_thumbnails(fs):
         return None
     data = fs.thumbnail(int(i))
@@ -152,7 +155,9 @@ def publish_thumbnails(fs: FeatureSet, data_key: str) -> str | None:
 
 def remove_stale_thumbnails(root: Path | None = None, keep: Path | None = None, max_age_days: float = STALE_DAYS,
                             max_folders: int = KEEP_FOLDERS) -> list[Path]:
-    """Remove published folders unused for ``max_age_days``, the oldest beyond ``max_folders``, and abandoned temporaries.
+    """Remove published folders unused for ``max_age_days``, the oldest beyond ``max_folders``, and temporaries.
+
+    Temporaries are the abandoned ones.
 
     Returns the folders removed. ``keep`` (the folder in use) is never removed.
     """
@@ -163,7 +168,9 @@ def remove_stale_thumbnails(root: Path | None = None, keep: Path | None = None, 
     except OSError:
         return []
     removed = []
-    published = sorted((p for p in entries if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime, reverse=True)
+    published = sorted(
+        (p for p in entries if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime, reverse=True
+    )
     for rank, path in enumerate(published):
         if path == keep:
             continue

@@ -97,8 +97,12 @@ def ignored_params(params: Mapping[str, str]) -> list[str]:
     for name, value in params.items():
         if name not in known:
             out.append(f"{_shown(name)}={_shown(value)} (unknown parameter)")
-    choices = {"source": (APP_SOURCES, settings.source, "source"), "pre": (PREPROCESSINGS, settings.preprocessing, "preprocessing"),
-               "clf": (CLASSIFIERS, settings.classifier, "classifier"), "labeler": (LABELER_NAMES, settings.labeler, "labeler")}  # fmt: skip
+    choices = {
+        "source": (APP_SOURCES, settings.source, "source"),
+        "pre": (PREPROCESSINGS, settings.preprocessing, "preprocessing"),
+        "clf": (CLASSIFIERS, settings.classifier, "classifier"),
+        "labeler": (LABELER_NAMES, settings.labeler, "labeler"),
+    }
     for name, (allowed, used, what) in choices.items():
         if name in params and str(params[name]).strip().lower() not in allowed:
             out.append(f"{name}={_shown(params[name])} (unknown {what}; using {used})")

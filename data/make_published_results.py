@@ -40,7 +40,7 @@ from cmcsl_core.constants import B_VALUES, REPEATS  # noqa: E402
 SUBSETS = (
     "HR", "DS", "HM", "BW", "AM", "FS", "FW", "MS", "FM", "AT", "HMSWW", "FMSW", "FMNSSW", "FFW",
     "CDFS", "AFHMS", "ACMD", "ACCDDHMRS", "ABHMW", "ABFHSS",
-)  # fmt: skip
+)
 METHODS = ("FULL", "PRE", "UNI", "CMCSL")
 MODALITIES = {"m1": "visual", "m2": "text"}
 CLASSIFIERS = ("gnb", "lr", "cart")
@@ -49,7 +49,7 @@ B_INDEPENDENT = ("FULL", "EF", "LF")
 """Methods trained on full labels: their scores are identical for every b_class."""
 COLUMNS = (
     "experiment", "subset", "modality", "method", "classifier", "preprocessing", "b_class", "mean", "std", "n_folds",
-)  # fmt: skip
+)
 
 
 def curve_rows(scores: np.ndarray, **key: str) -> list[dict[str, object]]:

@@ -19,19 +19,19 @@ from cmcsl_core.method.request import LabelRequest
 from cmcsl_core.tables import label_csv
 from cmcsl_studio_ui import seeding
 from cmcsl_studio_ui.dominance import dominance_notice
-from cmcsl_studio_ui.figures import coloring, color_modes, confusion_figure
+from cmcsl_studio_ui.figures import color_modes, coloring, confusion_figure
 from cmcsl_studio_ui.hover import hover_names, thumbnail_url
 from cmcsl_studio_ui.human import human_disagreement_block
 from cmcsl_studio_ui.item_panels import item_details
 from cmcsl_studio_ui.labels import LABELS_CSV, is_manual, label_request, labeler_name, labeler_summary, run_labeling
 from cmcsl_studio_ui.loading import Dataset
 from cmcsl_studio_ui.page import CLUSTERS, cli_block, start_page, user_errors
+from cmcsl_studio_ui.projections import View, umap_pending, umap_progress, umap_switched_off, views, views_fingerprint
 from cmcsl_studio_ui.scatter import linked_scatter, pending_events
 from cmcsl_studio_ui.session import current_settings, inspected, sync_url
 from cmcsl_studio_ui.side_panel import side_panel
 from cmcsl_studio_ui.sidebar import seed_widgets
 from cmcsl_studio_ui.text import html, md
-from cmcsl_studio_ui.projections import View, umap_pending, umap_progress, umap_switched_off, views, views_fingerprint
 
 # Streamlit key of the linked views (keeps the frame and its coordinates alive across reruns); a comment,
 # not a docstring: a bare string in a page script is drawn by Streamlit's magic
@@ -47,7 +47,9 @@ def metrics(summary: LabelingSummary, names: tuple[str, ...], labeler: str = "CM
     best_uni = max(summary.uni_accuracy.values())
     own = "UNI" if labeler == "CMCSL" else "Own labels"
     for c, name in zip(cols, names):
-        c.metric(f"{own} accuracy · {md(name)}", f"{summary.uni_accuracy[name]:.1%}", help=f"BAC {summary.uni_bac[name]:.3f}")
+        c.metric(
+            f"{own} accuracy · {md(name)}", f"{summary.uni_accuracy[name]:.1%}", help=f"BAC {summary.uni_bac[name]:.3f}"
+        )
     cols[len(names)].metric(
         f"{labeler} accuracy",
         f"{summary.cmcsl_accuracy:.1%}",
@@ -110,7 +112,8 @@ def scatter_views(
         height=VIEWS_HEIGHT,
     )
     legend = " ".join(
-        f"<span style='color:{html(col)}'>●</span> {md(name)}" for name, col in zip(colorings[0].names, colorings[0].colors)
+        f"<span style='color:{html(col)}'>●</span> {md(name)}"
+        for name, col in zip(colorings[0].names, colorings[0].colors)
     )
     rings = " · ◯ thin ring: modalities disagree" if highlight else ""
     st.caption(f"{legend} · large, outlined: seed{rings}", unsafe_allow_html=True)
@@ -206,7 +209,7 @@ def clusters_panel(data: Dataset, view_list: list[View]) -> None:
             f"labeler **{labeler_name(result)}**: {labeler_summary(result.labeler)}"
         )
         if result.selection is not None:
-            st.caption(getattr(result.selection, "describe")())
+            st.caption(result.selection.describe())
         metrics(summary, fs.modality_names, labeler_name(result))
         seeding.seed_change_notice()
         dominance_notice(fs, result, settings.preprocessing)
@@ -229,7 +232,9 @@ def clusters_panel(data: Dataset, view_list: list[View]) -> None:
         confusion_panel(summary, fs.class_names)
 
     # lazy: the table (all items) is built and sent only while its expander is open
-    table = st.expander("Find items and pick seeds from a table", icon=":material/search:", key="table_open", on_change="rerun")
+    table = st.expander(
+        "Find items and pick seeds from a table", icon=":material/search:", key="table_open", on_change="rerun"
+    )
     if table.open:
         with table:
             seeding.item_table(data, result)

@@ -11,9 +11,9 @@ import streamlit as st
 
 from cmcsl_core.constants import B_MAX, B_MIN, DEFAULT_METHODS, FUSED, LABELS, RANDOM_STATE, REPEATS
 from cmcsl_core.evaluation.config import LABELER_METHODS, METHODS, CurveConfig
-from cmcsl_core.method.labelers.registry import DEFAULT_LABELER, labeler_method
 from cmcsl_core.evaluation.curve import CurveResult
 from cmcsl_core.evaluation.stats import average_ranks_over_b, curve_statistics, wilcoxon_over_b
+from cmcsl_core.method.labelers.registry import DEFAULT_LABELER, labeler_method
 from cmcsl_core.models.classifiers import CLASS_WEIGHTS
 from cmcsl_studio_ui.curves import (
     CURVE_CSV,
@@ -44,12 +44,14 @@ def curve_config(data: Dataset, settings: Settings) -> CurveConfig:
         "Methods", list(METHODS), default=[*DEFAULT_METHODS, *chosen], key="curve_methods",
         help="CMCSL-SCALED, LS, CM-LS, SELF-TRAINING, CO-TRAINING and AUTO are the other labelers (see the "
         "sidebar's Labeler): a classifier trained on their labels, like CMCSL.",
-    )  # fmt: skip
+    )
     b_range = c2.slider("b_class range", B_MIN, b_top, (B_MIN, min(B_MAX, b_top)), key="curve_b")
     repeats = c3.number_input(
         "CV repeats", 1, MAX_REPEATS, REPEATS, key="curve_repeats", help=f"Repetitions of 2-fold CV (paper: {REPEATS})."
     )
-    cv_seed = c4.number_input("CV seed", 0, MAX_SEED, RANDOM_STATE, key="curve_seed", help="Seeds the folds and seed draws.")
+    cv_seed = c4.number_input(
+        "CV seed", 0, MAX_SEED, RANDOM_STATE, key="curve_seed", help="Seeds the folds and seed draws."
+    )
     weights = c5.selectbox(
         "Class weights",
         list(CLASS_WEIGHTS),
@@ -62,7 +64,7 @@ def curve_config(data: Dataset, settings: Settings) -> CurveConfig:
         value=True, key="curve_quality",
         help="For CMCSL and every other labeler method: how good its labels are before any classifier is trained "
         "on them (the panel and statistics tab 'labels').",
-    )  # fmt: skip
+    )
     if not methods:
         st.info("Choose at least one method.")
         st.stop()
@@ -149,7 +151,7 @@ def downloads(data: Dataset, settings: Settings, config: CurveConfig, result: Cu
     d1.download_button(
         "Long-format CSV", result.csv_bytes(), CURVE_CSV, "text/csv", on_click="ignore", icon=":material/download:",
         key="curve_csv",
-    )  # fmt: skip
+    )
     for col, fmt, mime, icon in (
         (d2, "png", "image/png", ":material/image:"),
         (d3, "svg", "image/svg+xml", ":material/draw:"),
@@ -172,7 +174,8 @@ st.caption(
     "A base classifier trained on the seeds only (**PRE**), on one modality's nearest-seed pseudo-labels "
     "(**UNI**) or on the cross-modal pseudo-labels (**CMCSL**), scored by balanced accuracy on the test folds "
     "of repeated 2-fold cross-validation. **FULL** uses all true labels (upper bound); **EF**/**LF** fuse both "
-    "modalities; **LF-MEAN/MAX/DRA/MLA** fuse per-modality classifiers trained on true labels, **CMCSL-MEAN/MAX/DRA/MLA** "
+    "modalities; **LF-MEAN/MAX/DRA/MLA** fuse per-modality classifiers trained on true labels, "
+    "**CMCSL-MEAN/MAX/DRA/MLA** "
     "those trained on CMCSL's pseudo-labels (DRA/MLA weights from held-out training items scored against the "
     "pseudo-labels: no true label beyond the seeds'; with LR, C chosen on those items). **CMCSL-SCALED, LS, CM-LS, "
     "SELF-TRAINING, CO-TRAINING, AUTO**: a classifier trained on another labeler's labels; the **labels** panel "

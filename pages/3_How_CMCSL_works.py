@@ -23,7 +23,7 @@ def step_views(how: HowContext, step: Step) -> None:
             fig = scatter_view(
                 view.xy, data.fs, how.result, m, step.color_mode, base, f"{name} · {view.method}",
                 highlight_disagreements=step.resolved, dragmode="zoom",
-            )  # fmt: skip
+            )
             st.plotly_chart(fig, key=f"how_view_{m}", config={"displaylogo": False})
 
 

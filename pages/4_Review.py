@@ -52,7 +52,11 @@ queue = queue_controls(data, base)
 ctx = ReviewContext(data, request, storage, base, start, key_map(fs.modality_names, fs.class_names), queue)
 hold_cursor(ctx, now, human)
 
-st.toggle("Show the label stored in the feature file", key="review_truth", help="The data's own label (hidden by default, so as not to bias the review)")
+st.toggle(
+    "Show the label stored in the feature file",
+    key="review_truth",
+    help="The data's own label (hidden by default, so as not to bias the review)",
+)
 review_panel(ctx)
 selection_block(ctx, inspected(), now, human)
 

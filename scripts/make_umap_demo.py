@@ -20,11 +20,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cmcsl_core.views.embedding import fingerprint, umap_2d  # noqa: E402
+from cmcsl_core.constants import UMAP_SEED  # noqa: E402
+from cmcsl_core.datasets.sources import load_source  # noqa: E402
 from cmcsl_core.fileio import write_atomically  # noqa: E402
 from cmcsl_core.method.preprocessing import PREPROCESSINGS, preprocess  # noqa: E402
-from cmcsl_core.datasets.sources import load_source  # noqa: E402
-from cmcsl_core.constants import UMAP_SEED  # noqa: E402
+from cmcsl_core.views.embedding import fingerprint, umap_2d  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,7 +38,9 @@ def demo_views(n: int, k: int, m: int) -> tuple[dict[str, np.ndarray], np.ndarra
     views = {}
     for v in range(m):
         centres = rng.normal(0, 6, (k, 2))
-        views[f"view {v + 1} ({['image', 'text', 'audio', 'table'][v % 4]})"] = centres[y] + rng.normal(0, 1 + v * 0.3, (n, 2))
+        views[f"view {v + 1} ({['image', 'text', 'audio', 'table'][v % 4]})"] = centres[y] + rng.normal(
+            0, 1 + v * 0.3, (n, 2)
+        )
     return views, y
 
 
@@ -93,7 +95,10 @@ def panel() -> None:
         st.markdown(f"**round** {rnd} · **seeds** {len(st.session_state.demo_seeds)}")
         item = st.session_state.demo_item
         if item is not None:
-            st.markdown(f"**Item {item}** · class {int(labels[item])} · {'seed' if item in st.session_state.demo_seeds else 'not a seed'}")
+            st.markdown(
+                f"**Item {item}** · class {int(labels[item])} · "
+                f"{'seed' if item in st.session_state.demo_seeds else 'not a seed'}"
+            )
         st.caption("events: " + " ".join(st.session_state.demo_events[-5:]))
         st.caption(f"server time {1000 * (time.perf_counter() - t0):.0f} ms")
 

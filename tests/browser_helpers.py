@@ -52,7 +52,10 @@ def free_port() -> int:
 def running_app(
     log_path: Path, timeout: float = 60.0, env: dict[str, str] | None = None, script: str = "app.py"
 ) -> Iterator[str]:
-    """Run ``streamlit run <script>`` (default app.py) on a free port; yield its URL; stop it (and its children) afterwards."""
+    """Run ``streamlit run <script>`` (default app.py) on a free port; yield its URL.
+
+    Stops it (and its children) afterwards.
+    """
     port = free_port()
     cmd = [
         sys.executable, "-m", "streamlit", "run", script,
@@ -60,12 +63,12 @@ def running_app(
         "--server.port", str(port),
         "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
+    ]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
             start_new_session=True,
-        )  # fmt: skip
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + timeout

@@ -112,7 +112,9 @@ class FakeEncoders:
         )
 
 
-def save_image(path: Path, kind: str, colour: tuple[int, int, int] = (200, 30, 60), size: tuple[int, int] = (40, 30)) -> Path:
+def save_image(
+    path: Path, kind: str, colour: tuple[int, int, int] = (200, 30, 60), size: tuple[int, int] = (40, 30)
+) -> Path:
     """Write a small image of ``kind``: png, gif, cmyk (JPEG), rgba (PNG), palette, jpeg, webp, truncated."""
     from PIL import Image
 

@@ -15,17 +15,16 @@ from cmcsl_core.annotations.formats import (
     export_labels,
     format_for,
     label_studio_config,
-    label_studio_tasks,
     read_label_file,
 )
 from cmcsl_core.annotations.provenance import labels_from_seeds, labels_with_annotations
-from cmcsl_core.method.request import LabelRequest
 from cmcsl_core.annotations.queue import disagreement_gap, queue_table, review_queue, scaled_distances
 from cmcsl_core.annotations.store import AnnotationStore, HumanLabels
 from cmcsl_core.annotations.suggest import alternative_labels, label_change_matrix, suggest_next
 from cmcsl_core.errors import CMCSLError, SeedError
 from cmcsl_core.method.labeling import cross_modal_labels, propagate
 from cmcsl_core.method.preprocessing import preprocess_features
+from cmcsl_core.method.request import LabelRequest
 from cmcsl_core.method.seeds import draw_seeds
 from cmcsl_core.tables import label_table
 from tests.helpers_core import synthetic_features
@@ -89,7 +88,9 @@ def test_request_version_reads_the_store(fs, tmp_path) -> None:
     got = labels_with_annotations(fs, request, store)
     want = labels_from_seeds(fs, request.seed_indices(fs), store.current(), "l2")
     assert got.preprocessing == "l2" and np.array_equal(got.final_labels, want.final_labels)
-    assert got.provenance == want.provenance and got.counts()["seed"] == 9 - len(set(request.seed_indices(fs)) & {2, 40})
+    assert got.provenance == want.provenance and got.counts()["seed"] == 9 - len(
+        set(request.seed_indices(fs)) & {2, 40}
+    )
 
 
 def test_only_human_labels_no_seeds(fs) -> None:
@@ -150,7 +151,9 @@ def test_review_queue_order_and_filters(fs) -> None:
     for m, name in enumerate(fs.modality_names):
         seed_item = int(row[f"seed_{name}"])
         assert fs.class_names[fs.y[seed_item]] == row[f"label_{name}"]
-        dist = np.linalg.norm(preprocess_features(fs.X, "l2std")[m][i] - preprocess_features(fs.X, "l2std")[m][seed_item])
+        dist = np.linalg.norm(
+            preprocess_features(fs.X, "l2std")[m][i] - preprocess_features(fs.X, "l2std")[m][seed_item]
+        )
         assert row[f"distance_{name}"] == pytest.approx(dist)
 
 

@@ -109,7 +109,7 @@ def test_replay_matches_a_brute_force_replay_on_random_histories(fs, store) -> N
     rng = np.random.default_rng(0)
     who = ["a", "b", "c"]
     expected: dict[int, list[tuple[str, str, int]]] = {}  # item -> stack of (label, annotator, id)
-    for step in range(120):
+    for _step in range(120):
         name = who[rng.integers(3)]
         if rng.random() < 0.3:
             try:
@@ -294,7 +294,7 @@ def test_two_processes_writing_at_once_lose_nothing(fs, tmp_path) -> None:
         time.sleep(0.01)
     go.touch()
     outs = [p.communicate(timeout=240) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (_out, err) in zip(procs, outs):
         assert p.returncode == 0, err
     hist = AnnotationStore(fs, db).history()
     assert len(hist) == 2 * count

@@ -19,24 +19,35 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers_app import (  # noqa: F401  (no_background_umap: a fixture)
+    CLUSTERS,
+    CURVES,
+    HOME,
+    HOW,
+    ROOT,
+    assert_clean,
+    code_lines,
+    no_background_umap,
+    parse_shown,
+    plotly_charts,
+    run_page,
+    run_shown,
+    shown_command,
+)
 from sklearn.metrics import balanced_accuracy_score
 from streamlit.testing.v1 import AppTest
 
 from cmcsl_core.cli import curve as curve_cli
 from cmcsl_core.cli import main as cli_main
 from cmcsl_core.cli import self_label as label_cli
-from cmcsl_core.evaluation.config import CurveConfig
 from cmcsl_core.datasets.features import load_features
+from cmcsl_core.evaluation.config import CurveConfig
 from cmcsl_core.method.request import LabelRequest
 from cmcsl_core.tables import label_csv
 from cmcsl_studio_ui.scatter import ScatterEvent
 from cmcsl_studio_ui.seeding import plan_view_events
 from cmcsl_studio_ui.settings import Settings
 from cmcsl_studio_ui.url import ignored_params, settings_from_params, settings_to_params
-from helpers_app import (  # noqa: F401  (no_background_umap: a fixture)
-    CLUSTERS, CURVES, HOME, HOW, ROOT, assert_clean, code_lines, no_background_umap,
-    parse_shown, plotly_charts, run_page, run_shown, shown_command,
-)
 
 PAGES = {HOME: 1, CLUSTERS: 0, CURVES: 1, HOW: 2}  # plotly charts each page draws at least (Clusters: linked views)
 TITLES = {HOME: "CMCSL studio", CLUSTERS: "Clusters", CURVES: "BAC curves", HOW: "How CMCSL works"}
@@ -81,7 +92,9 @@ def test_the_navigation_lists_every_page_script_once() -> None:
     """A script in pages/ missing from page.PAGES would have no link in the sidebar's navigation."""
     from cmcsl_studio_ui.page import PAGES as NAV
 
-    assert sorted(p.script for p in NAV) == sorted(["app.py", *(f"pages/{f.name}" for f in (ROOT / "pages").glob("*.py"))])
+    assert sorted(p.script for p in NAV) == sorted(
+        ["app.py", *(f"pages/{f.name}" for f in (ROOT / "pages").glob("*.py"))]
+    )
     assert len({p.title for p in NAV}) == len(NAV)
 
 
@@ -200,7 +213,9 @@ def test_clusters_numbers_and_download_are_what_the_shown_command_lines_compute(
     assert label_cli.request_from_args(parse_shown(label)) == request.validated()
 
 
-def test_home_and_how_pages_show_the_same_numbers_as_the_clusters_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_home_and_how_pages_show_the_same_numbers_as_the_clusters_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     params = {"subset": "DS", "b": "2", "seed": "3"}
     clusters = run_page(CLUSTERS, **params)
     home = run_page(HOME, **params)
@@ -298,7 +313,12 @@ def test_hand_picked_seeds_from_the_url_and_from_the_seed_list() -> None:
     assert_clean(at)
     assert at.query_params["seeds"] == "5,6,7,4000"
     (note,) = [i.value for i in at.info if i.value.startswith("Seeds changed")]
-    assert note.startswith("Seeds changed: added #5 (") and "#4000 (" in note and "removed #1 (" in note and "Now 4 seeds" in note
+    assert (
+        note.startswith("Seeds changed: added #5 (")
+        and "#4000 (" in note
+        and "removed #1 (" in note
+        and "Now 4 seeds" in note
+    )
     assert "--seeds 5,6,7,4000" in shown_command(at, "label")
     back = [b for b in at.button if b.label == "Back to random seeds"]
     back[0].click().run()
@@ -425,7 +445,7 @@ def test_a_link_with_unknown_or_invalid_values_says_once_what_it_ignored() -> No
     assert ignored_params({"b": "0", "seed": "-1", "seeds": "a,b"}) == [
         "b=0 (outside 1..500; using 1)", "seed=-1 (outside 0..2,147,483,647; using 0)",
         "seeds=a,b (not a list of item numbers; using random seeds)",
-    ]  # fmt: skip
+    ]
 
 
 def test_a_bad_seed_list_is_an_error_message_not_a_traceback() -> None:

@@ -9,12 +9,18 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from cmcsl_core.evaluation.fusion_study import PUBLISHED_FUSION, FusionStudyConfig
 from helpers_app import (  # noqa: F401  (no_background_umap: a fixture)
-    CURVES, assert_clean, no_background_umap, parse_shown, plotly_charts, run_page, run_shown,
+    CURVES,
+    assert_clean,
+    no_background_umap,
+    parse_shown,
+    plotly_charts,
+    run_page,
+    run_shown,
     shown_command,
 )
+
+from cmcsl_core.evaluation.fusion_study import PUBLISHED_FUSION, FusionStudyConfig
 
 pytestmark = pytest.mark.usefixtures("no_background_umap")
 
@@ -51,11 +57,18 @@ def test_fused_methods_are_drawn_as_lines_and_compared_in_a_fused_tab() -> None:
     assert all("(fused)" in t["hovertemplate"] and t["line"]["dash"] == "dashdot" for t in cmcsl_mla)
     assert [t.label for t in at.tabs][-1] == "fused"
     # the fused tab's F-test compares each CMCSL fusion with the late fusion by the same rule
-    pairs = {(a, b) for df in at.dataframe if {"a", "b"} <= set(df.value.columns) for a, b in zip(df.value["a"], df.value["b"])}
+    pairs = {
+        (a, b)
+        for df in at.dataframe
+        if {"a", "b"} <= set(df.value.columns)
+        for a, b in zip(df.value["a"], df.value["b"])
+    }
     assert ("CMCSL-MLA", "LF-MLA") in pairs and ("CMCSL-DRA", "LF-DRA") in pairs
 
 
-def test_fusion_section_csv_and_command_line_agree_with_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fusion_section_csv_and_command_line_agree_with_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     at = run_page(CURVES, subset="DS")
     at.number_input(key="curve_repeats").set_value(1)
     at.slider(key="curve_b").set_value((1, 2))

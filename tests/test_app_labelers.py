@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers_app import CLUSTERS, CURVES, HOW, REVIEW, ROOT, assert_clean, press, run_page
 from streamlit.testing.v1 import AppTest
 
 from cmcsl_core.annotations import HumanLabels, labels_from_seeds, review_queue
@@ -15,7 +16,6 @@ from cmcsl_core.method.request import LabelRequest
 from cmcsl_studio_ui.answers import record_answer, session_answers
 from cmcsl_studio_ui.settings import Settings
 from cmcsl_studio_ui.url import settings_from_params, settings_to_params
-from helpers_app import CLUSTERS, CURVES, HOW, REVIEW, ROOT, assert_clean, press, run_page
 
 TIMEOUT = 240
 
@@ -62,7 +62,9 @@ def test_clusters_shows_the_chosen_labelers_labels(fs) -> None:
 def test_how_page_follows_the_labeler() -> None:
     at = run_page(HOW, timeout=TIMEOUT, labeler="ls")
     assert_clean(at)
-    assert any("These steps follow the labeler chosen in the sidebar: **Label spreading**" in c.value for c in at.caption)
+    assert any(
+        "These steps follow the labeler chosen in the sidebar: **Label spreading**" in c.value for c in at.caption
+    )
     at.button[1].click().run()  # Next: step 2
     assert "spread over a graph" in at.info[0].value
 

@@ -14,21 +14,21 @@ import shlex
 import time
 from pathlib import Path
 
+import helpers_app
 import numpy as np
 import pytest
+from helpers_app import CLUSTERS, CURVES, HOME, HOW, assert_clean, code_lines, no_background_umap  # noqa: F401  (a fixture)
 from streamlit.testing.v1 import AppTest
 
 from cmcsl_core.cli import main as cli_main
+from cmcsl_core.constants import LABEL_SEED
 from cmcsl_core.datasets import builtin
 from cmcsl_core.datasets.builtin import BUILTIN_MVSA_LABEL, load_builtin_mvsa
 from cmcsl_core.datasets.features import load_features
 from cmcsl_core.evaluation.metrics import human_disagreement
 from cmcsl_core.method.request import LabelRequest
-from cmcsl_core.constants import LABEL_SEED
 from cmcsl_studio_ui.settings import MVSA_BUILTIN, source_label
 from cmcsl_studio_ui.thumbs import thumbnail_data_url
-import helpers_app
-from helpers_app import CLUSTERS, CURVES, HOME, HOW, assert_clean, code_lines, no_background_umap  # noqa: F401  (a fixture)
 
 TIMEOUT = 300
 
@@ -125,7 +125,8 @@ def test_clusters_metrics_match_the_cli_on_the_shown_command_lines(
         assert cli_main(shlex.split(line)[3:]) == 0
     out = capsys.readouterr().out
     m = re.search(
-        r"(\d+) non-seed items with both human labels: annotators disagree on (\d+) \(([\d.]+)%\), CMCSL's UNI labels on (\d+) \(([\d.]+)%\), both on (\d+); "
+        r"(\d+) non-seed items with both human labels: annotators disagree on (\d+) \(([\d.]+)%\), "
+        r"CMCSL's UNI labels on (\d+) \(([\d.]+)%\), both on (\d+); "
         r"precision ([\d.]+), recall ([\d.]+), F1 ([\d.]+)",
         out,
     )

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from helpers_app import run_shown
+
 from tests.browser_helpers import browser_page, wait_for_views, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -36,7 +36,9 @@ def assert_clean(pg) -> None:
 def shown_lines(pg, verb: str) -> list[str]:
     """The ``python -m cmcsl_core VERB ...`` lines in the page's code blocks."""
     texts = pg.locator('[data-testid="stCode"] code').all_text_contents()
-    return [ln.strip() for t in texts for ln in t.splitlines() if ln.strip().startswith(f"python -m cmcsl_core {verb} ")]
+    return [
+        ln.strip() for t in texts for ln in t.splitlines() if ln.strip().startswith(f"python -m cmcsl_core {verb} ")
+    ]
 
 
 def shown_command(pg, verb: str) -> str:
@@ -90,7 +92,9 @@ def small_curve(pg, url: str) -> None:
     assert_clean(pg)
 
 
-def test_clusters_labels_csv_is_the_clis_file(app_url: str, page, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_clusters_labels_csv_is_the_clis_file(
+    app_url: str, page, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     page.goto(f"{app_url}/Clusters")
     wait_for_views(page)
     wait_idle(page)

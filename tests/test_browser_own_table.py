@@ -13,15 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from cmcsl_studio_ui.scatter.browser import click_item, hover_item
-from tests.browser_helpers import browser_page, running_app, wait_for_views, wait_idle
 from cmcsl_core.encoders.thumbnails import THUMBNAIL_SIZE, placeholder_thumbnail
+from cmcsl_studio_ui.scatter.browser import click_item, hover_item
 from cmcsl_studio_ui.thumbs import item_thumbnail
+from tests.browser_helpers import browser_page, running_app, wait_for_views, wait_idle
 from tests.helpers_own_table import COLS_PARAM, MOVED, load_own_table, make_own_table, paths_only_feature_file
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-BROKEN_IMAGES = """() => [...document.querySelectorAll('img')].filter(im => im.complete && im.naturalWidth === 0 && im.src).length"""
+BROKEN_IMAGES = (
+    "() => [...document.querySelectorAll('img')]"
+    ".filter(im => im.complete && im.naturalWidth === 0 && im.src).length"
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,16 +33,25 @@ def own_app(tmp_path_factory: pytest.TempPathFactory):
     table = make_own_table(folder / "table")
     out, _ = paths_only_feature_file(make_own_table(folder / "export"), folder / "tweets.npz")
     env = {"CMCSL_NO_BACKGROUND_UMAP": "1", "CMCSL_DB": str(folder / "labels.sqlite"), "CMCSL_ANNOTATOR": "tester",
-           "CMCSL_CACHE_DIR": str(folder / "cache")}  # fmt: skip
+           "CMCSL_CACHE_DIR": str(folder / "cache")}
     with running_app(folder / "streamlit.log", env=env) as url:
-        yield url, f"source=table&path={table}&cols={COLS_PARAM}&b=2", load_own_table(table), out, folder / "streamlit.log"
+        yield (
+            url,
+            f"source=table&path={table}&cols={COLS_PARAM}&b=2",
+            load_own_table(table),
+            out,
+            folder / "streamlit.log",
+        )
 
 
 def shown_bytes(frame) -> bytes:
     """The bytes of the tooltip's picture, as the browser fetched them."""
-    return bytes(frame.evaluate(
-        "async () => Array.from(new Uint8Array(await (await fetch(document.getElementById('tooltip-img').src)).arrayBuffer()))"
-    ))  # fmt: skip
+    return bytes(
+        frame.evaluate(
+            "async () => Array.from(new Uint8Array("
+            "await (await fetch(document.getElementById('tooltip-img').src)).arrayBuffer()))"
+        )
+    )
 
 
 def pictures_shown(pg, within: str) -> int:
@@ -47,7 +59,7 @@ def pictures_shown(pg, within: str) -> int:
     return int(pg.evaluate(
         "(sel) => [...document.querySelectorAll(sel + ' img')].filter(im => im.complete && im.naturalWidth > 0).length",
         within,
-    ))  # fmt: skip
+    ))
 
 
 def test_tooltip_panel_card_and_home_show_the_tables_pictures(own_app, browser, tmp_path: Path) -> None:
@@ -68,7 +80,9 @@ def test_tooltip_panel_card_and_home_show_the_tables_pictures(own_app, browser, 
         click_item(pg, frame, 0, other)
         pg.locator(".st-key-item_panel").wait_for()
         wait_idle(pg)
-        pg.wait_for_function("() => [...document.querySelectorAll('.st-key-item_panel img')].some(im => im.naturalWidth > 0)")
+        pg.wait_for_function(
+            "() => [...document.querySelectorAll('.st-key-item_panel img')].some(im => im.naturalWidth > 0)"
+        )
         pg.screenshot(path=str(tmp_path / "clusters_own.png"))
         assert pg.evaluate(BROKEN_IMAGES) == 0
 
@@ -76,7 +90,8 @@ def test_tooltip_panel_card_and_home_show_the_tables_pictures(own_app, browser, 
         pg.locator(".st-key-review_card").wait_for(timeout=60_000)
         wait_idle(pg)
         pg.wait_for_function(
-            f"() => [...document.querySelectorAll('.st-key-review_card img')].filter(im => im.naturalWidth > 0).length >= {1 + fs.n_modalities}"
+            "() => [...document.querySelectorAll('.st-key-review_card img')]"
+            f".filter(im => im.naturalWidth > 0).length >= {1 + fs.n_modalities}"
         )  # the item and the nearest seed behind each modality's proposal
         assert pg.evaluate(BROKEN_IMAGES) == 0
         pg.screenshot(path=str(tmp_path / "review_own.png"))
@@ -84,12 +99,16 @@ def test_tooltip_panel_card_and_home_show_the_tables_pictures(own_app, browser, 
         pg.goto(f"{url}/?{query}")
         pg.locator(".st-key-home_examples").wait_for(timeout=60_000)
         wait_idle(pg)
-        pg.wait_for_function("() => [...document.querySelectorAll('.st-key-home_examples img')].filter(im => im.naturalWidth > 0).length >= 2")
+        pg.wait_for_function(
+            "() => [...document.querySelectorAll('.st-key-home_examples img')]"
+            ".filter(im => im.naturalWidth > 0).length >= 2"
+        )
         assert pg.evaluate(BROKEN_IMAGES) == 0
         pg.goto(f"{url}/How_CMCSL_works?{query}")  # a seed card per class, with its picture; Next to the last step
         wait_idle(pg)
         pg.wait_for_function(
-            f"() => [...document.querySelectorAll('[data-testid=stMain] img')].filter(im => im.naturalWidth > 0).length >= {fs.n_classes}"
+            "() => [...document.querySelectorAll('[data-testid=stMain] img')]"
+            f".filter(im => im.naturalWidth > 0).length >= {fs.n_classes}"
         )
         assert pg.evaluate(BROKEN_IMAGES) == 0
         for _ in range(4):
@@ -114,7 +133,8 @@ def test_tooltip_placeholder_for_a_missing_picture(own_app, browser) -> None:
         assert shown_bytes(frame) == placeholder_thumbnail(THUMBNAIL_SIZE)  # never a broken image
         hover_item(pg, frame, 0, MOVED + 1)
         frame.wait_for_function(
-            f"() => {{ const im = document.getElementById('tooltip-img'); return !im.hidden && im.naturalWidth > 0 && im.src.endsWith('/{MOVED + 1}.jpg'); }}"
+            "() => { const im = document.getElementById('tooltip-img'); "
+            f"return !im.hidden && im.naturalWidth > 0 && im.src.endsWith('/{MOVED + 1}.jpg'); }}"
         )
         assert shown_bytes(frame) != placeholder_thumbnail(THUMBNAIL_SIZE)
     text = log.read_text()

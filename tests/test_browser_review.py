@@ -49,7 +49,8 @@ def wait_keys_ready(pg, item: int | None = None, timeout: float = 30_000) -> Non
     wait_idle(pg)
     pg.wait_for_function(
         "(item) => { const s = window.__reviewKeys; return !!(s && s.active && s.data && !s.sent"
-        " && (item === null || s.data.item === item) && performance.now() - s.shownAt >= (s.dwellMs ?? s.data.dwell_ms) + 50); }",
+        " && (item === null || s.data.item === item)"
+        " && performance.now() - s.shownAt >= (s.dwellMs ?? s.data.dwell_ms) + 50); }",
         arg=None if item is None else int(item),
         timeout=timeout,
     )
@@ -86,7 +87,12 @@ def test_keys_label_undo_and_skip_in_the_browser(app, browser, tmp_path: Path) -
         wait_keys_ready(pg, queue[0])
         pg.keyboard.press("t")  # accept the text's label
         (a,) = wait_rows(store, 1)
-        assert (a.index, a.label, a.annotator, a.kind) == (queue[0], names[base.labels[1, queue[0]]], ANNOTATOR, "label")
+        assert (a.index, a.label, a.annotator, a.kind) == (
+            queue[0],
+            names[base.labels[1, queue[0]]],
+            ANNOTATOR,
+            "label",
+        )
         wait_item(pg, queue[1])
         wait_keys_ready(pg, queue[1])
 
@@ -135,7 +141,7 @@ def test_type_ahead_five_quick_presses_store_one_label_and_counters_stay_live(ap
             "() => { const s = [...document.querySelectorAll('[data-testid=stMarkdownContainer] strong')]"
             ".find(e => /^#\\d+$/.test(e.textContent)); return s && s.textContent.slice(1); }",
             timeout=60_000,
-        ).json_value())  # fmt: skip
+        ).json_value())
         wait_keys_ready(pg, first, timeout=60_000)
         left = int(metric(pg, "Left in the queue").replace(",", ""))
         mine = int(metric(pg, "Your labels"))

@@ -38,7 +38,9 @@ def served(tmp_path_factory: pytest.TempPathFactory, serve_app):
     outside.mkdir()
     fs = synthetic_features((30, 20, 25), with_ids=True, class_names=CLASSES)
     texts = tuple(f"Item {i} **not bold** https://t.co/a_{i}. ![y](http://{REMOTE}/y.png)" for i in range(fs.n_items))
-    save_features(FeatureSet(fs.modality_names, fs.X, fs.y, fs.class_names, ids=fs.ids, texts=texts), root / "class.npz")
+    save_features(
+        FeatureSet(fs.modality_names, fs.X, fs.y, fs.class_names, ids=fs.ids, texts=texts), root / "class.npz"
+    )
     save_features(fs, outside / "secret.npz")
     env = {
         "CMCSL_DATA_ROOT": str(root),
@@ -190,7 +192,7 @@ def test_an_uploaded_file_is_released_when_its_tab_closes(tmp_path_factory, serv
     tmp = tmp_path_factory.mktemp("upload")
     (tmp / "class-data").mkdir()
     env = {"CMCSL_DATA_ROOT": str(tmp / "class-data"), "XDG_DATA_HOME": str(tmp / "xdg"), "CMCSL_MAX_UPLOAD_MB": "20",
-           "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "2", "CMCSL_NO_BACKGROUND_UMAP": "1"}  # fmt: skip
+           "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "2", "CMCSL_NO_BACKGROUND_UMAP": "1"}
     url = serve_app(env=env)
     n = 400_000  # 2 x 400,000 x 12 float64: 77 MB once loaded, from an upload of well under 1 MB
     rng = np.random.default_rng(0)

@@ -54,7 +54,11 @@ def test_shipped_labels_follow_the_stated_rule():
     np.testing.assert_array_equal(fs.y, np.where(merged >= 0, merged, text))
     paper = load_builtin_mvsa("merged")
     assert paper.n_items == 4511
-    assert dict(zip(paper.class_names, paper.class_counts().tolist())) == {"positive": 2683, "neutral": 470, "negative": 1358}
+    assert dict(zip(paper.class_names, paper.class_counts().tolist())) == {
+        "positive": 2683,
+        "neutral": 470,
+        "negative": 1358,
+    }
     by_image = load_builtin_mvsa("image")
     assert by_image.n_items == 4869 and by_image.modality_labels is not None
     np.testing.assert_array_equal(by_image.y, by_image.modality_labels["image"])

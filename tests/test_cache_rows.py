@@ -29,7 +29,10 @@ class Counting:
 
     def __call__(self, todo: list[str]) -> dict[str, np.ndarray]:
         self.calls.append(list(todo))
-        return {"features": np.stack([row_of(k) for k in todo]), "reasons": np.asarray([k[:1] for k in todo], dtype=str)}
+        return {
+            "features": np.stack([row_of(k) for k in todo]),
+            "reasons": np.asarray([k[:1] for k in todo], dtype=str),
+        }
 
 
 def shards(identity: str = "enc") -> list[Path]:

@@ -17,18 +17,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers_core import REPO_ROOT, synthetic_features
 
 from cmcsl_core.cli import main
 from cmcsl_core.datasets.features import FeatureSet, load_features, save_features
 from cmcsl_core.errors import FeatureFileError
-from helpers_core import REPO_ROOT, synthetic_features
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "cmcsl_core", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
         env={**os.environ, **(env or {})},
-    )  # fmt: skip
+    )
 
 
 def one_error_line(proc: subprocess.CompletedProcess, *words: str) -> str:
@@ -109,7 +109,7 @@ def test_a_file_over_the_memory_budget_is_refused_before_loading(good, tmp_path)
         cli("label", "--features", str(good), "--b-class", "2", "--out", str(tmp_path / "o.csv"),
             env={"CMCSL_MEMORY_BUDGET_MB": "0.0001"}),
         "would take", "more than the", "CMCSL_MEMORY_BUDGET_MB",
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize("command", ["label", "curve"])
@@ -117,7 +117,7 @@ def test_a_file_over_the_memory_budget_is_refused_before_loading(good, tmp_path)
 def test_a_seed_out_of_range(good, tmp_path, command, seed) -> None:
     extra = ["--b-class", "2"] if command == "label" else ["--b-max", "2", "--repeats", "1"]
     one_error_line(cli(command, "--features", str(good), *extra, "--seed", seed, "--out", str(tmp_path / "o.csv")),
-                   "--seed", "between 0 and")  # fmt: skip
+                   "--seed", "between 0 and")
 
 
 @pytest.mark.parametrize("timeout", ["nan", "inf", "-1", "soon"])
@@ -126,13 +126,13 @@ def test_annotate_timeout_must_be_finite_seconds(good, tmp_path, timeout) -> Non
         cli("annotate", "--db", str(tmp_path / "a.sqlite"), "--features", str(good), "--item", "1", "--label",
             "class 0", "--timeout", timeout),
         "--timeout",
-    )  # fmt: skip
+    )
     assert not (tmp_path / "a.sqlite").exists()
 
 
 def test_an_output_under_proc_is_one_line(good) -> None:
     one_error_line(cli("label", "--features", str(good), "--b-class", "2", "--out", "/proc/labels.csv"),
-                   "cannot write /proc/labels.csv")  # fmt: skip
+                   "cannot write /proc/labels.csv")
 
 
 def test_a_full_disk_is_one_line(good, tmp_path, monkeypatch, capsys) -> None:
@@ -158,7 +158,7 @@ def test_grid_with_an_unreachable_scheduler_leaves_no_folder(tmp_path) -> None:
         "grid", "--source", "demo", "--subsets", "HR", "--b-max", "1", "--repeats", "1", "--backend", "dask",
         "--scheduler", "tcp://127.0.0.1:9", "--no-progress", "--out", str(out),
         env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"},
-    )  # fmt: skip
+    )
     one_error_line(proc, "cannot reach the Dask scheduler tcp://127.0.0.1:9")
     assert not (tmp_path / "new").exists()
 
@@ -191,7 +191,9 @@ def test_labels_import_reads_windows_1252(tmp_path) -> None:
     features = tmp_path / "f.npz"
     save_features(fs, features)
     csv = tmp_path / "labels.csv"
-    csv.write_bytes("id,label,annotator\n".encode() + f"{fs.ids[0]},café,José\n{fs.ids[1]},naïve,José\n".encode("cp1252"))
+    csv.write_bytes(
+        "id,label,annotator\n".encode() + f"{fs.ids[0]},café,José\n{fs.ids[1]},naïve,José\n".encode("cp1252")
+    )
     proc = cli("labels-import", "--db", str(tmp_path / "a.sqlite"), "--features", str(features), "--csv", str(csv))
     assert proc.returncode == 0, proc.stderr
     from cmcsl_core.annotations import AnnotationStore
@@ -203,7 +205,7 @@ def test_labels_import_reads_windows_1252(tmp_path) -> None:
 def test_string_features_say_what_is_wrong(tmp_path) -> None:
     fs = synthetic_features((20, 20))
     buf = {"modality_names": np.array(fs.modality_names), "y": fs.y, "class_names": np.array(fs.class_names),
-           fs.modality_names[0]: fs.X[0].astype(str), fs.modality_names[1]: fs.X[1]}  # fmt: skip
+           fs.modality_names[0]: fs.X[0].astype(str), fs.modality_names[1]: fs.X[1]}
     path = tmp_path / "strings.npz"
     np.savez(path, **buf)
     line = one_error_line(cli("label", "--features", str(path), "--b-class", "2", "--out", str(tmp_path / "o.csv")))
@@ -211,5 +213,7 @@ def test_string_features_say_what_is_wrong(tmp_path) -> None:
     bad_header = tmp_path / "odd.npz"
     with zipfile.ZipFile(bad_header, "w") as zf:
         zf.writestr("y.npy", b"\x93NUMPY\x01\x00" + (16).to_bytes(2, "little") + b"{'descr': 3}   \n")
-    line = one_error_line(cli("label", "--features", str(bad_header), "--b-class", "2", "--out", str(tmp_path / "o.csv")))
+    line = one_error_line(
+        cli("label", "--features", str(bad_header), "--b-class", "2", "--out", str(tmp_path / "o.csv"))
+    )
     assert "object" not in line and "header" in line

@@ -142,9 +142,9 @@ def test_variance_smoothing_from_the_rows_actually_used():
 
 def test_ef_and_lf_use_the_batched_gnb(monkeypatch):
     """EF and LF fit through GNBBatch like every other method (one GNB in cmcsl_core)."""
-    from cmcsl_core.evaluation import folds
     from helpers_core import synthetic_features
 
+    from cmcsl_core.evaluation import folds
     from cmcsl_core.evaluation.curve import run_curve
 
     fits = []

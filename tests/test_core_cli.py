@@ -6,17 +6,16 @@ import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers_core import REPO_ROOT, synthetic_features
 
-from cmcsl_core.evaluation.curve import run_curve
 from cmcsl_core.datasets.features import save_features
+from cmcsl_core.evaluation.curve import run_curve
 from cmcsl_core.method.labeling import propagate
 from cmcsl_core.method.seeds import draw_seeds
-from helpers_core import REPO_ROOT, synthetic_features
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -356,7 +355,8 @@ def test_running_one_command_imports_only_its_module():
     code = (
         "import sys; from cmcsl_core.cli import main\n"
         "try:\n    main(['curve', '--help'])\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in sys.modules if m.startswith('cmcsl_core.cli.') or m.startswith('cmcsl_core.encoders')))"
+        "print(sorted(m for m in sys.modules"
+        " if m.startswith('cmcsl_core.cli.') or m.startswith('cmcsl_core.encoders')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     loaded = out.strip().splitlines()[-1]

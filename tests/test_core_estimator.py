@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers_core import reference_labels, sklearn_preprocessor, synthetic_features
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-
 from sklearn.metrics import pairwise_distances
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
 from cmcsl_core.errors import CMCSLError
 from cmcsl_core.method.estimator import CrossModalSelfLabeling
-from helpers_core import reference_labels, sklearn_preprocessor, synthetic_features
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from helpers_core import sklearn_preprocessor, synthetic_features, weights_from
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score, pairwise_distances
@@ -17,7 +18,6 @@ from cmcsl_core.evaluation.config import CurveConfig
 from cmcsl_core.evaluation.curve import METHODS, check_methods, cv_splits, run_curve
 from cmcsl_core.method.preprocessing import l2_normalize
 from cmcsl_core.method.seeds import seed_order
-from helpers_core import sklearn_preprocessor, synthetic_features, weights_from
 
 FS = synthetic_features(class_sizes=(50, 30, 40), dims=(6, 4), seed=1)
 ALL = ("FULL", "PRE", "UNI", "CMCSL", "EF", "LF")
@@ -209,7 +209,9 @@ def test_preprocessing_is_fitted_on_training_rows_only(monkeypatch, preprocessin
         return real(Xfit, name)
 
     monkeypatch.setattr(evaluation, "fit_preprocessor", spy)
-    run_curve(fs, methods=ALL, preprocessing=preprocessing, b_values=[1], repeats=2, random_state=5, n_jobs=1)  # in order
+    run_curve(
+        fs, methods=ALL, preprocessing=preprocessing, b_values=[1], repeats=2, random_state=5, n_jobs=1
+    )  # in order
     splits = cv_splits(fs.y, 2, 5)
     assert len(seen) == len(splits) * fs.n_modalities
     for i, fitted_on in enumerate(seen):

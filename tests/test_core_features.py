@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers_core import synthetic_features
 
 from cmcsl_core import cache
-from cmcsl_core.errors import CMCSLError, FeatureFileError
 from cmcsl_core.datasets.features import FeatureSet, load_features, make_feature_set, save_features
+from cmcsl_core.errors import CMCSLError, FeatureFileError
 from cmcsl_core.fileio import write_atomically
-from helpers_core import synthetic_features
 
 
 def _assert_same(a: FeatureSet, b: FeatureSet) -> None:
@@ -369,7 +369,11 @@ def test_read_member_gives_what_numpy_gives(tmp_path, compressed) -> None:
         for key, value in MEMBERS.items():
             got = read_member(zf, key, "m.npz")
             want = archive[key]
-            assert got.dtype == want.dtype and got.shape == want.shape and got.flags.f_contiguous == want.flags.f_contiguous
+            assert (
+                got.dtype == want.dtype
+                and got.shape == want.shape
+                and got.flags.f_contiguous == want.flags.f_contiguous
+            )
             np.testing.assert_array_equal(got, want)
             np.testing.assert_array_equal(got, value)
 

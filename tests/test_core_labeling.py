@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers_core import assert_matches_reference, reference_labels, synthetic_features
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +19,6 @@ from cmcsl_core.method.labeling import (
     squared_norms,
 )
 from cmcsl_core.method.preprocessing import preprocess_features
-from helpers_core import assert_matches_reference, reference_labels, synthetic_features
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

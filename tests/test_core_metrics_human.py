@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers_core import synthetic_features
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import precision_recall_fscore_support
@@ -26,7 +27,6 @@ from cmcsl_core.evaluation.metrics import (
 )
 from cmcsl_core.method.labeling import propagate
 from cmcsl_core.method.seeds import draw_seeds
-from helpers_core import synthetic_features
 
 
 def with_human_labels(fs: FeatureSet, seed: int, unknown: float = 0.1, noise: float = 0.4) -> FeatureSet:
@@ -65,12 +65,19 @@ def labeled(seed: int, sizes=(40, 30, 35)) -> tuple[FeatureSet, object]:
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 10_000), unknown=st.floats(0.0, 0.5), noise=st.floats(0.0, 1.0))
 def test_scores_equal_a_brute_force_count_and_sklearn(seed: int, unknown: float, noise: float) -> None:
-    fs = with_human_labels(synthetic_features((30, 25, 20), dims=(4, 3), separation=0.7, seed=seed), seed, unknown, noise)
+    fs = with_human_labels(
+        synthetic_features((30, 25, 20), dims=(4, 3), separation=0.7, seed=seed), seed, unknown, noise
+    )
     result = propagate(fs, draw_seeds(fs.y, 2, seed))
     a, b = fs.modality_labels["visual"], fs.modality_labels["text"]
     got = disagreement_agreement(result, a, b)
     want = brute_force(result, a, b)
-    assert (got.n_items, got.n_cmcsl, got.n_human, got.n_both) == (want["n"], want["flagged"], want["relevant"], want["tp"])
+    assert (got.n_items, got.n_cmcsl, got.n_human, got.n_both) == (
+        want["n"],
+        want["flagged"],
+        want["relevant"],
+        want["tp"],
+    )
     prec = want["tp"] / (want["tp"] + want["fp"]) if want["flagged"] else math.nan
     rec = want["tp"] / (want["tp"] + want["fn"]) if want["relevant"] else math.nan
     assert got.precision == pytest.approx(prec, nan_ok=True)
@@ -132,7 +139,10 @@ def test_human_disagreement_uses_the_first_two_labelled_modalities() -> None:
 def test_cli_label_prints_the_same_scores(tmp_path, capsys) -> None:
     fs, _ = labeled(7)
     path = save_features(fs, tmp_path / "human.npz")
-    assert cli_main(["label", "--features", str(path), "--b-class", "3", "--seed", "7", "--out", str(tmp_path / "l.csv")]) == 0
+    assert (
+        cli_main(["label", "--features", str(path), "--b-class", "3", "--seed", "7", "--out", str(tmp_path / "l.csv")])
+        == 0
+    )
     out = capsys.readouterr().out
     back = load_features(path)
     want = human_disagreement(back, propagate(back, draw_seeds(back.y, 3, 7)))

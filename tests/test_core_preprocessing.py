@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers_core import SKLEARN_PREPROCESSINGS, sklearn_preprocessor
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,8 +17,6 @@ from cmcsl_core.method.preprocessing import (
     preprocess,
     preprocess_features,
 )
-from helpers_core import SKLEARN_PREPROCESSINGS, sklearn_preprocessor
-
 
 
 def _data(seed: int, n: int = 80, d: int = 7) -> np.ndarray:

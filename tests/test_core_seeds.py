@@ -67,7 +67,9 @@ def test_uniform_over_a_class():
 
 
 def test_b_class_larger_than_a_class():
-    with pytest.raises(SeedError, match=r"b_class=13 is larger than class 'class 1', the smallest class, which has only 12 item\(s\)"):
+    with pytest.raises(
+        SeedError, match=r"b_class=13 is larger than class 'class 1', the smallest class, which has only 12 item\(s\)"
+    ):
         draw_seeds(Y, 13, random_state=0)
     with pytest.raises(SeedError, match=r"class 'Romance'.*only 12 item\(s\); the largest valid b_class is 12"):
         draw_seeds(Y, 13, random_state=0, class_names=["Horror", "Romance", "Drama"])
@@ -82,7 +84,10 @@ def test_b_class_larger_than_a_class():
 def test_b_class_error_names_the_smallest_class():
     # the first class too small for b_class=6 has 5 items, but the limit is the last one's 3
     y = np.repeat([0, 1, 2], [5, 9, 3])
-    with pytest.raises(SeedError, match=r"class 'satire', the smallest class, which has only 3 item\(s\); the largest valid b_class is 3$"):
+    with pytest.raises(
+        SeedError,
+        match=r"class 'satire', the smallest class, which has only 3 item\(s\); the largest valid b_class is 3$",
+    ):
         draw_seeds(y, 6, random_state=0, class_names=["fake", "real", "satire"])
     assert draw_seeds(y, 3, random_state=0).size == 9
     # an empty class: no b_class can help; the message says so (main's wording for an empty class)

@@ -12,6 +12,7 @@ import csv
 
 import numpy as np
 import pytest
+from helpers_core import REPO_ROOT
 
 from cmcsl_core.cache import cache_dir
 from cmcsl_core.datasets.sources import load_source
@@ -26,8 +27,6 @@ from cmcsl_core.datasets.sources.demo import (
 from cmcsl_core.errors import SourceError
 from cmcsl_core.evaluation.config import CurveConfig
 from cmcsl_core.evaluation.curve import run_curve
-from helpers_core import REPO_ROOT
-
 
 # The paper's protocol for the main comparison: GNB, L2+STD, 5 x 2 CV, b_class = 1..20, the authors'
 # (oracle) class weights. A handful of subsets keeps this affordable in CI: binary ones of different
@@ -86,7 +85,9 @@ def test_demo_lands_near_the_published_levels(name, paper_protocol_levels):
         demo = {method: float(table.loc[m, method]) for method in TOLERANCE}
         paper = {method: PUBLISHED[(name, m, method)] for method in TOLERANCE}
         for method, tol in TOLERANCE.items():
-            assert abs(demo[method] - paper[method]) <= tol, f"{name} {m}: {method} {demo[method]:.3f} vs paper {paper[method]:.3f}"
+            assert abs(demo[method] - paper[method]) <= tol, (
+                f"{name} {m}: {method} {demo[method]:.3f} vs paper {paper[method]:.3f}"
+            )
         if paper["UNI"] - paper["PRE"] > 0.02 and (name, m) not in PRE_ABOVE_UNI_KNOWN:
             assert demo["PRE"] < demo["UNI"], f"{name} {m}: PRE not below UNI: demo {demo}, paper {paper}"
 
@@ -161,7 +162,9 @@ def test_preprocessing_changes_cmcsl_as_in_the_paper():
     """
     fs = make_demo("HM")
     tables = {
-        prep: run_curve(fs, CurveConfig(methods=("UNI", "CMCSL"), preprocessing=prep, b_values=(2, 5, 10), repeats=2)).overall()
+        prep: run_curve(
+            fs, CurveConfig(methods=("UNI", "CMCSL"), preprocessing=prep, b_values=(2, 5, 10), repeats=2)
+        ).overall()
         for prep in ("raw", "l2", "l2std")
     }
     raw, l2, l2std = tables["raw"], tables["l2"], tables["l2std"]

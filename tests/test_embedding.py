@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from cmcsl_core.cache import cache_dir
-from cmcsl_core.views.embedding import cached_umap, fingerprint, pca_2d, shipped_embedding, umap_2d, umap_key
-from cmcsl_core.method.preprocessing import PREPROCESSINGS
 from cmcsl_core.datasets.subsets import DATA_DIR
+from cmcsl_core.method.preprocessing import PREPROCESSINGS
+from cmcsl_core.views.embedding import cached_umap, fingerprint, pca_2d, shipped_embedding, umap_2d, umap_key
 
 
 def blobs(n: int = 240, d: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -106,7 +106,9 @@ def test_shipped_demo_hr_views_match_the_current_demo() -> None:
 
 
 @pytest.mark.slow
-def test_umap_2d_reports_its_stages_and_uses_the_exact_neighbour_graph(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+def test_umap_2d_reports_its_stages_and_uses_the_exact_neighbour_graph(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
     """From 4,096 items on, the neighbour graph is exact (scikit-learn) and handed to umap."""
     monkeypatch.setenv("CMCSL_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("NUMBA_CACHE_DIR", os.environ.get("NUMBA_CACHE_DIR") or str(tmp_path / "numba"))
@@ -114,7 +116,7 @@ def test_umap_2d_reports_its_stages_and_uses_the_exact_neighbour_graph(monkeypat
     stages: list[str] = []
     xy = umap_2d(X, 3, stage=stages.append)
     assert stages == ["loading umap (the first use on a machine compiles it)",
-                      "finding the 15 nearest neighbours of 4,200 items", "laying out 4,200 items"]  # fmt: skip
+                      "finding the 15 nearest neighbours of 4,200 items", "laying out 4,200 items"]
     centroids = np.stack([xy[y == k].mean(axis=0) for k in range(3)])
     pred = np.argmin(((xy[:, None, :] - centroids[None]) ** 2).sum(axis=2), axis=1)
     assert np.mean(pred == y) > 0.95

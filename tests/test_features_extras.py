@@ -72,7 +72,10 @@ def test_save_load_round_trip(tmp_path):
     [
         ({"modality_labels": {"audio": np.zeros(5, int)}}, "'labels_audio' names no modality"),
         ({"modality_labels": {"image": np.zeros(4, int)}}, "'labels_image' must hold 5 labels"),
-        ({"modality_labels": {"image": np.array([0, 1, 2, 3, 0])}}, r"must lie in -1\.\.2 \(-1 = unknown\); found 0\.\.3"),
+        (
+            {"modality_labels": {"image": np.array([0, 1, 2, 3, 0])}},
+            r"must lie in -1\.\.2 \(-1 = unknown\); found 0\.\.3",
+        ),
         ({"modality_labels": {"image": np.array([0, 1, -2, 0, 0])}}, r"found -2\.\.1"),
         ({"modality_labels": {"image": np.array([0.5] * 5)}}, "must hold integer labels"),
         ({"thumbnails": (b"",) * 4}, "'thumbnails' has 4 entries but there are 5 items"),

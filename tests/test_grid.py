@@ -121,7 +121,9 @@ def test_own_repeated_stratified_kfold_equals_sklearn(seed):
     for y in (rng.integers(0, 4, 101), np.repeat([3, 1, 2], [10, 31, 7])[rng.permutation(48)], rng.integers(5, 7, 20)):
         for n_splits, n_repeats in ((2, 5), (3, 2)):
             ours = list(repeated_stratified_kfold(y, n_splits, n_repeats, seed))
-            theirs = list(RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed).split(y, y))
+            theirs = list(
+                RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed).split(y, y)
+            )
             assert len(ours) == len(theirs)
             for (a, b), (c, d) in zip(ours, theirs):
                 assert np.array_equal(a, c) and np.array_equal(b, d)

@@ -104,7 +104,9 @@ def _with_images(fs: FeatureSet, folder: Path) -> FeatureSet:
         p.write_bytes(b"\xff\xd8\xff")  # the export only references files: their bytes do not matter
         paths.append(str(p))
     paths[3] = ""
-    return replace(fs, image_paths=tuple(paths), texts=tuple(f"text of {i} with *stars* & <tags>" for i in range(fs.n_items)))
+    return replace(
+        fs, image_paths=tuple(paths), texts=tuple(f"text of {i} with *stars* & <tags>" for i in range(fs.n_items))
+    )
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +117,9 @@ def fs() -> FeatureSet:
 def _human(index: list[int], labels: list[int], who: str) -> HumanLabels:
     order = np.argsort(index)
     idx = np.asarray(index, dtype=np.int64)[order]
-    return HumanLabels(idx, np.asarray(labels, dtype=np.int64)[order], tuple(who for _ in index), np.arange(1, len(index) + 1))
+    return HumanLabels(
+        idx, np.asarray(labels, dtype=np.int64)[order], tuple(who for _ in index), np.arange(1, len(index) + 1)
+    )
 
 
 def test_export_imports_into_its_own_config(fs: FeatureSet, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from helpers_core import reference_labels, synthetic_features
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
@@ -32,8 +33,6 @@ from cmcsl_core.method.labeling import cross_modal_labels
 from cmcsl_core.method.preprocessing import preprocess_features
 from cmcsl_core.method.seeds import draw_seeds
 from cmcsl_core.method.spreading import class_mass_normalise, one_hot, spread, spread_many
-
-from helpers_core import reference_labels, synthetic_features
 
 # scikit-learn warns when its 30 spreading steps do not converge; that truncation is what we compare with
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -285,7 +284,9 @@ def test_class_mass_normalisation():
 def test_unbalanced_labels_inject_equal_mass_per_class():
     Y = balanced_one_hot(6, np.array([0, 1, 2, 3]), np.array([0, 0, 0, 1]), 2)
     np.testing.assert_allclose(Y[:4].sum(axis=0), [2.0, 2.0])  # 3 items of class 0 and 1 of class 1
-    np.testing.assert_array_equal(balanced_one_hot(4, np.array([0, 1]), np.array([0, 1]), 2), one_hot(4, [0, 1], [0, 1], 2))
+    np.testing.assert_array_equal(
+        balanced_one_hot(4, np.array([0, 1]), np.array([0, 1]), 2), one_hot(4, [0, 1], [0, 1], 2)
+    )
 
 
 # ------------------------------------------------------------------------------------------ nearest-seed labelers

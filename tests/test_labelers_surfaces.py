@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from helpers_core import REPO_ROOT, synthetic_features
 
 from cmcsl_core.annotations.queue import QUEUE_ORDERS, default_queue_order, least_confident, review_queue
 from cmcsl_core.annotations.simulate import ORDERS, proposal_agreement, simulate_review
@@ -20,6 +21,7 @@ from cmcsl_core.cli import build_parser
 from cmcsl_core.cli.self_label import request_from_args
 from cmcsl_core.constants import LABELS
 from cmcsl_core.datasets.features import save_features
+from cmcsl_core.errors import CMCSLError
 from cmcsl_core.evaluation.config import LABELER_METHODS, CurveConfig
 from cmcsl_core.evaluation.curve import run_curve
 from cmcsl_core.evaluation.fusion_study import FusionStudyConfig, fusion_splits, run_fusion_study
@@ -34,16 +36,13 @@ from cmcsl_core.method.labeling import cross_modal_labels
 from cmcsl_core.method.preprocessing import fit_preprocessor, preprocess_features
 from cmcsl_core.method.request import LabelRequest
 from cmcsl_core.method.seeds import draw_seeds, seed_order
-from cmcsl_core.errors import CMCSLError
-
-from helpers_core import REPO_ROOT, synthetic_features
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "cmcsl_core", *args], cwd=REPO_ROOT, env=dict(os.environ), capture_output=True,
         text=True, timeout=300,
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +176,7 @@ def test_curve_command_round_trips_the_new_flags():
 
 def test_grid_tables_rank_the_labelers_and_old_grids_resume(tmp_path, fs):
     spec = GridSpec(source="demo", subsets=("HR", "DS"), methods=("CMCSL", "CM-LS"), b_values=(1, 2), repeats=1,
-                    label_quality=True)  # fmt: skip
+                    label_quality=True)
     run_grid(spec, tmp_path / "g")
     frame = read_results(tmp_path / "g")
     assert {"CMCSL", "CM-LS"} == set(frame.loc[frame["modality"] == LABELS, "method"])

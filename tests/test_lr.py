@@ -33,7 +33,9 @@ def _noisy_tasks(y, k, rng):
     return tasks
 
 
-@pytest.mark.parametrize("sizes,dims,seed", [((60, 40, 50), (6, 4), 0), ((80, 70), (12, 5), 1), ((30, 45, 25, 40), (20, 8), 2)])
+@pytest.mark.parametrize(
+    "sizes,dims,seed", [((60, 40, 50), (6, 4), 0), ((80, 70), (12, 5), 1), ((30, 45, 25, 40), (20, 8), 2)]
+)
 def test_matches_sklearn_predictions_and_bac(sizes, dims, seed):
     fs = synthetic_features(sizes, dims, separation=0.8, seed=seed)
     rng = np.random.default_rng(seed)

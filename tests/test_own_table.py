@@ -17,13 +17,13 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+from helpers_app import CLUSTERS, HOME, HOW, REVIEW, assert_clean, run_page
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from cmcsl_core.datasets.sources import encoding as encoding_module
 from cmcsl_core.encoders.thumbnails import THUMBNAIL_SIZE, placeholder_thumbnail
 from cmcsl_studio_ui.thumbs import thumbnail_data_url
-from helpers_app import CLUSTERS, HOME, HOW, REVIEW, assert_clean, run_page
 from tests.helpers_items import FakeEncoders
 from tests.helpers_own_table import (
     BROKEN,
@@ -83,7 +83,10 @@ def test_the_table_source_offers_its_columns_and_lists_the_skipped_rows(own) -> 
     at = run_page(HOME, timeout=TIMEOUT, source="table", path=str(table))
     assert_clean(at)
     (info,) = [html.unescape(i.value) for i in at.info if i.value.startswith("Choose the table's")]
-    assert info == "Choose the table's image, text, label columns in the sidebar (its columns: tweet_id, photo, body, verdict)."
+    assert (
+        info
+        == "Choose the table's image, text, label columns in the sidebar (its columns: tweet_id, photo, body, verdict)."
+    )
     assert at.sidebar.selectbox(key="w_column_id").value == "(row numbers)"
     for role, name in (("id", "tweet_id"), ("image", "photo"), ("text", "body"), ("label", "verdict")):
         at.sidebar.selectbox(key=f"w_column_{role}").set_value(name).run()
@@ -97,7 +100,9 @@ def test_the_table_source_offers_its_columns_and_lists_the_skipped_rows(own) -> 
     assert reasons["t-missing"] == BROKEN["t-missing"] and reasons["t-nolabel"] == BROKEN["t-nolabel"]
     assert reasons["t-garbage"].startswith(BROKEN["t-garbage"]) and reasons["t000"] == "duplicate id"
     assert any(b.proto.label == "Download skipped.csv" for b in at.get("download_button"))
-    export = next(line for c in at.code for line in c.value.splitlines() if line.startswith("python -m cmcsl_core export"))
+    export = next(
+        line for c in at.code for line in c.value.splitlines() if line.startswith("python -m cmcsl_core export")
+    )
     assert "--image-column photo" in export and "--label-column verdict" in export and "--id-column tweet_id" in export
 
 

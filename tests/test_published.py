@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers_core import PAPER_DIR, REPO_ROOT, require_shared
 
-from cmcsl_core.errors import CMCSLError
 from cmcsl_core.datasets.published import (
     PUBLISHED_CSV,
     load_published,
@@ -17,7 +17,7 @@ from cmcsl_core.datasets.published import (
     published_table,
 )
 from cmcsl_core.datasets.subsets import load_subsets
-from helpers_core import PAPER_DIR, REPO_ROOT, require_shared
+from cmcsl_core.errors import CMCSLError
 
 PAPER = PAPER_DIR
 METHODS = ("FULL", "PRE", "UNI", "CMCSL")
@@ -163,7 +163,9 @@ def test_fusion_mc_and_preprocessing_match_raw_npy(paper):
 
 
 def test_shipped_csv_is_what_the_script_writes(paper, tmp_path):
-    spec = importlib.util.spec_from_file_location("make_published_results", REPO_ROOT / "data" / "make_published_results.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_published_results", REPO_ROOT / "data" / "make_published_results.py"
+    )
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
     spec.loader.exec_module(module)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers_app import REVIEW, assert_clean, press
 from streamlit.testing.v1 import AppTest
 
 from cmcsl_core.annotations import (
@@ -26,13 +27,12 @@ from cmcsl_core.annotations import (
 from cmcsl_core.annotations.formats import export_bytes
 from cmcsl_core.annotations.queue import default_queue_order
 from cmcsl_core.cli import build_parser
-from cmcsl_core.cli import self_label as label_cli
 from cmcsl_core.cli import main as cli_main
+from cmcsl_core.cli import self_label as label_cli
 from cmcsl_core.datasets.sources import SourceSpec
 from cmcsl_core.method.preprocessing import preprocess_features
 from cmcsl_core.method.request import LabelRequest
 from cmcsl_studio_ui.review import button_key, progress_metrics
-from helpers_app import REVIEW, assert_clean, press
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 180
@@ -96,7 +96,13 @@ def test_accept_override_skip_and_undo_write_the_database_and_move_to_the_next_i
     press(at, "t")
     store = AnnotationStore(fs, _env)
     (a,) = store.history()
-    assert (a.index, a.label, a.annotator, a.kind, a.previous) == (queue[0], names[base.labels[1, queue[0]]], ANNOTATOR, "label", None)
+    assert (a.index, a.label, a.annotator, a.kind, a.previous) == (
+        queue[0],
+        names[base.labels[1, queue[0]]],
+        ANNOTATOR,
+        "label",
+        None,
+    )
     assert shown_item(at) == queue[1]
     assert {m.label: m.value for m in at.metric}["Human labels"] == "1"
 
@@ -221,14 +227,16 @@ def test_suggestions_become_the_queue_and_the_command_line_reproduces_the_labels
     # downloads offered; the command line shown writes the labels of the database
     assert {b.proto.label for b in at.get("download_button")} >= {
         "Download labels.csv", "Download labels.parquet", "Download labels_label_studio.json",
-    }  # fmt: skip
+    }
     monkeypatch.chdir(tmp_path)
     lines = [ln for c in at.code for ln in c.value.splitlines()]
     export, labels = lines
     assert f"--db {shlex.quote(str(_env))}" in labels
     for line in (export, labels):
         assert cli_main(shlex.split(line)[3:]) == 0, line
-    assert (tmp_path / "labels.csv").read_bytes() == export_bytes(fs, labels_with_annotations(fs, request, store), "csv")
+    assert (tmp_path / "labels.csv").read_bytes() == export_bytes(
+        fs, labels_with_annotations(fs, request, store), "csv"
+    )
 
 
 def test_keys_typed_ahead_of_a_new_card_are_dropped(fs, _env: Path) -> None:
@@ -285,7 +293,14 @@ def test_previous_search_and_live_counters(fs, _env: Path) -> None:
     at.text_input(key="review_query").set_value(word).run()
     found = at.session_state["review_cursor"][1].queue
     assert found and all(word in (fs.texts[i] + " " + fs.item_name(i)).lower() for i in found)
-    assert set(found) <= set(int(i) for i in review_queue(labels_from_seeds(fs, page_request(at).seed_indices(fs), HumanLabels.empty(), page_request(at).preprocessing).result))
+    assert set(found) <= set(
+        int(i)
+        for i in review_queue(
+            labels_from_seeds(
+                fs, page_request(at).seed_indices(fs), HumanLabels.empty(), page_request(at).preprocessing
+            ).result
+        )
+    )
     at.text_input(key="review_query").set_value(f"#{queue[7]}").run()
     assert at.session_state["review_cursor"][1].queue == (queue[7],)
 
@@ -308,7 +323,9 @@ def test_more_like_this_labels_the_item_and_its_neighbours_in_one_transaction(fs
     assert at.session_state["review_cursor"][1].current != item  # the card moved on
 
 
-def test_more_like_this_on_clusters_labels_into_the_review_pages_database_as_its_annotator(fs, _env: Path, tmp_path: Path) -> None:
+def test_more_like_this_on_clusters_labels_into_the_review_pages_database_as_its_annotator(
+    fs, _env: Path, tmp_path: Path
+) -> None:
     """Locally the Clusters side panel labels into the database and under the name last chosen on the Review page."""
     at = run_review()
     other_db = tmp_path / "mine.sqlite"
@@ -316,7 +333,11 @@ def test_more_like_this_on_clusters_labels_into_the_review_pages_database_as_its
     at.sidebar.text_input(key="review_by").set_value("zoe").run()
     assert_clean(at)
     at.switch_page("pages/1_Clusters.py")
-    at.session_state["clusters_views"] = {"nonce": "apptest", "seq": 1, "events": [{"event": "click", "ids": [7], "view": "v", "seq": 1}]}
+    at.session_state["clusters_views"] = {
+        "nonce": "apptest",
+        "seq": 1,
+        "events": [{"event": "click", "ids": [7], "view": "v", "seq": 1}],
+    }
     at.session_state["panel_more_open"] = True
     at.run()
     assert_clean(at)

@@ -9,12 +9,19 @@ coordinates handshake (pure Python, no browser).
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
 from cmcsl_studio_ui.scatter import _Handshake, _take, _wants_points
-from cmcsl_studio_ui.scatter.browser import WsCounter, click_item, hover_item, lasso, scatter_frame, wait_draws, wait_ready
+from cmcsl_studio_ui.scatter.browser import (
+    WsCounter,
+    click_item,
+    hover_item,
+    lasso,
+    scatter_frame,
+    wait_draws,
+    wait_ready,
+)
 from tests.browser_helpers import browser_page, wait_idle
 
 N = 6864

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers_app import REVIEW, ROOT, TIMEOUT, press
 from streamlit.testing.v1 import AppTest
 
 from cmcsl_core.annotations import AnnotationStore, fingerprint
 from cmcsl_core.dataroot import REFUSAL
 from cmcsl_core.datasets.features import FeatureSet, load_features, save_features
 from cmcsl_studio_ui.settings import source_label
-from helpers_app import REVIEW, ROOT, TIMEOUT, press
 from tests.helpers_core import synthetic_features
 
 TEACHER = "pages/5_Teacher.py"
@@ -33,7 +33,9 @@ EVIL = ("Horror", "<b>Romance</b>", "![x](http://127.0.0.1:9/x.png)")
 
 def _features() -> FeatureSet:
     fs = synthetic_features((30, 20, 25), with_ids=True, class_names=EVIL)
-    texts = tuple(f"Item {i} **not bold** https://t.co/a_{i}. <img src=http://127.0.0.1:9/y.png>" for i in range(fs.n_items))
+    texts = tuple(
+        f"Item {i} **not bold** https://t.co/a_{i}. <img src=http://127.0.0.1:9/y.png>" for i in range(fs.n_items)
+    )
     return FeatureSet(fs.modality_names, fs.X, fs.y, fs.class_names, ids=fs.ids, texts=texts)
 
 
@@ -68,8 +70,12 @@ def run(page: str, at: AppTest | None = None, **params: str) -> AppTest:
 
 def shown_text(at: AppTest) -> str:
     """Everything the page shows as text (markdown, captions, errors, infos, code, widget labels)."""
-    parts = [e.value for kind in ("markdown", "caption", "error", "warning", "info", "success", "code") for e in at.get(kind)]
-    parts += [str(getattr(w, "label", "")) for kind in ("button", "text_input", "selectbox", "metric") for w in at.get(kind)]
+    parts = [
+        e.value for kind in ("markdown", "caption", "error", "warning", "info", "success", "code") for e in at.get(kind)
+    ]
+    parts += [
+        str(getattr(w, "label", "")) for kind in ("button", "text_input", "selectbox", "metric") for w in at.get(kind)
+    ]
     return "\n".join(str(p) for p in parts)
 
 
@@ -117,7 +123,9 @@ def test_the_sidebar_offers_the_built_in_data_and_the_folders_entries_only(serve
     sources = at.sidebar.selectbox(key="w_source").options
     assert set(sources) == {source_label(s) for s in ("demo", "mvsa-builtin", "table", "file")}  # no hdf5, raw, mvsa
     assert at.sidebar.selectbox(key="w_path").options == ["sub/class.npz"]  # link.npz points out of the folder
-    assert not [t for t in at.sidebar.text_input if t.key in ("w_path", "review_db", "review_by")]  # no free path, no Database
+    assert not [
+        t for t in at.sidebar.text_input if t.key in ("w_path", "review_db", "review_by")
+    ]  # no free path, no Database
     labels = [t.label for t in at.sidebar.text_input]
     assert labels == ["Your name"]
 
@@ -155,7 +163,9 @@ def _files(folder: Path) -> set[Path]:
 def test_visitors_label_under_their_own_identity_and_undo_only_their_own(served) -> None:
     before = _files(served["tmp"])
     alice = run(REVIEW, source="file", path="sub/class.npz")
-    labelling = [b for b in alice.button if b.key and b.key.startswith("review_key_") and not b.key.startswith("review_key_p_")]
+    labelling = [
+        b for b in alice.button if b.key and b.key.startswith("review_key_") and not b.key.startswith("review_key_p_")
+    ]
     assert labelling and all(b.disabled for b in labelling)  # no name, no labels (only "previous item" moves)
     _give_name(alice, "alice")
     _press(alice, "1")
@@ -188,7 +198,11 @@ def test_more_like_this_on_clusters_labels_through_the_served_store_as_the_visit
     """The Clusters side panel's "More like this" writes where the Review page does, under the visitor's identity."""
     before = _files(served["tmp"])
     bob = run(CLUSTERS, source="file", path="sub/class.npz")
-    bob.session_state["clusters_views"] = {"nonce": "apptest", "seq": 1, "events": [{"event": "click", "ids": [4], "view": "v", "seq": 1}]}
+    bob.session_state["clusters_views"] = {
+        "nonce": "apptest",
+        "seq": 1,
+        "events": [{"event": "click", "ids": [4], "view": "v", "seq": 1}],
+    }
     bob.session_state["panel_more_open"] = True
     bob.run()
     assert not bob.exception and not bob.error
@@ -254,7 +268,12 @@ def test_class_names_and_texts_are_shown_as_text(served) -> None:
     at = run(CLUSTERS, source="file", path="sub/class.npz")
     assert not at.exception
     legend = next(c.value for c in at.caption if "large, outlined: seed" in c.value)
-    for value in [legend, *[m.value for m in at.markdown], *[c.value for c in at.caption], *[b.label for b in at.button]]:
+    for value in [
+        legend,
+        *[m.value for m in at.markdown],
+        *[c.value for c in at.caption],
+        *[b.label for b in at.button],
+    ]:
         assert "<b>" not in value and "![" not in value and "<img" not in value, value
     assert "&#60;b&#62;Romance&#60;&#47;b&#62;" in legend
     review = run(REVIEW, source="file", path="sub/class.npz")
@@ -311,8 +330,13 @@ def test_an_upload_over_the_budget_is_refused_before_it_is_allocated(served, mon
     assert upload_budget() == 8 << 20
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:  # 64 MB of zeros: deflates to ~60 KB
-        for key, value in {"modality_names": np.array(["a", "b"]), "y": np.zeros(4_000_000, dtype=np.int64),
-                           "class_names": np.array(["x", "y"]), "a": np.zeros((4_000_000, 1)), "b": np.zeros((4_000_000, 1))}.items():  # fmt: skip
+        for key, value in {
+            "modality_names": np.array(["a", "b"]),
+            "y": np.zeros(4_000_000, dtype=np.int64),
+            "class_names": np.array(["x", "y"]),
+            "a": np.zeros((4_000_000, 1)),
+            "b": np.zeros((4_000_000, 1)),
+        }.items():
             one = io.BytesIO()
             np.save(one, value)
             zf.writestr(f"{key}.npy", one.getvalue())
@@ -373,7 +397,7 @@ def test_an_upload_is_released_when_replaced_or_when_its_session_ends(served) ->
 
 def test_with_st_login_the_login_is_the_identity_and_listed_teachers_need_no_key(served) -> None:
     auth = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "id",
-            "client_secret": "secret", "server_metadata_url": "https://accounts.example/.well-known/openid-configuration"}  # fmt: skip
+            "client_secret": "secret", "server_metadata_url": "https://accounts.example/.well-known/openid-configuration"}
 
     def app(user: dict | None) -> AppTest:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)

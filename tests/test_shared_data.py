@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from helpers_core import ALLOW_NO_SHARED_ENV, SHARED_DIR, require_shared
 
 

@@ -62,7 +62,9 @@ def test_one_modality_decides_everything_when_its_distances_are_shorter() -> Non
     assert b.dominant == "text" and b.share == 1.0
     assert b.median_distance["image"] > 4 * b.median_distance["text"] and b.distance_ratio() > 4
     # comparable spaces: nobody dominates
-    r2 = cross_modal_labels([narrow, narrow[:, ::-1] + rng.normal(size=(180, 5))], seeds, y[seeds], modality_names=("a", "b"))
+    r2 = cross_modal_labels(
+        [narrow, narrow[:, ::-1] + rng.normal(size=(180, 5))], seeds, y[seeds], modality_names=("a", "b")
+    )
     b2 = disagreement_balance(r2, dims=(5, 5))
     assert b2.dominant is None and b2.share < 0.95
     # few disagreements never count as dominance

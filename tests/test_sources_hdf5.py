@@ -8,21 +8,21 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from helpers_core import exactly_one_reference
 
 from cmcsl_core.cli import main as cli_main
-from cmcsl_core.errors import CMCSLError, SourceError
 from cmcsl_core.datasets.features import load_features
 from cmcsl_core.datasets.sources import SOURCES, export_features, load_source
 from cmcsl_core.datasets.sources import hdf5 as hdf5_mod
 from cmcsl_core.datasets.sources.hdf5 import load_hdf5
-from helpers_core import exactly_one_reference
+from cmcsl_core.errors import CMCSLError, SourceError
 
 # the 23 genres of Arevalo's file, in its column order (no News, Adult, Reality-TV, Talk-Show)
 GENRES23 = [
     "Drama", "Comedy", "Romance", "Thriller", "Crime", "Action", "Adventure", "Horror", "Documentary",
     "Mystery", "Sci-Fi", "Fantasy", "Family", "Biography", "War", "History", "Music", "Animation",
     "Musical", "Western", "Sport", "Short", "Film-Noir",
-]  # fmt: skip
+]
 
 
 def movie_genres(n: int, seed: int = 0) -> list[list[str]]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers_items import FakeEncoders, fake_text_features, save_image
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +24,6 @@ from cmcsl_core.datasets.sources.mvsa import (
 )
 from cmcsl_core.encoders.options import EncoderOptions
 from cmcsl_core.errors import SourceError
-from helpers_items import FakeEncoders, fake_text_features, save_image
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MVSA_DIR = REPO_ROOT.parent / "shared" / "mvsa-single"
@@ -85,7 +85,15 @@ def _make_mvsa(folder: Path, header: str = "ID\ttext,image") -> Path:
     }
     for k, t in texts.items():
         (data / f"{k}.txt").write_bytes(t)
-    for k, kind in {"1": "jpeg", "2": "png", "3": "jpeg", "4": "jpeg", "5": "gif", "7": "jpeg", "8": "truncated"}.items():
+    for k, kind in {
+        "1": "jpeg",
+        "2": "png",
+        "3": "jpeg",
+        "4": "jpeg",
+        "5": "gif",
+        "7": "jpeg",
+        "8": "truncated",
+    }.items():
         save_image(data / f"{k}.jpg", kind, (40 * int(k), 100, 200))
     return folder
 
@@ -153,7 +161,9 @@ def test_text_and_image_label_modes_keep_every_labelled_tweet(tmp_path):
 def test_finetune_excludes_the_tuning_items(tmp_path):
     folder = _make_mvsa(tmp_path / "mvsa")
     fake = FakeEncoders()
-    loaded = load_mvsa_items(folder, labels="image", encoder=EncoderOptions(finetune="supcon"), encoders=fake.build(), use_cache=False)
+    loaded = load_mvsa_items(
+        folder, labels="image", encoder=EncoderOptions(finetune="supcon"), encoders=fake.build(), use_cache=False
+    )
     (tuned_paths, tuned_y, mode), = fake.finetune_calls
     assert mode == "supcon"
     tuned_ids = {Path(p).stem for p in tuned_paths}

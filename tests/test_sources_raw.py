@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cmcsl_core.encoders import image as image_mod
-from cmcsl_core.encoders import text as text_mod
-from cmcsl_core.errors import CMCSLError, SourceError
 from cmcsl_core.datasets.features import load_features, save_features
 from cmcsl_core.datasets.sources import load_source
 from cmcsl_core.datasets.sources.raw import find_dataset_dir, load_raw, scan_dataset
+from cmcsl_core.encoders import image as image_mod
+from cmcsl_core.encoders import text as text_mod
 from cmcsl_core.encoders.options import EncoderOptions
+from cmcsl_core.errors import CMCSLError, SourceError
 
 # imdb id -> (genres, plot list, poster kind); poster kind: "ok", "broken" (not a JPEG), None (absent)
 MOVIES: dict[str, tuple[list[str], list[str], str | None]] = {
@@ -66,7 +66,12 @@ def archive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_load_raw_shapes_labels_and_metadata(archive: Path) -> None:
     calls: list[tuple[int, int]] = []
-    fs = load_raw(archive, "HR", progress=lambda d, t: calls.append((d, t)), encoder=EncoderOptions(image_encoder="none", batch_size=4))
+    fs = load_raw(
+        archive,
+        "HR",
+        progress=lambda d, t: calls.append((d, t)),
+        encoder=EncoderOptions(image_encoder="none", batch_size=4),
+    )
     assert fs.modality_names == ("visual", "text")
     assert fs.modality("visual").shape == (7, 512)
     assert fs.modality("text").shape == (7, 384)
@@ -85,7 +90,10 @@ def test_load_raw_shapes_labels_and_metadata(archive: Path) -> None:
     assert fs.titles[0] == "Movie 0000001"
     assert all(Path(p).is_file() and p.endswith(".jpeg") for p in fs.image_paths)
     assert fs.source == "raw"
-    for fragment in ("skipped 3 rows: 1 missing image, 1 undecodable image, 1 unreadable json", "1 movie(s) without plot"):
+    for fragment in (
+        "skipped 3 rows: 1 missing image, 1 undecodable image, 1 unreadable json",
+        "1 movie(s) without plot",
+    ):
         assert fragment in fs.description
     assert fs.thumbnails is not None and all(t[:2] == b"\xff\xd8" for t in fs.thumbnails)
     record = json.loads(fs.encoders)
@@ -98,7 +106,9 @@ def test_load_raw_shapes_labels_and_metadata(archive: Path) -> None:
 def test_path_variants_and_source_dispatch(archive: Path) -> None:
     a = load_raw(archive / "dataset", "Horror,Romance", encoder=EncoderOptions(image_encoder="none"))
     b = load_source("raw", "HR", path=archive, image_encoder="none")
-    c = load_raw(archive.parent, "HR", encoder=EncoderOptions(image_encoder="none"))  # the folder the archive was extracted into
+    c = load_raw(
+        archive.parent, "HR", encoder=EncoderOptions(image_encoder="none")
+    )  # the folder the archive was extracted into
     assert a.ids == b.ids == c.ids == EXPECTED_IDS
     np.testing.assert_array_equal(a.modality("visual"), b.modality("visual"))
     np.testing.assert_array_equal(a.modality("text"), b.modality("text"))
@@ -211,7 +221,12 @@ def test_finetune_exports_only_the_other_items(archive: Path) -> None:
     with_poster = ("0000001", "0000002", "0000003", "0000004", "0000007", "0000009", "0000010", "0000012")
     tune, keep = split_finetune(np.array([0, 0, 1, 1, 0, 0, 1, 1]))
     calls: list[tuple[int, int]] = []
-    fs = load_raw(archive, "HR", progress=lambda d, t: calls.append((d, t)), encoder=EncoderOptions(image_encoder="none", finetune="ce"))
+    fs = load_raw(
+        archive,
+        "HR",
+        progress=lambda d, t: calls.append((d, t)),
+        encoder=EncoderOptions(image_encoder="none", finetune="ce"),
+    )
     assert fs.ids == tuple(with_poster[i] for i in keep if with_poster[i] != "0000007")
     assert not set(fs.ids) & {with_poster[i] for i in tune}  # no fine-tuning item in the output: no leak
     assert len(tune) == 2 and f"fine-tuned (ce) on {len(tune)} items" in fs.description
@@ -247,7 +262,9 @@ def test_subset_problems(archive: Path) -> None:
     with pytest.raises(SourceError, match="Western.*found in none"):
         load_raw(archive, "Horror,Western", encoder=EncoderOptions(image_encoder="none"))
     with pytest.raises(SourceError, match="Thriller of subset .* have no movie in .*exactly one"):
-        load_raw(archive, "Horror,Thriller", encoder=EncoderOptions(image_encoder="none"))  # the only Thriller is also Horror
+        load_raw(
+            archive, "Horror,Thriller", encoder=EncoderOptions(image_encoder="none")
+        )  # the only Thriller is also Horror
     with pytest.raises(CMCSLError, match="unknown"):
         load_raw(archive, "NOPE", encoder=EncoderOptions(image_encoder="none"))
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers_items import FakeEncoders, fake_image_features, fake_text_features, save_image
 
 from cmcsl_core.datasets.features import load_features, save_features
 from cmcsl_core.datasets.sources.items import (
@@ -23,11 +24,10 @@ from cmcsl_core.datasets.sources.items import (
     skipped_summary,
     write_skipped_csv,
 )
-from cmcsl_core.datasets.sources.table import load_table_items, read_table
-from cmcsl_core.encoders.options import EncoderOptions
+from cmcsl_core.datasets.sources.table import load_table_items
 from cmcsl_core.encoders.decode import load_image
-from cmcsl_core.errors import CMCSLError, SourceError
-from helpers_items import FakeEncoders, fake_image_features, fake_text_features, save_image
+from cmcsl_core.encoders.options import EncoderOptions
+from cmcsl_core.errors import SourceError
 
 # id, image file (relative), image kind, text, label
 ROWS = [
@@ -48,12 +48,14 @@ GOOD = ["a1", "a2", "a3", "a4", "a5", "a8"]
 def _make_items(folder: Path) -> None:
     colours = [(200, 30, 60), (10, 200, 40), (30, 60, 220), (250, 250, 0), (90, 90, 90), (0, 0, 0), (0, 0, 0),
                (120, 10, 200), (0, 0, 0), (0, 0, 0)]
-    for (item, rel, kind, _text, _label), colour in zip(ROWS, colours):
+    for (_item, rel, kind, _text, _label), colour in zip(ROWS, colours):
         if kind is not None and not (folder / rel).exists():
             save_image(folder / rel, kind, colour)
 
 
-def _write_table(folder: Path, fmt: str, encoding: str = "utf-8", rows=ROWS, header=("id", "image", "text", "label")) -> Path:
+def _write_table(
+    folder: Path, fmt: str, encoding: str = "utf-8", rows=ROWS, header=("id", "image", "text", "label")
+) -> Path:
     _make_items(folder)
     path = folder / f"items.{fmt}"
     if fmt == "jsonl":
@@ -74,7 +76,9 @@ def items_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("fmt,encoding", [("csv", "utf-8"), ("tsv", "cp1252"), ("jsonl", "utf-8"), ("csv", "utf-8-sig")])
+@pytest.mark.parametrize(
+    "fmt,encoding", [("csv", "utf-8"), ("tsv", "cp1252"), ("jsonl", "utf-8"), ("csv", "utf-8-sig")]
+)
 def test_table_end_to_end_with_broken_rows(items_dir, fmt, encoding):
     table = _write_table(items_dir, fmt, encoding)
     fake = FakeEncoders()
@@ -111,7 +115,9 @@ def test_table_end_to_end_with_broken_rows(items_dir, fmt, encoding):
 def test_formats_agree(items_dir):
     results = []
     for fmt, enc in (("csv", "utf-8"), ("tsv", "cp1252"), ("jsonl", "utf-8")):
-        fs = load_table_items(_write_table(items_dir, fmt, enc), encoders=FakeEncoders().build(), use_cache=False).features
+        fs = load_table_items(
+            _write_table(items_dir, fmt, enc), encoders=FakeEncoders().build(), use_cache=False
+        ).features
         results.append(fs)
     for other in results[1:]:
         assert other.ids == results[0].ids and other.texts == results[0].texts
@@ -122,7 +128,9 @@ def test_formats_agree(items_dir):
 
 def test_identical_images_encoded_once_and_cache_hit(items_dir, monkeypatch, tmp_path_factory):
     monkeypatch.setenv("CMCSL_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    rows = [(f"c{i}", "img/red one.png" if i % 2 else "img/copy.png", "png", f"text {i}", "ab"[i % 2]) for i in range(6)]
+    rows = [
+        (f"c{i}", "img/red one.png" if i % 2 else "img/copy.png", "png", f"text {i}", "ab"[i % 2]) for i in range(6)
+    ]
     _make_items(items_dir)
     (items_dir / "img/copy.png").write_bytes((items_dir / "img/red one.png").read_bytes())
     table = _write_table(items_dir, "csv", rows=rows)
@@ -168,7 +176,13 @@ def test_configurable_columns_and_no_id_column(items_dir):
         encoders=FakeEncoders().build(), use_cache=False,
     ).features
     assert fs.ids == ("r0", "r1", "r2", "r3") and fs.class_names == ("x", "y")
-    with pytest.raises(SourceError, match=r"no column 'image' \(its columns: key, Picture, caption, Class\); name the image column with --image-column"):
+    with pytest.raises(
+        SourceError,
+        match=(
+            r"no column 'image' \(its columns: key, Picture, caption, Class\); "
+            r"name the image column with --image-column"
+        ),
+    ):
         load_table_items(table, id_column="key", encoders=FakeEncoders().build())
     # without an id column (and the default --id-column) the row numbers are the ids
     table2 = _write_table(items_dir / "noid", "csv", rows=rows, header=("nothing", "image", "text", "label"))
@@ -182,7 +196,9 @@ def test_numeric_labels_sorted_numerically_and_absolute_paths(items_dir):
     _make_items(items_dir)
     absolute = str(items_dir / "img" / "red one.png")
     rows = [(f"n{i}", absolute, "png", "t", str(lab)) for i, lab in enumerate([10, 2, 2, 10, 1])]
-    fs = load_table_items(_write_table(items_dir, "jsonl", rows=rows), encoders=FakeEncoders().build(), use_cache=False).features
+    fs = load_table_items(
+        _write_table(items_dir, "jsonl", rows=rows), encoders=FakeEncoders().build(), use_cache=False
+    ).features
     assert fs.class_names == ("1", "2", "10")
     assert fs.y.tolist() == [2, 1, 1, 2, 0]
 
@@ -229,7 +245,9 @@ def test_bad_tables_raise_one_line(tmp_path, content, name, message):
 
 def test_single_class_left_is_an_error(items_dir):
     rows = [("s1", "img/red one.png", "png", "t", "only"), ("s2", "img/missing.jpg", None, "t", "other")]
-    with pytest.raises(SourceError, match="same label 'only'; need at least 2 classes \\(skipped 1 row: 1 missing image"):
+    with pytest.raises(
+        SourceError, match="same label 'only'; need at least 2 classes \\(skipped 1 row: 1 missing image"
+    ):
         load_table_items(_write_table(items_dir, "csv", rows=rows), encoders=FakeEncoders().build(), use_cache=False)
 
 
@@ -248,7 +266,11 @@ def test_skipped_csv_written_atomically(tmp_path):
     path = write_skipped_csv(skipped, skipped_csv_path(out))
     assert path == tmp_path / "feats.skipped.csv"
     with open(path, newline="", encoding="utf-8") as fh:
-        assert list(csv.reader(fh)) == [["id", "reason"], ["a,1", "missing image"], ["b\u00e9", "undecodable image (cannot decode: x)"]]
+        assert list(csv.reader(fh)) == [
+            ["id", "reason"],
+            ["a,1", "missing image"],
+            ["b\u00e9", "undecodable image (cannot decode: x)"],
+        ]
     assert [p.name for p in tmp_path.iterdir()] == ["feats.skipped.csv"]  # no temporary left behind
     assert skipped_summary([]) == ""
     many = [SkippedItem(str(i), "missing label") for i in range(5)]
@@ -307,7 +329,17 @@ def test_export_cli_reports_skipped_rows_and_hits_the_cache(items_dir, capsys, m
         np.testing.assert_array_equal(a, b)
     # a bad column: one error line, exit 2, nothing written
     capsys.readouterr()
-    bad = ["export", "--source", "table", "--path", str(table), "--label-column", "cls", "--out", str(out_dir / "x.npz")]
+    bad = [
+        "export",
+        "--source",
+        "table",
+        "--path",
+        str(table),
+        "--label-column",
+        "cls",
+        "--out",
+        str(out_dir / "x.npz"),
+    ]
     assert main(bad) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: table items.tsv has no column 'cls' (its columns: id, image, text, label); "

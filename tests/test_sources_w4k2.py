@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from cmcsl_core.cli import main as cli_main
-from cmcsl_core.errors import SourceError
 from cmcsl_core.datasets.features import load_features
 from cmcsl_core.datasets.sources import export_features, load_source
 from cmcsl_core.datasets.sources.w4k2 import load_w4k2, w4k2_file_names
+from cmcsl_core.errors import SourceError
 
 
 def make_folder(folder: Path, name: str = "HR", n: int = 40, k: int = 2, y=None, seed: int = 0) -> Path:

@@ -6,8 +6,8 @@ import csv
 
 import numpy as np
 import pytest
+from helpers_core import exactly_one_reference, require_shared
 
-from cmcsl_core.errors import CMCSLError
 from cmcsl_core.datasets.subsets import (
     SUBSETS_CSV,
     Subset,
@@ -18,7 +18,7 @@ from cmcsl_core.datasets.subsets import (
     resolve_subset,
     subsets_table,
 )
-from helpers_core import exactly_one_reference, require_shared
+from cmcsl_core.errors import CMCSLError
 
 PAPER_ORDER = (
     "HR DS HM BW AM FS FW MS FM AT HMSWW FMSW FMNSSW FFW CDFS AFHMS ACMD ACCDDHMRS ABHMW ABFHSS".split()

@@ -1,4 +1,7 @@
-"""Item thumbnails: made by the one pipeline, cached by content, added to files made elsewhere, always re-encoded for the browser."""
+"""Item thumbnails.
+
+Made by the one pipeline, cached by content, added to files made elsewhere, always re-encoded for the browser.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers_items import FakeEncoders, _private_cache, fake_image_features, save_image  # noqa: F401 (fixture)
 from PIL import Image
 
 from cmcsl_core.datasets.features import load_features, make_feature_set, save_features
@@ -24,7 +28,6 @@ from cmcsl_core.encoders.thumbnails import (
     reencode_thumbnail,
 )
 from cmcsl_studio_ui import thumbs as ui_thumbs
-from helpers_items import FakeEncoders, _private_cache, fake_image_features, save_image  # noqa: F401 (fixture)
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int]:
@@ -159,7 +162,9 @@ def test_thumbnails_for_the_browser_are_always_reencoded_jpegs(tmp_path: Path) -
     shown = [ui_thumbs.item_thumbnail(fs, i) for i in range(3)]
     assert shown[0] is not None and shown[0][:2] == b"\xff\xd8" and shown[0] != png.getvalue()
     assert shown[1] == shown[2] == placeholder_thumbnail(THUMBNAIL_SIZE)
-    assert all(u is not None and u.startswith("data:image/jpeg;base64,") for u in ui_thumbs.thumbnail_urls(fs, range(3)))
+    assert all(
+        u is not None and u.startswith("data:image/jpeg;base64,") for u in ui_thumbs.thumbnail_urls(fs, range(3))
+    )
     assert ui_thumbs.square_thumbnail(html)[:8] == b"\x89PNG\r\n\x1a\n"  # the placeholder, squared
     no_pictures = make_feature_set([np.zeros((2, 2)), np.ones((2, 2))], [0, 1])
     assert ui_thumbs.item_thumbnail(no_pictures, 0) is None and not ui_thumbs.has_thumbnails(no_pictures)

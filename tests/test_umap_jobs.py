@@ -21,8 +21,13 @@ def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_worker_imports_no_streamlit() -> None:
-    code = "import sys, cmcsl_core.views.umap_job, cmcsl_studio_ui.jobs; print(sorted(m for m in sys.modules if m.split('.')[0] == 'streamlit'))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent)
+    code = (
+        "import sys, cmcsl_core.views.umap_job, cmcsl_studio_ui.jobs; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'streamlit'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent
+    )
     assert out.stdout.strip() == "[]"
 
 

@@ -162,7 +162,9 @@ def agreement(actions: Iterable[Action], class_names: Sequence[str]) -> Agreemen
     lookup = {c: k for k, c in enumerate(class_names)}
     state = labels_by_annotator(actions)
     names = tuple(state)
-    coded = {name: {i: lookup[str(a.label)] for i, a in s.items() if str(a.label) in lookup} for name, s in state.items()}
+    coded = {
+        name: {i: lookup[str(a.label)] for i, a in s.items() if str(a.label) in lookup} for name, s in state.items()
+    }
     items = sorted({i for s in coded.values() for i in s})
     k = len(class_names)
     pairs = []

@@ -42,8 +42,8 @@ import pandas as pd
 
 from cmcsl_core.annotations.provenance import HUMAN, SEED, AnnotatedLabels
 from cmcsl_core.datasets.features import FeatureSet
-from cmcsl_core.fileio import write_atomically
 from cmcsl_core.errors import CMCSLError
+from cmcsl_core.fileio import write_atomically
 from cmcsl_core.types import PathLike
 
 __all__ = [

@@ -60,9 +60,6 @@ import numpy as np
 from cmcsl_core.annotations.actions import Action, HumanLabels, replay, utc_now
 from cmcsl_core.annotations.errors import (
     AnnotationError,
-    CorruptDatabaseError,
-    DatabaseLockedError,
-    ForeignDatabaseError,
     is_locked,
     translate,
 )

@@ -213,7 +213,9 @@ def add_writer_arguments(parser: argparse.ArgumentParser, by_help: str) -> None:
     from cmcsl_core.annotations.store import DEFAULT_TIMEOUT
 
     parser.add_argument("--by", help=by_help)
-    parser.add_argument("--timeout", type=seconds_arg, default=DEFAULT_TIMEOUT, help="seconds to wait for another writer")
+    parser.add_argument(
+        "--timeout", type=seconds_arg, default=DEFAULT_TIMEOUT, help="seconds to wait for another writer"
+    )
 
 
 def _labeler(text: str) -> str:
@@ -226,7 +228,10 @@ labeler_arg = _argument_type(_labeler, "labeler")
 
 
 def add_seed_arguments(parser: argparse.ArgumentParser) -> None:
-    """The seeds of a labelling (``--b-class`` or ``--seeds``, ``--seed``), ``--preprocessing`` and ``--labeler`` (label, labels)."""
+    """The seeds of a labelling, ``--preprocessing`` and ``--labeler`` (label, labels).
+
+    The seeds: ``--b-class`` or ``--seeds``, and ``--seed``.
+    """
     from cmcsl_core.method.labelers.registry import DEFAULT_LABELER, LABELER_NAMES
     from cmcsl_core.method.preprocessing import PREPROCESSINGS
 
@@ -235,9 +240,12 @@ def add_seed_arguments(parser: argparse.ArgumentParser) -> None:
     seeds.add_argument("--seeds", type=int_list, help="explicit seed item indices, e.g. 3,17,42")
     parser.add_argument("--seed", type=seed_int, default=LABEL_SEED, help="random seed of the --b-class draw")
     parser.add_argument(
-        "--preprocessing", type=preprocessing_arg, default=DEFAULT_PREPROCESSING, help=f"one of {', '.join(PREPROCESSINGS)}"
+        "--preprocessing",
+        type=preprocessing_arg,
+        default=DEFAULT_PREPROCESSING,
+        help=f"one of {', '.join(PREPROCESSINGS)}",
     )
     parser.add_argument(
         "--labeler", type=labeler_arg, default=DEFAULT_LABELER,
         help=f"one of {', '.join(LABELER_NAMES)} (cmcsl: the paper's rule; see docs/labelers.md)",
-    )  # fmt: skip
+    )

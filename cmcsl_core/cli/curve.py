@@ -42,12 +42,16 @@ def add_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--features", required=True, help="feature file (.npz)")
     c.add_argument("--methods", type=methods_arg, default=",".join(DEFAULT_METHODS),
                    help=f"comma-separated, any of {','.join(METHODS)}")
-    c.add_argument("--classifier", type=classifier_arg, default=DEFAULT_CLASSIFIER, help=f"one of {', '.join(CLASSIFIERS)}")
+    c.add_argument(
+        "--classifier", type=classifier_arg, default=DEFAULT_CLASSIFIER, help=f"one of {', '.join(CLASSIFIERS)}"
+    )
     c.add_argument("--preprocessing", type=preprocessing_arg, default=DEFAULT_PREPROCESSING,
                    help=f"one of {', '.join(PREPROCESSINGS)}")
     c.add_argument("--b-min", type=positive_int, help=f"smallest b_class (default: {B_MIN})")
     c.add_argument("--b-max", type=positive_int, help=f"largest b_class (default: {B_MAX})")
-    c.add_argument("--b-values", type=int_list, help="explicit b_class values, e.g. 1,5,10 (instead of --b-min/--b-max)")
+    c.add_argument(
+        "--b-values", type=int_list, help="explicit b_class values, e.g. 1,5,10 (instead of --b-min/--b-max)"
+    )
     c.add_argument("--repeats", type=positive_int, default=REPEATS, help="repetitions of 2-fold CV")
     c.add_argument("--seed", type=seed_int, default=RANDOM_STATE, help="random state of the CV splits and seed draws")
     c.add_argument("--class-weights", type=class_weights_arg, default=DEFAULT_CLASS_WEIGHTS,

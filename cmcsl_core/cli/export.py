@@ -32,7 +32,9 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
     for name, users in _options().items():
         by_text: dict[str, list[str]] = {}  # sources sharing one option definition are named together
         for src, opt in users:
-            by_text.setdefault(opt.help + (f" (default: {opt.default})" if opt.default is not None else ""), []).append(src)
+            by_text.setdefault(opt.help + (f" (default: {opt.default})" if opt.default is not None else ""), []).append(
+                src
+            )
         text = "; ".join(f"{', '.join(sources)}: {what}" for what, sources in by_text.items())
         e.add_argument(users[0][1].flag, dest=f"option_{name}", metavar=name.upper(), help=text.replace("%", "%%"))
     e.add_argument("--no-progress", action="store_true", help="do not show a progress bar")

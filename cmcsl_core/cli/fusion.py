@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from cmcsl_core.cli.common import check_out, classifier_arg, positive_int, preprocessing_arg, seed_int, tqdm_progress, whole_int
+from cmcsl_core.cli.common import (
+    check_out,
+    classifier_arg,
+    positive_int,
+    preprocessing_arg,
+    seed_int,
+    tqdm_progress,
+)
 from cmcsl_core.constants import RANDOM_STATE
 
 NAME = "fusion"
@@ -28,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--c-grid", default=None,
         help="lr only: C values chosen from on the validation part, comma separated (one value: that C, no "
         "choice); default half decades from 1e-4 to 10",
-    )  # fmt: skip
+    )
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.add_argument("--out", required=True, help="CSV file to write (model, repeat, accuracy, f1)")
 

@@ -28,8 +28,8 @@ def request_from_args(args: argparse.Namespace) -> LabelRequest:
 def run(args: argparse.Namespace) -> int:
     """Label, write the CSV, print a summary."""
     from cmcsl_core.datasets.features import load_features
-    from cmcsl_core.fileio import write_atomically
     from cmcsl_core.evaluation.metrics import human_disagreement, human_label_pair, labeling_summary
+    from cmcsl_core.fileio import write_atomically
     from cmcsl_core.tables import label_csv
 
     out = check_out(args.out, args.features, suffix=".csv")
@@ -44,9 +44,12 @@ def run(args: argparse.Namespace) -> int:
     wins = ", ".join(f"{k} {v}" for k, v in s.wins.items())
     print(f"{fs.n_items} items, {len(seeds)} seeds, preprocessing {request.preprocessing}, labeler {request.labeler}")
     if result.selection is not None:
-        print(getattr(result.selection, "describe")())
+        print(result.selection.describe())
     each = "UNI" if result.labeler in ("cmcsl", "cmcsl-scaled") else "per modality"
-    print(f"pseudo-label accuracy on {s.n_scored} non-seed items: {each} {uni}; {result.labeler.upper()} {s.cmcsl_accuracy:.4f}")
+    print(
+        f"pseudo-label accuracy on {s.n_scored} non-seed items: {each} {uni}; "
+        f"{result.labeler.upper()} {s.cmcsl_accuracy:.4f}"
+    )
     print(f"disagreements {s.disagreement_rate:.2%}, decided by: {wins}")
     human = human_disagreement(fs, result)
     if human is not None:

@@ -27,7 +27,9 @@ def format_subsets(width: int = WIDTH) -> str:
     indent = " " * len(head)
     lines = [head + "genres (movies per class in MM-IMDb)"]
     for s in subsets:
-        lead = f"{s.name:<{name_w}}  {s.kind:<{kind_w}}  {s.n_classes:>2}  {s.total or 0:>5}  {sum(demo_counts(s)):>5}  "
+        lead = (
+            f"{s.name:<{name_w}}  {s.kind:<{kind_w}}  {s.n_classes:>2}  {s.total or 0:>5}  {sum(demo_counts(s)):>5}  "
+        )
         # a genre and its count never split across lines (textwrap does not break at U+00A0)
         genres = ", ".join(f"{g}\u00a0{c}" for g, c in zip(s.genres, s.class_counts or ()))
         wrapped = textwrap.wrap(genres, width=width, initial_indent=lead, subsequent_indent=indent,

@@ -24,9 +24,9 @@ import numpy as np
 
 from cmcsl_core.datasets.features import FeatureSet, load_features
 from cmcsl_core.datasets.sources.encoding import ItemEncoders, LoadedItems, encode_with_options
+from cmcsl_core.datasets.sources.mvsa import merge_labels, read_mvsa_rows
 from cmcsl_core.encoders.options import EncoderOptions
 from cmcsl_core.encoders.thumbnails import THUMBNAIL_QUALITY, THUMBNAIL_SIZE  # the shipped thumbnails' format
-from cmcsl_core.datasets.sources.mvsa import merge_labels, read_mvsa_rows
 from cmcsl_core.errors import SourceError
 from cmcsl_core.types import PathLike, ProgressFn
 

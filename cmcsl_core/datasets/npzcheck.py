@@ -30,7 +30,15 @@ from cmcsl_core.errors import FeatureFileError
 from cmcsl_core.fileio import read_npy_header
 from cmcsl_core.types import PathLike
 
-__all__ = ["MEMORY_BUDGET_ENV", "memory_budget", "physical_memory", "ArrayHeader", "check_archive", "DAMAGED", "size_text"]
+__all__ = [
+    "MEMORY_BUDGET_ENV",
+    "memory_budget",
+    "physical_memory",
+    "ArrayHeader",
+    "check_archive",
+    "DAMAGED",
+    "size_text",
+]
 
 MEMORY_BUDGET_ENV = "CMCSL_MEMORY_BUDGET_MB"
 """Environment variable: the most memory (MB) one feature file may take to load (default: half the machine's)."""

@@ -16,8 +16,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Optional
 
 from cmcsl_core.constants import B_VALUES
-from cmcsl_core.errors import CMCSLError
 from cmcsl_core.datasets.subsets import DATA_DIR
+from cmcsl_core.errors import CMCSLError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas

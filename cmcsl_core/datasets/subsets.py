@@ -49,7 +49,7 @@ MMIMDB_GENRES: tuple[str, ...] = (
     "Drama", "Family", "Fantasy", "Film-Noir", "History", "Horror", "Music", "Musical", "Mystery",
     "News", "Reality-TV", "Romance", "Sci-Fi", "Short", "Sport", "Talk-Show", "Thriller", "War",
     "Western",
-)  # fmt: skip
+)
 """The 27 genres of MM-IMDb (Arevalo's ready-made hdf5 keeps 23 of them)."""
 
 _CANONICAL = {g.lower(): g for g in MMIMDB_GENRES}

@@ -31,8 +31,8 @@ import numpy as np
 
 from cmcsl_core.cache import cache_key, cached_arrays
 from cmcsl_core.constants import RANDOM_STATE
-from cmcsl_core.encoders.device import resolve_device
 from cmcsl_core.encoders.backends import require_torch
+from cmcsl_core.encoders.device import resolve_device
 from cmcsl_core.encoders.image import FinetuneInfo, ImageEncoder, load_image_encoder
 from cmcsl_core.encoders.pipeline import decoded_batches
 from cmcsl_core.errors import SourceError
@@ -195,13 +195,18 @@ def _train(
                 counts = torch.bincount(y_all, minlength=k).clamp(min=1).float()
                 criterion = nn.CrossEntropyLoss(weight=(len(y_all) / (k * counts)).to(device))
             else:
-                head = nn.Sequential(nn.Linear(encoder.dim, encoder.dim), nn.ReLU(), nn.Linear(encoder.dim, PROJECTION_DIM))
+                head = nn.Sequential(
+                    nn.Linear(encoder.dim, encoder.dim), nn.ReLU(), nn.Linear(encoder.dim, PROJECTION_DIM)
+                )
             head = head.to(device)
             tail = model.tail
             for p in tail.parameters():
                 p.requires_grad_(True)
             optimizer = torch.optim.AdamW(
-                [{"params": list(tail.parameters()), "lr": LR_TAIL}, {"params": list(head.parameters()), "lr": LR_HEAD}],
+                [
+                    {"params": list(tail.parameters()), "lr": LR_TAIL},
+                    {"params": list(head.parameters()), "lr": LR_HEAD},
+                ],
                 weight_decay=WEIGHT_DECAY,
             )
             generator = torch.Generator().manual_seed(seed)
@@ -322,7 +327,9 @@ def finetune_image_encoder(
     )
     assert encoder.model is not None
     model = copy.deepcopy(encoder.model).cpu()
-    tail_state = {k.removeprefix("tail."): torch.from_numpy(np.array(v)) for k, v in stored.items() if k.startswith("tail.")}
+    tail_state = {
+        k.removeprefix("tail."): torch.from_numpy(np.array(v)) for k, v in stored.items() if k.startswith("tail.")
+    }
     model.tail.load_state_dict(tail_state)
     model = place_frozen(model, dev)
     info = FinetuneInfo(

@@ -140,12 +140,16 @@ def image_backend(name: str = DEFAULT_IMAGE_ENCODER, backend: str = "auto") -> s
     if key == DEFAULT_IMAGE_ENCODER and choice in ("auto", ONNX):
         return ONNX
     if choice == ONNX:
-        raise SourceError(f"image encoder {name!r} has no ONNX model (only {DEFAULT_IMAGE_ENCODER} does); use backend torch or auto")
+        raise SourceError(
+            f"image encoder {name!r} has no ONNX model (only {DEFAULT_IMAGE_ENCODER} does); use backend torch or auto"
+        )
     what = f"--image-encoder {name}" if key != DEFAULT_IMAGE_ENCODER else "--backend torch"
     if key not in IMAGE_ENCODERS:
         path = Path(str(name).strip()).expanduser()
         if not path.exists():
-            raise SourceError(f"image encoder {name!r} is neither one of {', '.join(IMAGE_ENCODERS)} nor an existing .pth file")
+            raise SourceError(
+                f"image encoder {name!r} is neither one of {', '.join(IMAGE_ENCODERS)} nor an existing .pth file"
+            )
         if not path.is_file():
             raise SourceError(f"image encoder {name!r} is a folder, not a .pth state dict file")
         what = "an image encoder .pth file"

@@ -123,7 +123,9 @@ def expected_keys(architecture: str) -> set[str]:
 
 def to_input(arrays: "Sequence[np.ndarray] | np.ndarray", device: str, channels_last: bool = False) -> torch.Tensor:
     """Stack uint8 (224, 224, 3) images into a normalised float (B, 3, 224, 224) batch on ``device``."""
-    batch = torch.from_numpy(np.ascontiguousarray(np.stack(list(arrays)) if not isinstance(arrays, np.ndarray) else arrays))
+    batch = torch.from_numpy(
+        np.ascontiguousarray(np.stack(list(arrays)) if not isinstance(arrays, np.ndarray) else arrays)
+    )
     x = batch.to(device).permute(0, 3, 1, 2).float().div_(255.0)
     mean = torch.tensor(MEAN, device=x.device).view(1, 3, 1, 1)
     std = torch.tensor(STD, device=x.device).view(1, 3, 1, 1)

@@ -195,7 +195,9 @@ def encode_image_files(
 
     have = np.array([d is not None for d in digests], dtype=bool)
     present = [d for d in digests if d is not None]
-    stored = cached_rows(IMAGE_NAMESPACE, f"{identity}|{PREPROCESSING}|{_PIPELINE}", present, compute, enabled=use_cache)
+    stored = cached_rows(
+        IMAGE_NAMESPACE, f"{identity}|{PREPROCESSING}|{_PIPELINE}", present, compute, enabled=use_cache
+    )
     dim = stored["features"].shape[1] if present else 0
     features = np.zeros((len(names), dim), dtype=np.float32)
     if present:

@@ -102,7 +102,9 @@ def _read_manifest(path: str, mtime_ns: int) -> dict[str, ShippedFile]:
             for name, entry in files.items()
         }
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise SourceError(f"the model manifest {path} is unreadable ({type(exc).__name__}); restore it from git") from None
+        raise SourceError(
+            f"the model manifest {path} is unreadable ({type(exc).__name__}); restore it from git"
+        ) from None
 
 
 def shipped_files(folder: Path | None = None) -> dict[str, ShippedFile]:
@@ -139,7 +141,9 @@ def shipped_path(name: str) -> Path:
     path = MODELS_DIR / name
     digest = stat_digest(path)
     if digest is None:
-        raise SourceError(f"the model file {path} is missing; restore it from git (or run scripts/export_onnx_encoders.py)")
+        raise SourceError(
+            f"the model file {path} is missing; restore it from git (or run scripts/export_onnx_encoders.py)"
+        )
     if digest != entry.sha256:
         raise SourceError(
             f"the model file {path} is damaged or not the shipped one (sha256 {digest[:12]}..., expected "

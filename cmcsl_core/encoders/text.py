@@ -129,8 +129,10 @@ def text_backend(text_model: PathLike | None = None, backend: str = "auto") -> s
     if text_model is None and choice in ("auto", ONNX):
         return ONNX
     if choice == ONNX:
-        raise SourceError(f"a --text-model folder runs on torch only (only the built-in {DEFAULT_TEXT_MODEL} has an ONNX model); "
-                          "use backend torch or auto")
+        raise SourceError(
+            f"a --text-model folder runs on torch only (only the built-in {DEFAULT_TEXT_MODEL} has an ONNX model); "
+            "use backend torch or auto"
+        )
     require_torch("--text-model DIR" if text_model is not None else "--backend torch")
     return TORCH
 

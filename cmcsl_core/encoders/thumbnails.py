@@ -143,7 +143,9 @@ def file_thumbnails(
     present = [d for d in digests if d is not None]
     if not present:
         return tuple(b"" for _ in names)
-    stored = iter(unpack_thumbnails(cached_rows(THUMBNAILS_NAMESPACE, THUMBNAILS_IDENTITY, present, compute, enabled=use_cache)))
+    stored = iter(
+        unpack_thumbnails(cached_rows(THUMBNAILS_NAMESPACE, THUMBNAILS_IDENTITY, present, compute, enabled=use_cache))
+    )
     return tuple(next(stored) if d is not None else b"" for d in digests)
 
 

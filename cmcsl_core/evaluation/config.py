@@ -22,11 +22,11 @@ from cmcsl_core.constants import (
     REPEATS,
 )
 from cmcsl_core.errors import CMCSLError
+from cmcsl_core.evaluation.fusion import FUSION_RULES
+from cmcsl_core.evaluation.model_selection import C_GRID, c_text, check_c_grid
 from cmcsl_core.method.labelers.registry import DEFAULT_LABELER, LABELER_NAMES
 from cmcsl_core.method.preprocessing import check_preprocessing
 from cmcsl_core.models.classifiers import check_class_weights, check_classifier
-from cmcsl_core.evaluation.fusion import FUSION_RULES
-from cmcsl_core.evaluation.model_selection import C_GRID, c_text, check_c_grid
 
 __all__ = [
     "METHODS",
@@ -50,7 +50,7 @@ on the labeler's final labels, like ``CMCSL`` (which is the ``cmcsl`` labeler)."
 
 METHODS: tuple[str, ...] = (
     "FULL", "PRE", "UNI", "CMCSL", *LABELER_METHODS, "EF", "LF", *LF_METHODS, *CMCSL_FUSION_METHODS
-)  # fmt: skip
+)
 """All methods, in display order."""
 
 SEEDED_METHODS: tuple[str, ...] = ("PRE", "UNI", "CMCSL", *LABELER_METHODS)
@@ -171,7 +171,9 @@ class CurveConfig:
 
     @classmethod
     def paper(cls, methods: Iterable[str] = ("FULL", "PRE", "UNI", "CMCSL")) -> "CurveConfig":
-        """The CMCSL paper's protocol: GNB, L2STD, b_class 1..20, 5 x 2 CV seeded 1410, the authors' oracle class weights.
+        """The CMCSL paper's protocol: GNB, L2STD, b_class 1..20, 5 x 2 CV seeded 1410.
+
+        It uses the authors' oracle class weights.
 
         ``methods`` picks the curves (the paper's Table V compares FULL, PRE, UNI and CMCSL).
         """
@@ -208,5 +210,5 @@ class CurveConfig:
             *(["--label-quality"] if c.label_quality else []),
             *(["--c-grid", ",".join(c_text(v) for v in c.c_grid)] if c.c_grid != C_GRID else []),
             "--out", str(out),
-        ]  # fmt: skip
+        ]
         return f"{CLI} {shlex.join(args)}"

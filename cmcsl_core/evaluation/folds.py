@@ -152,7 +152,11 @@ class Fold:
         return self.score(np.argmax(support, axis=1))
 
     def late_fusion_rows(
-        self, fold_id: int, methods: Sequence[str], b_values: Sequence[int], cmcsl_labels: Sequence[tuple[int, np.ndarray]]
+        self,
+        fold_id: int,
+        methods: Sequence[str],
+        b_values: Sequence[int],
+        cmcsl_labels: Sequence[tuple[int, np.ndarray]],
     ) -> list[Row]:
         """Curve rows of the LF-* and CMCSL-* methods (:mod:`~cmcsl_core.evaluation.late_fusion`).
 
@@ -171,11 +175,13 @@ class Fold:
         rs = int(config.random_state)
         rows: list[Row] = []
 
-        def predictions(targets: list[np.ndarray], rules: list[str], seeds: list[tuple[int, ...]]) -> list[dict[str, np.ndarray]]:
+        def predictions(
+            targets: list[np.ndarray], rules: list[str], seeds: list[tuple[int, ...]]
+        ) -> list[dict[str, np.ndarray]]:
             return fused_predictions(
                 config.classifier, self.Xtr, self.Xte, targets, self.weights, self.k, rules, seeds,
                 c_grid=config.c_grid,
-            )  # fmt: skip
+            )
 
         lf_rules = [m.split("-", 1)[1] for m in methods if m in LF_METHODS]
         if lf_rules:

@@ -25,7 +25,6 @@ import numpy as np
 
 from cmcsl_core.constants import CLI, RANDOM_STATE
 from cmcsl_core.datasets.features import FeatureSet
-from cmcsl_core.fileio import write_atomically
 from cmcsl_core.errors import CMCSLError
 from cmcsl_core.evaluation.fusion import (
     ALPHAS,
@@ -39,6 +38,7 @@ from cmcsl_core.evaluation.fusion import (
     weighted_f1,
 )
 from cmcsl_core.evaluation.model_selection import C_GRID, best_c, c_text, check_c_grid
+from cmcsl_core.fileio import write_atomically
 from cmcsl_core.method.preprocessing import check_preprocessing, fit_preprocessor
 from cmcsl_core.models.base import check_class_weights, check_classifier, class_weight_vector
 from cmcsl_core.models.proba import FitTask, fit_predict_proba
@@ -155,7 +155,7 @@ class FusionStudyConfig:
             "--f1", c.f1_average,
             *(["--c-grid", ",".join(c_text(v) for v in c.c_grid)] if c.c_grid != C_GRID else []),
             "--out", str(out),
-        ]  # fmt: skip
+        ]
         return f"{CLI} {shlex.join(args)}"
 
 

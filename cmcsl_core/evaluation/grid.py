@@ -116,8 +116,8 @@ class GridSpec:
     def validated(self) -> "GridSpec":
         """Canonical names; CMCSLError for bad values or empty axes."""
         from cmcsl_core.evaluation.config import CurveConfig
-        from cmcsl_core.models.base import check_classifier
         from cmcsl_core.method.preprocessing import check_preprocessing
+        from cmcsl_core.models.base import check_classifier
 
         if not self.subsets or not self.classifiers or not self.preprocessings:
             raise CMCSLError("a grid needs at least one subset, classifier and preprocessing")

@@ -22,8 +22,8 @@ from typing import IO, TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
-from cmcsl_core.fileio import write_atomically
 from cmcsl_core.errors import CMCSLError
+from cmcsl_core.fileio import write_atomically
 from cmcsl_core.types import PathLike
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,7 +48,9 @@ def subset_group(subset: str) -> str:
 
 def _cells(frame: "pandas.DataFrame", classifier: str, preprocessing: str, modality: str) -> "pandas.DataFrame":
     sel = frame[
-        (frame["classifier"] == classifier) & (frame["preprocessing"] == preprocessing) & (frame["modality"] == modality)
+        (frame["classifier"] == classifier)
+        & (frame["preprocessing"] == preprocessing)
+        & (frame["modality"] == modality)
     ]
     if sel.empty:
         raise CMCSLError(f"no results for {classifier}, {preprocessing}, {modality}")

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from cmcsl_core.fileio import write_atomically
 from cmcsl_core.evaluation.config import METHODS, CurveConfig
+from cmcsl_core.fileio import write_atomically
 from cmcsl_core.types import PathLike
 
 if TYPE_CHECKING:

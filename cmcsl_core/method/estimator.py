@@ -180,7 +180,9 @@ class CrossModalSelfLabeling(ClassifierMixin, BaseEstimator):
         classes, encoded = np.unique(y[labeled], return_inverse=True)
         preprocessors = [fit_preprocessor(A, self.preprocessing) for A in arrays]
         Xp = [p.transform(A) for p, A in zip(preprocessors, arrays)]
-        result = make_labeler(self.labeler).label(FeatureGraphs(Xp, cache=False), labeled, encoded.astype(np.int64), len(classes))
+        result = make_labeler(self.labeler).label(
+            FeatureGraphs(Xp, cache=False), labeled, encoded.astype(np.int64), len(classes)
+        )
         self.classes_ = classes
         self.X_ = Xp
         self.preprocessors_: list[Preprocessor] = preprocessors
@@ -216,7 +218,7 @@ class CrossModalSelfLabeling(ClassifierMixin, BaseEstimator):
             return LabelingResult(
                 result.modality_names, result.seed_idx, result.seed_labels, result.labels, result.distances,
                 result.nearest_seed, final, np.where(result.disagree, winner, -1), result.disagree, False, kind,
-            )  # fmt: skip
+            )
         k = len(self.classes_)
         votes = np.stack([_knn_votes(A, F, seeds.labels[m], k) for m, (A, F) in enumerate(zip(Xp, self.X_))])
         labels = np.argmax(votes, axis=2)
@@ -227,7 +229,7 @@ class CrossModalSelfLabeling(ClassifierMixin, BaseEstimator):
         return LabelingResult(
             seeds.modality_names, seeds.seed_idx, seeds.seed_labels, labels, empty.astype(float), empty, final,
             np.where(disagree, decided, -1), disagree, False, kind, votes,
-        )  # fmt: skip
+        )
 
     def predict(self, X: Sequence[np.ndarray]) -> np.ndarray:
         """CMCSL labels of new items from the seeds seen in ``fit``.

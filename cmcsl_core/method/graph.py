@@ -206,7 +206,10 @@ def _rerank(
     indices: np.ndarray,
     distances: np.ndarray,
 ) -> None:
-    """Rows ``a + r_idx`` (non-decreasing) with candidates ``c_idx``: the ``k`` nearest by float64 distance, then index."""
+    """Rows ``a + r_idx`` (non-decreasing) with candidates ``c_idx``.
+
+    Keeps the ``k`` nearest by float64 distance, then index.
+    """
     d = X.shape[1]
     counts = np.bincount(r_idx, minlength=rows)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -259,7 +262,9 @@ def _check_k(k: int, n: int) -> int:
     return min(k, n - 1)
 
 
-def knn_graph(X: np.ndarray, k: int = DEFAULT_K, exact_max_items: int = EXACT_MAX_ITEMS, cache: bool = True) -> KnnGraph:
+def knn_graph(
+    X: np.ndarray, k: int = DEFAULT_K, exact_max_items: int = EXACT_MAX_ITEMS, cache: bool = True
+) -> KnnGraph:
     """The kNN graph of ``X``: exact up to ``exact_max_items`` items, else ``pynndescent``; cached on disk.
 
     Parameters

@@ -26,12 +26,12 @@ recomputed exactly for the chosen seed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 
-from cmcsl_core.errors import CMCSLError
 from cmcsl_core.datasets.features import FeatureSet
+from cmcsl_core.errors import CMCSLError
 from cmcsl_core.method.preprocessing import preprocess_features
 from cmcsl_core.method.seeds import check_seeds
 
@@ -45,6 +45,12 @@ __all__ = [
     "nearest_seed_per_class",
     "propagate",
 ]
+
+
+class Described(Protocol):
+    """What a labeler that chose among others reports (``auto``'s selection): one line for people."""
+
+    def describe(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -105,7 +111,7 @@ class LabelingResult:
     labeler: str = "cmcsl"
     class_scores: np.ndarray | None = None
     confidence: np.ndarray | None = None
-    selection: object | None = None
+    selection: Described | None = None
 
     @property
     def n_items(self) -> int:

@@ -128,5 +128,5 @@ class LabelRequest:
             seed_args = ["--b-class", str(req.b_class), "--seed", str(req.seed)]
         labeler = ["--labeler", req.labeler] if req.labeler != DEFAULT_LABELER else []
         args = ["label", "--features", str(features), *seed_args, "--preprocessing", req.preprocessing, *labeler,
-                "--out", str(out)]  # fmt: skip
+                "--out", str(out)]
         return f"{CLI} {shlex.join(args)}"

@@ -165,7 +165,9 @@ def _iterate_numpy(S: sp.csr_matrix, Y: np.ndarray, alpha: float, max_iter: int,
     return F
 
 
-def spread(S: sp.spmatrix, Y: np.ndarray, alpha: float = ALPHA, max_iter: int = MAX_ITER, tol: float = TOL) -> np.ndarray:
+def spread(
+    S: sp.spmatrix, Y: np.ndarray, alpha: float = ALPHA, max_iter: int = MAX_ITER, tol: float = TOL
+) -> np.ndarray:
     """Spread one label matrix ``Y`` (N, K) over the normalised graph ``S``; row-normalised distributions."""
     return spread_many(S, [Y], alpha, max_iter, tol)[0]
 

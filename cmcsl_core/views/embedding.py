@@ -27,8 +27,8 @@ from typing import Callable, Mapping
 import numpy as np
 
 from cmcsl_core.cache import array_digest, cache_dir, cache_key, cached_arrays
-from cmcsl_core.fileio import read_member
 from cmcsl_core.constants import UMAP_SEED
+from cmcsl_core.fileio import read_member
 from cmcsl_core.types import PathLike
 
 __all__ = [
@@ -153,7 +153,11 @@ def umap_2d(
                 from sklearn.neighbors import NearestNeighbors
 
                 tell(f"finding the {k} nearest neighbours of {n:,} items")
-                dist, idx = NearestNeighbors(n_neighbors=k, metric=str(merged["metric"]), algorithm="brute").fit(X).kneighbors(X)
+                dist, idx = (
+                    NearestNeighbors(n_neighbors=k, metric=str(merged["metric"]), algorithm="brute")
+                    .fit(X)
+                    .kneighbors(X)
+                )
                 extra["precomputed_knn"] = (idx, dist, None)
             reducer = umap.UMAP(
                 n_components=2,

@@ -12,6 +12,7 @@ started it again, in the worker).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -45,6 +46,10 @@ def read_status(job: Path) -> dict[str, object] | None:
         return None
 
 
+def _stage(job: Path, started: float, text: str) -> None:
+    _report(job, started, stage=text)
+
+
 def _report(job: Path, started: float, **fields: object) -> None:
     data = {"started": started, "since": time.time(), **fields}
     text = json.dumps(data).encode()
@@ -64,7 +69,7 @@ def run_jobs(jobs: list[Path]) -> int:
         try:
             with np.load(job, allow_pickle=False) as z:
                 X, random_state = np.asarray(z["X"]), int(z["random_state"])
-            umap_2d(X, random_state, stage=lambda text: _report(job, started, stage=text))
+            umap_2d(X, random_state, stage=functools.partial(_stage, job, started))
         except Exception as exc:  # one bad view must not stop the others; the app shows "failed"
             failed += 1
             _report(job, started, stage="failed", error=f"{type(exc).__name__}: {exc}")

@@ -253,7 +253,8 @@ def linked_scatter(
     label_names
         Name of each colour code, shown in the tooltip.
     thumb_url
-        URL folder, relative to the server root (e.g. ``"component/cmcsl_studio_ui.hover.cmcsl_thumbnails/abc/"``), holding
+        URL folder, relative to the server root
+        (e.g. ``"component/cmcsl_studio_ui.hover.cmcsl_thumbnails/abc/"``), holding
         ``<item>.jpg`` thumbnails shown in the hover tooltip (items without a file show none).
     selected
         Item indices to select (highlight) in every view; ``None`` keeps the frame's own selection.

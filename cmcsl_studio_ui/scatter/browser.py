@@ -102,7 +102,9 @@ class Settled:
     server_s: float | None
 
 
-def wait_settled(page: Any, frame: Any, ws: WsCounter, draws: int, t0: float, quiet_s: float = 0.4, timeout_s: float = 120.0) -> Settled:
+def wait_settled(
+    page: Any, frame: Any, ws: WsCounter, draws: int, t0: float, quiet_s: float = 0.4, timeout_s: float = 120.0
+) -> Settled:
     """Wait until the frame drew more than ``draws`` times and the server went quiet (nothing pushed
     for ``quiet_s``, no "running" widget); report the times counted from ``t0``.
 
@@ -140,7 +142,10 @@ def point_on_page(frame: Any, view: int, item: int) -> tuple[float, float]:
 def plot_box(frame: Any, view: int) -> dict[str, float]:
     """Page bounding box of the plot of ``view``."""
     box = frame.frame_element().bounding_box()
-    r = frame.evaluate(f"() => {{ const b = document.querySelectorAll('.plot')[{view}].getBoundingClientRect(); return [b.left, b.top, b.width, b.height]; }}")
+    r = frame.evaluate(
+        f"() => {{ const b = document.querySelectorAll('.plot')[{view}].getBoundingClientRect(); "
+        "return [b.left, b.top, b.width, b.height]; }"
+    )
     return {"x": box["x"] + r[0], "y": box["y"] + r[1], "width": r[2], "height": r[3]}
 
 

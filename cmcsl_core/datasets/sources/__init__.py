@@ -109,15 +109,29 @@ def _choice(name: str, choices: tuple[str, ...]) -> Callable[[object], object]:
 
 
 _ITEM_ENCODER_OPTIONS = (
-    SourceOption("image_encoder", "efficientnet-lite0",
-                 "efficientnet-lite0, or with the torch extra resnet18, none (random) or a .pth file"),
-    SourceOption("text_model", None, "a local sentence-transformers folder, torch extra (default: the built-in all-MiniLM-L6-v2)"),
-    SourceOption("finetune", "none", "none, or with the torch extra ce or supcon: fine-tune the image encoder on a "
-                 "stratified 20 percent, left out of the output", _choice("finetune", FINETUNE_MODES)),
+    SourceOption(
+        "image_encoder",
+        "efficientnet-lite0",
+        "efficientnet-lite0, or with the torch extra resnet18, none (random) or a .pth file",
+    ),
+    SourceOption(
+        "text_model", None, "a local sentence-transformers folder, torch extra (default: the built-in all-MiniLM-L6-v2)"
+    ),
+    SourceOption(
+        "finetune",
+        "none",
+        "none, or with the torch extra ce or supcon: fine-tune the image encoder on a "
+        "stratified 20 percent, left out of the output",
+        _choice("finetune", FINETUNE_MODES),
+    ),
     SourceOption("device", "auto", "auto (CUDA when present), cpu or cuda"),
     SourceOption("batch_size", 64, "images / texts per batch", _positive_int),
-    SourceOption("backend", "auto", "auto (ONNX Runtime for the built-in encoders, torch for the others), "
-                 "onnx or torch (the torch extra)", _choice("backend", BACKENDS)),
+    SourceOption(
+        "backend",
+        "auto",
+        "auto (ONNX Runtime for the built-in encoders, torch for the others), onnx or torch (the torch extra)",
+        _choice("backend", BACKENDS),
+    ),
 )
 """Encoder options shared by the sources that encode images and texts (raw, mvsa, table)."""
 
@@ -201,8 +215,12 @@ SOURCE_TABLE: dict[str, SourceInfo] = {
             "cmcsl_core.datasets.sources.mvsa:load_mvsa",
             has_subset=False,
             options=(
-                SourceOption("labels", "merged", "y: merged (the paper's rule, 4,511 tweets), text or image (all 4,869)",
-                             _choice("labels", ("merged", "text", "image"))),
+                SourceOption(
+                    "labels",
+                    "merged",
+                    "y: merged (the paper's rule, 4,511 tweets), text or image (all 4,869)",
+                    _choice("labels", ("merged", "text", "image")),
+                ),
                 *_ITEM_ENCODER_OPTIONS,
             ),
         ),
@@ -213,7 +231,9 @@ SOURCE_TABLE: dict[str, SourceInfo] = {
             has_subset=False,
             options=(
                 SourceOption("id_column", "id", "the table's id column (row numbers when it has none)"),
-                SourceOption("image_column", "image", "the table's image column (paths relative to the table or absolute)"),
+                SourceOption(
+                    "image_column", "image", "the table's image column (paths relative to the table or absolute)"
+                ),
                 SourceOption("text_column", "text", "the table's text column"),
                 SourceOption("label_column", "label", "the table's label column"),
                 *_ITEM_ENCODER_OPTIONS,
@@ -227,8 +247,12 @@ SOURCE_TABLE: dict[str, SourceInfo] = {
             has_subset=False,
             takes_progress=False,
             options=(
-                SourceOption("labels", "all", "y: all (merged, text label where the rule drops), merged, text or image",
-                             _choice("labels", ("all", "merged", "text", "image"))),
+                SourceOption(
+                    "labels",
+                    "all",
+                    "y: all (merged, text label where the rule drops), merged, text or image",
+                    _choice("labels", ("all", "merged", "text", "image")),
+                ),
             ),
         ),
     )
@@ -327,7 +351,10 @@ class SourceSpec:
             opt = info.option(name)
             values[name] = opt.parse(value) if value is not None else None
         resolved = tuple(
-            sorted((opt.name, values[opt.name] if values.get(opt.name) is not None else opt.default) for opt in info.options)
+            sorted(
+                (opt.name, values[opt.name] if values.get(opt.name) is not None else opt.default)
+                for opt in info.options
+            )
         )
         return cls(source=info.name, subset=sub, path=text if info.needs_path else None, options=resolved)
 

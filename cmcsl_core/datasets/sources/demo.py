@@ -56,9 +56,9 @@ from typing import Mapping
 import numpy as np
 
 from cmcsl_core.cache import cache_key, cached_arrays
-from cmcsl_core.errors import SourceError
 from cmcsl_core.datasets.features import FeatureSet
 from cmcsl_core.datasets.subsets import DATA_DIR, Subset, demo_counts, load_subsets, resolve_subset
+from cmcsl_core.errors import SourceError
 
 __all__ = [
     "GENERATOR_VERSION",
@@ -191,7 +191,9 @@ def _shared_draws(name: str, counts: tuple[int, ...]) -> _SharedDraws:
     return _SharedDraws(y=y, other=other, u_rate=u[0], u_amount=u[1])
 
 
-def _simulate_modality(name: str, modality: str, shared: _SharedDraws, const: ModalityConstants) -> tuple[np.ndarray, np.ndarray]:
+def _simulate_modality(
+    name: str, modality: str, shared: _SharedDraws, const: ModalityConstants
+) -> tuple[np.ndarray, np.ndarray]:
     """Features of one modality and each item's lean ``a`` towards ``shared.other``."""
     rng = _seed(name, _MODALITY_STREAM[modality])
     d = DIMENSIONS[modality]

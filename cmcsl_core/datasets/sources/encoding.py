@@ -149,13 +149,22 @@ def default_encoders(options: EncoderOptions, progress: ProgressFn | None = None
 
     text_name = (f"{DEFAULT_TEXT_MODEL} (384-d, {'ONNX Runtime' if text_runs_on == ONNX else 'torch'})"
                  if options.text_model is None else f"{Path(options.text_model).name} (torch)")
-    image_record = {"name": options.image_encoder if options.image_encoder.lower() in ("efficientnet-lite0", "resnet18", "none")
-                    else Path(options.image_encoder).name,
-                    "backend": image_runs_on, "runtime": runtime_version(image_runs_on), "identity": image_id}
-    text_record = {"name": DEFAULT_TEXT_MODEL if options.text_model is None else Path(options.text_model).name,
-                   "backend": text_runs_on,
-                   "runtime": runtime_version(ONNX) if text_runs_on == ONNX else f"sentence-transformers on {runtime_version(text_runs_on)}",
-                   "identity": text_id}
+    image_record = {
+        "name": options.image_encoder
+        if options.image_encoder.lower() in ("efficientnet-lite0", "resnet18", "none")
+        else Path(options.image_encoder).name,
+        "backend": image_runs_on,
+        "runtime": runtime_version(image_runs_on),
+        "identity": image_id,
+    }
+    text_record = {
+        "name": DEFAULT_TEXT_MODEL if options.text_model is None else Path(options.text_model).name,
+        "backend": text_runs_on,
+        "runtime": runtime_version(ONNX)
+        if text_runs_on == ONNX
+        else f"sentence-transformers on {runtime_version(text_runs_on)}",
+        "identity": text_id,
+    }
     return _real_encoders(options, image_id, image_encoder, _image_name(options.image_encoder, image_runs_on),
                           image_record, text_id, text_encoder, text_name, text_record)
 
@@ -185,7 +194,9 @@ def _real_encoders(
         from cmcsl_core.encoders.finetune import finetune_image_encoder
         from cmcsl_core.encoders.image import describe_image_encoder
 
-        tuned = finetune_image_encoder(image_encoder(), list(paths), labels, mode, device=options.device, progress=progress)
+        tuned = finetune_image_encoder(
+            image_encoder(), list(paths), labels, mode, device=options.device, progress=progress
+        )
         assert tuned.finetune is not None
         record = {**image_record, "backend": tuned.backend, "runtime": runtime_version(tuned.backend),
                   "identity": tuned.identity,
@@ -303,7 +314,9 @@ def encode_items(
                                 encoders.batch_size, _stage(progress, start, n, total), use_cache, thumbnails)
     ok = images.ok
     for i, reason in images.errors.items():
-        skipped.append(SkippedItem(rows.ids[i], MISSING_IMAGE if reason == "missing file" else f"undecodable image ({reason})"))
+        skipped.append(
+            SkippedItem(rows.ids[i], MISSING_IMAGE if reason == "missing file" else f"undecodable image ({reason})")
+        )
     kept = rows.take(np.flatnonzero(ok))
     (check_kept or check_left)(kept, skipped, "with a readable image")
     if progress is not None:

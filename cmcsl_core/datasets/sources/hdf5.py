@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cmcsl_core.errors import SourceError
 from cmcsl_core.datasets.features import FeatureSet
 from cmcsl_core.datasets.subsets import Subset, labels_from_indicator, resolve_subset
+from cmcsl_core.errors import SourceError
 from cmcsl_core.types import PathLike, ProgressFn
 
 __all__ = ["load_hdf5", "read_target_names", "VISUAL_KEY", "TEXT_KEY", "GENRES_KEY", "IDS_KEY"]

@@ -25,7 +25,13 @@ from typing import Sequence
 import numpy as np
 
 from cmcsl_core.datasets.features import FeatureSet
-from cmcsl_core.datasets.sources.encoding import ItemEncoders, LoadedItems, default_encoders, encode_items, item_loader_doc
+from cmcsl_core.datasets.sources.encoding import (
+    ItemEncoders,
+    LoadedItems,
+    default_encoders,
+    encode_items,
+    item_loader_doc,
+)
 from cmcsl_core.datasets.sources.rows import MISSING_IMAGE, ItemRows, SkippedItem
 from cmcsl_core.datasets.subsets import Subset, assign_labels, resolve_subset
 from cmcsl_core.encoders.options import EncoderOptions

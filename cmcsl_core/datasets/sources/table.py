@@ -172,7 +172,8 @@ def read_table_rows(path: PathLike, columns: TableColumns = TableColumns()) -> t
         found[role] = _resolve_column(wanted, names)
         if found[role] is None and not (role == "id" and wanted == "id"):
             raise SourceError(
-                f"table {table.name} has no column {wanted!r} (its columns: {', '.join(n for n in names if n) or 'none'}); "
+                f"table {table.name} has no column {wanted!r} "
+                f"(its columns: {', '.join(n for n in names if n) or 'none'}); "
                 f"name the {role} column with {flag}"
             )
     ids: list[str] = []

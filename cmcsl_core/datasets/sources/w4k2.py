@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cmcsl_core.errors import SourceError
 from cmcsl_core.datasets.features import FeatureSet
 from cmcsl_core.datasets.subsets import Subset, load_subsets, resolve_subset
+from cmcsl_core.errors import SourceError
 from cmcsl_core.types import PathLike
 
 __all__ = ["load_w4k2", "w4k2_file_names"]

@@ -43,7 +43,9 @@ __all__ = [
 ]
 
 
-def check_labelled(seed_idx: np.ndarray, seed_labels: np.ndarray, n_items: int, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+def check_labelled(
+    seed_idx: np.ndarray, seed_labels: np.ndarray, n_items: int, n_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Labelled items and labels as int arrays; CMCSLError for a bad set."""
     idx = np.asarray(seed_idx, dtype=np.int64)
     lab = np.asarray(seed_labels, dtype=np.int64)

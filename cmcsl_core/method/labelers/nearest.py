@@ -26,7 +26,13 @@ import numpy as np
 
 from cmcsl_core.method.graph import FeatureGraphs
 from cmcsl_core.method.labelers.base import BaseLabeler, check_labelled, margin
-from cmcsl_core.method.labeling import LabelingResult, cross_modal_labels, nearest_seed, nearest_seed_per_class, squared_distances
+from cmcsl_core.method.labeling import (
+    LabelingResult,
+    cross_modal_labels,
+    nearest_seed,
+    nearest_seed_per_class,
+    squared_distances,
+)
 
 __all__ = ["CMCSLLabeler", "ScaledCMCSLLabeler", "median_scale"]
 
@@ -45,7 +51,9 @@ def median_scale(distances: np.ndarray, is_seed: np.ndarray) -> np.ndarray:
     return np.where(scale > 0, scale, np.where(mean > 0, mean, 1.0))
 
 
-def _class_distances(graphs: FeatureGraphs, seed_idx: np.ndarray, seed_labels: np.ndarray, n_classes: int) -> np.ndarray:
+def _class_distances(
+    graphs: FeatureGraphs, seed_idx: np.ndarray, seed_labels: np.ndarray, n_classes: int
+) -> np.ndarray:
     """(M, N, K) distances to each class's nearest seed (a seed is at 0 from its own class)."""
     out = np.empty((len(graphs.X), graphs.n_items, n_classes))
     for m, X in enumerate(graphs.X):

@@ -160,7 +160,9 @@ class LabelSpreadingLabeler(BaseLabeler):
         Y = self.start(graphs.n_items, seed_idx, seed_labels, n_classes)
         P = np.stack([d[0] for d in self.distributions(graphs, [Y])])
         fallback = _fallback(graphs, P, seed_idx, seed_labels)
-        return probabilistic_result(self.name, graphs, seed_idx, seed_labels, n_classes, P, self.rule, modality_names, fallback)
+        return probabilistic_result(
+            self.name, graphs, seed_idx, seed_labels, n_classes, P, self.rule, modality_names, fallback
+        )
 
     def final_labels_many(
         self, graphs: FeatureGraphs, seed_sets: Sequence[tuple[np.ndarray, np.ndarray]], n_classes: int
@@ -215,7 +217,10 @@ class LabelSpreadingLabeler(BaseLabeler):
 
 
 def balanced_one_hot(n_items: int, seed_idx: np.ndarray, seed_labels: np.ndarray, n_classes: int) -> np.ndarray:
-    """:func:`~cmcsl_core.method.spreading.one_hot` with class ``c``'s rows weighted ``mean(n) / n_c`` (equal mass per class)."""
+    """:func:`~cmcsl_core.method.spreading.one_hot` with class ``c``'s rows weighted ``mean(n) / n_c``.
+
+    Every class gets equal mass.
+    """
     Y = one_hot(n_items, seed_idx, seed_labels, n_classes)
     counts = np.bincount(np.asarray(seed_labels, dtype=np.int64), minlength=n_classes).astype(np.float64)
     present = counts > 0
@@ -230,7 +235,10 @@ def _fallback(graphs: FeatureGraphs, P: np.ndarray, seed_idx: np.ndarray, seed_l
     if not (P.sum(axis=2) == 0).any():
         return None
     return np.stack(
-        [seed_labels[nearest_seed(X, np.asarray(X, dtype=np.float64)[seed_idx], exact_distances=False)[0]] for X in graphs.X]
+        [
+            seed_labels[nearest_seed(X, np.asarray(X, dtype=np.float64)[seed_idx], exact_distances=False)[0]]
+            for X in graphs.X
+        ]
     )
 
 

@@ -43,7 +43,9 @@ def gnb_proba(X_fit: np.ndarray, y_fit: np.ndarray, X: np.ndarray, n_classes: in
     return out
 
 
-def self_train(X: np.ndarray, y: np.ndarray, n_classes: int, threshold: float, max_iter: int) -> tuple[np.ndarray, np.ndarray]:
+def self_train(
+    X: np.ndarray, y: np.ndarray, n_classes: int, threshold: float, max_iter: int
+) -> tuple[np.ndarray, np.ndarray]:
     """One modality's self-training: the labels it assigned (-1 where none) and the last classifier's probabilities."""
     labels = np.array(y, dtype=np.int64)
     has = labels >= 0
@@ -93,11 +95,21 @@ class SelfTrainingLabeler(BaseLabeler):
         y[seed_idx] = seed_labels
         P, labels = [], []
         for X in graphs.X:
-            assigned, proba = self_train(np.asarray(X, dtype=np.float64), y, n_classes, float(self.threshold), int(self.max_iter))
+            assigned, proba = self_train(
+                np.asarray(X, dtype=np.float64), y, n_classes, float(self.threshold), int(self.max_iter)
+            )
             P.append(proba)
             labels.append(np.where(assigned >= 0, assigned, np.argmax(proba, axis=1)))
         return probabilistic_result(
-            self.name, graphs, seed_idx, seed_labels, n_classes, np.stack(P), "mean", modality_names, labels=np.stack(labels)
+            self.name,
+            graphs,
+            seed_idx,
+            seed_labels,
+            n_classes,
+            np.stack(P),
+            "mean",
+            modality_names,
+            labels=np.stack(labels),
         )
 
 
