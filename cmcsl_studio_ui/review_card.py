@@ -39,6 +39,8 @@ SEED_IMAGE_WIDTH = 120
 """Pixels of the picture of the seed behind a modality's proposal."""
 SEED_TEXT_CHARS = 160
 """Characters of that seed's text."""
+CLASS_COLUMNS = 4
+"""Columns the class buttons share at least (with two classes, each button keeps a quarter of the card)."""
 
 _CURSOR = "review_cursor"
 _SHOWN = "review_shown"
@@ -160,7 +162,7 @@ def key_buttons(ctx: ReviewContext, item: int | None, now: AnnotatedLabels, run:
             disabled=disabled or item is None, width="stretch", type="primary" if chosen else "secondary",
         )
     class_keys = [(k, a) for k, a in keys.items() if a.kind == "class"]
-    for col, (k, a) in zip(st.columns(max(len(class_keys), 4)), class_keys):
+    for col, (k, a) in zip(st.columns(max(len(class_keys), CLASS_COLUMNS)), class_keys):
         col.button(
             f"{md(names[a.value])} ({k})", key=button_key(k, item), on_click=on_key, args=(ctx, k, item, now),
             disabled=disabled or item is None, width="stretch",
