@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PAGES = ("app.py", "pages/1_Clusters.py", "pages/2_BAC_curves.py", "pages/3_How_CMCSL_works.py", "pages/4_Review.py")
+PAGES = ("app.py", *(f"pages/{p.name}" for p in sorted((REPO / "pages").glob("*.py"))))  # every page
 
 
 def fail(message: str) -> None:
