@@ -21,10 +21,12 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import scipy.sparse as sp
+
+if TYPE_CHECKING:  # imported where a graph is built: 75 ms that commands without graphs need not pay
+    import scipy.sparse as sp
 
 from cmcsl_core.cache import array_digest, cache_key, cached_arrays
 from cmcsl_core.errors import CMCSLError
@@ -79,6 +81,7 @@ class KnnGraph:
 
     def adjacency(self) -> sp.csr_matrix:
         """The symmetric 0/1 adjacency ``W = A or A^T`` (no self-loops), CSR."""
+        import scipy.sparse as sp
         n, k = self.indices.shape
         rows = np.repeat(np.arange(n, dtype=np.int64), k)
         cols = self.indices.ravel().astype(np.int64)
@@ -103,6 +106,7 @@ def spreading_matrix(W: sp.spmatrix | np.ndarray) -> sp.csr_matrix:
     diagonal set to 0): ``D`` holds the column sums without the diagonal (the in-degrees
     without self-loops; for a symmetric ``W`` the degrees), a zero degree counts as 1.
     """
+    import scipy.sparse as sp
     W = sp.csr_matrix(W, dtype=np.float64)
     deg = np.asarray(W.sum(axis=0)).ravel() - W.diagonal()
     w = np.sqrt(np.where(deg > 0, deg, 1.0))
