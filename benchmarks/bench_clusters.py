@@ -52,7 +52,7 @@ from cmcsl_studio_ui.scatter.browser import (  # noqa: E402
     wait_ready,
     wait_settled,
 )
-from tests.browser_helpers import CHROMIUM_ARGS, chromium_path, running_app  # noqa: E402
+from tests.browser_helpers import CHROMIUM_ARGS, chromium_path, running_app, wait_idle  # noqa: E402
 
 SEED_LIST = "Seed items (indices, comma separated)"
 
@@ -154,6 +154,9 @@ def bench_case(browser, url: str, path: str, clicks: int) -> dict:
         page.wait_for_timeout(300)
     out["randomize"] = summary(rows)
 
+    # a click inspects by default: the explicit seed mode, as a user picking seeds sets it
+    page.locator("[data-testid=stRadio]").get_by_text("add seeds").click()
+    wait_idle(page)
     rows = []
     for item in non_seeds(frame, page, clicks):
         n_seeds = len(seed_list(page))
