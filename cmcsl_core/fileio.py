@@ -172,11 +172,10 @@ def read_npy_header(fh: IO[bytes], key: str, label: str) -> tuple[tuple[int, ...
             version = fmt.read_magic(fh)
             if version == (1, 0):
                 shape, fortran, dtype = fmt.read_array_header_1_0(fh)
-            elif version == (2, 0):
+            elif version in ((2, 0), (3, 0)):  # 3.0 is 2.0 with a utf-8 header (latin-1 in 2.0; alike for ASCII)
                 shape, fortran, dtype = fmt.read_array_header_2_0(fh)
             else:
-                read_3_0 = getattr(fmt, "_read_array_header")  # noqa: B009  (3.0, utf-8 field names: NumPy has no public reader)
-                shape, fortran, dtype = read_3_0(fh, version)
+                raise ValueError(f"format version {version[0]}.{version[1]} is not one NumPy writes")
     except ValueError as exc:
         raise FeatureFileError(f"{label}: the array '{key}' has an unreadable header ({exc})") from None
     return tuple(int(s) for s in shape), bool(fortran), np.dtype(dtype)

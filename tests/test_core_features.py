@@ -393,6 +393,27 @@ def test_a_member_shorter_than_its_header_is_damaged(tmp_path) -> None:
         read_member(zf, "x", "cut.npz")
 
 
+@pytest.mark.parametrize("version", [(1, 0), (2, 0), (3, 0)])
+def test_every_npy_header_version_numpy_writes_is_read(version) -> None:
+    from cmcsl_core.fileio import read_npy_header
+
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, np.zeros((3, 2), dtype=np.float32, order="F"), version=version)
+    buf.seek(0)
+    assert read_npy_header(buf, "x", "f.npz") == ((3, 2), True, np.dtype(np.float32))
+
+
+def test_an_unknown_npy_header_version_is_unreadable() -> None:
+    from cmcsl_core.fileio import read_npy_header
+
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, np.zeros(3), version=(2, 0))
+    raw = bytearray(buf.getvalue())
+    raw[6] = 9  # the major version byte after the magic string
+    with pytest.raises(FeatureFileError, match="unreadable header"):
+        read_npy_header(io.BytesIO(bytes(raw)), "x", "f.npz")
+
+
 def test_headers_are_parsed_one_thread_at_a_time(tmp_path, monkeypatch) -> None:
     """NumPy parses a header with ast.literal_eval, which CPython 3.11.7 cannot run in two threads at once
     (gh-106905: SystemError "AST constructor recursion depth mismatch"): load_features reads the modality
